@@ -1,0 +1,406 @@
+"""The ``amocrm-wizard`` command: the GUI by default, headless subcommands for scripts.
+
+Every failure is a ``WizardError``; ``main`` turns it into a message and the contract's
+exit code in one place. Qt is imported only when the GUI is asked for, so the headless
+commands start quickly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TextIO
+
+from wizard import __version__
+from wizard.core import oauth, validate
+from wizard.core.account import Account, parse_account
+from wizard.core.connection import MAY_BE_EMPTY, OWNED_KEYS, SECRET_KEYS, SUBDOMAIN, Connection
+from wizard.core.errors import ConfigError, IncompleteConfigError, WizardError
+from wizard.core.logs import setup_logging
+from wizard.core.redact import mask, register_secret
+from wizard.core.tokens import TokenPair, format_utc, utcnow
+from wizard.targets import TokenTarget, open_target
+
+SUBCOMMANDS = ("connect", "check", "test", "refresh", "status", "sandbox")
+SECRET_ENV = "AMOCRM_CLIENT_SECRET"
+
+
+# --- arguments ------------------------------------------------------------------------
+
+
+# The same options may come before or after the command. A subcommand's copy defaults to
+# SUPPRESS so that leaving it out there does not wipe a value given before the command.
+def _add_target(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    default = None if top else argparse.SUPPRESS
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--env",
+        metavar="PATH",
+        default=default,
+        help="a .env file (default: .env in the current folder)",
+    )
+    group.add_argument(
+        "--db",
+        metavar="URL",
+        default=default,
+        help="a database: sqlite:///file.db, postgresql://…, mysql://…",
+    )
+
+
+def _add_integration(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument(
+        "--account", default=default, help="account address, e.g. mycompany or mycompany.amocrm.ru"
+    )
+    parser.add_argument("--client-id", default=default, help="the integration ID (a UUID)")
+    parser.add_argument(
+        "--redirect-uri", default=default, help="the redirect URI exactly as registered in amoCRM"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="amocrm-wizard",
+        description="Connect an amoCRM or Kommo account to your backend. "
+        "Without a command, opens the wizard.",
+    )
+    parser.add_argument("--version", action="version", version=f"amocrm-wizard {__version__}")
+    parser.add_argument("--demo", action="store_true", help="open the wizard against the built-in sandbox")
+    parser.add_argument("--self-test", action="store_true", help="check that the GUI can start, then exit")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log to the terminal too")
+    _add_integration(parser, top=True)
+    _add_target(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    connect = sub.add_parser("connect", help="connect headlessly with a code or a redirect address")
+    _add_integration(connect)
+    _add_target(connect)
+    source = connect.add_mutually_exclusive_group()
+    source.add_argument("--code", help="the 20-minute code from the integration's Keys and scopes tab")
+    source.add_argument("--redirect-url", help="the whole address amoCRM redirected the browser to")
+    connect.add_argument(
+        "--client-secret-stdin", action="store_true", help="read the client secret from stdin"
+    )
+
+    for name, text in (
+        ("check", "list every key, secrets masked; exit 0 only if all are present"),
+        ("test", "call the account API, renewing the tokens once if they were refused"),
+        ("status", "when the access token expires and how long the refresh token has left"),
+    ):
+        _add_target(sub.add_parser(name, help=text))
+    refresh = sub.add_parser("refresh", help="renew the tokens now and store the new pair")
+    _add_target(refresh)
+    refresh.add_argument(
+        "--if-older-than",
+        metavar="AGE",
+        type=_duration,
+        help="renew only if the pair is older, e.g. 30d or 12h",
+    )
+    sandbox = sub.add_parser("sandbox", help="run the built-in amoCRM sandbox on loopback")
+    sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument("--rate-limit", type=float, default=None, help="requests per second before 429")
+    return parser
+
+
+def _duration(text: str) -> timedelta:
+    match = re.fullmatch(r"\s*(\d+)\s*([dhm])\s*", text.lower())
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an age like 30d, 12h or 90m")
+    amount, unit = int(match.group(1)), match.group(2)
+    return {
+        "d": timedelta(days=amount),
+        "h": timedelta(hours=amount),
+        "m": timedelta(minutes=amount),
+    }[unit]
+
+
+# --- entry point ----------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    options = parser.parse_args(args)
+    if options.command is None:
+        # Imported here: the headless commands must never pay for Qt.
+        from wizard.app import main as gui_main
+
+        return gui_main(args)
+    setup_logging(options.verbose)
+    try:
+        return COMMANDS[options.command](options, sys.stdout)
+    except WizardError as error:
+        report_error(error, sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("Stopped. Nothing was changed.", file=sys.stderr)
+        return 1
+
+
+def report_error(error: WizardError, out: TextIO) -> None:
+    print(f"Error: {error.message}", file=out)
+    if error.hint:
+        print(f"What to do: {error.hint}", file=out)
+    if error.detail:
+        print(
+            f"(amoCRM said: {error.detail})" if error.exit_code == 3 else f"({error.detail})",
+            file=out,
+        )
+
+
+def _target(options: argparse.Namespace) -> TokenTarget:
+    return open_target(env=options.env, db=options.db)
+
+
+# --- connect --------------------------------------------------------------------------
+
+
+def cmd_connect(options: argparse.Namespace, out: TextIO) -> int:
+    target = _target(options)
+    stored = target.load()
+    account = parse_account(_pick(options.account, stored.base_url if stored else "", "--account"))
+    client_id = validate.client_id(_pick(options.client_id, stored.client_id if stored else "", "--client-id"))
+    redirect_uri = validate.redirect_uri(
+        _pick(options.redirect_uri, stored.redirect_uri if stored else "", "--redirect-uri")
+    )
+    secret = validate.client_secret(_client_secret(options, account, client_id, stored))
+    register_secret(secret)
+    # Refuse an unwritable target now: a code spent on tokens we cannot store is lost.
+    target.check_writable()
+
+    code = _obtain_code(options, account, client_id, out)
+    register_secret(code)
+    tokens = oauth.exchange_code(account, client_id, secret, redirect_uri, code)
+    info = oauth.fetch_account(account, tokens.access_token)
+    connection = Connection(account.base_url, client_id, secret, redirect_uri, tokens)
+    report = target.save(connection)
+    _remember_secret(connection)
+
+    print(f"Connected to “{info.get('name', '?')}” (account {info.get('id', '?')}).", file=out)
+    print(f"Saved to {report.target}: {', '.join(report.written)}", file=out)
+    for key, where in report.elsewhere.items():
+        print(f"  {key}: {where}", file=out)
+    _print_pair(tokens, out)
+    return 0
+
+
+def _pick(given: str | None, stored: str | bool | None, flag: str) -> str:
+    value = given or (stored if isinstance(stored, str) else "")
+    if not value:
+        raise ConfigError(f"{flag} is missing.", f"Pass {flag} (or run the wizard without a command).")
+    return value
+
+
+def _client_secret(
+    options: argparse.Namespace, account: Account, client_id: str, stored: Connection | None
+) -> str:
+    """From --client-secret-stdin, the environment, the target, or the keyring: never argv."""
+    if options.client_secret_stdin:
+        return sys.stdin.readline().strip()
+    if os.environ.get(SECRET_ENV):
+        return os.environ[SECRET_ENV]
+    if (
+        stored
+        and stored.client_secret
+        and stored.base_url == account.base_url
+        and stored.client_id == client_id
+    ):
+        return stored.client_secret
+    from wizard.targets.keyring_store import load_secret
+
+    secret = load_secret(account.base_url, client_id)
+    if secret:
+        return secret
+    raise ConfigError(
+        "The client secret is missing.",
+        f"Set the {SECRET_ENV} environment variable, or pass --client-secret-stdin and type it.",
+    )
+
+
+def _obtain_code(options: argparse.Namespace, account: Account, client_id: str, out: TextIO) -> str:
+    if options.code:
+        return str(options.code).strip()
+    if options.redirect_url:
+        # The admin opened the consent page themselves: there is no state of ours to check.
+        return oauth.parse_callback(options.redirect_url, account, expected_state=None).code
+    state = oauth.new_state()
+    print("Open this address in a browser, press “Allow”, then paste here the whole", file=out)
+    print("address the browser went to (it contains “code=”):", file=out)
+    print(f"\n  {oauth.consent_url(account, client_id, state)}\n", file=out)
+    out.flush()
+    print("Address: ", end="", file=out, flush=True)
+    pasted = sys.stdin.readline()
+    if not pasted.strip():
+        raise ConfigError("No address was pasted.", "Run the command again and paste the address.")
+    return oauth.parse_callback(pasted, account, expected_state=state).code
+
+
+def _remember_secret(connection: Connection) -> None:
+    try:
+        from wizard.targets.keyring_store import save_secret
+    except ImportError:  # the keyring module is optional for the headless path
+        return
+    save_secret(connection.base_url, connection.client_id, connection.client_secret)
+
+
+# --- check, status --------------------------------------------------------------------
+
+
+def cmd_check(options: argparse.Namespace, out: TextIO) -> int:
+    target = _target(options)
+    values = target.read_values()
+    loopback = _is_loopback(values.get("AMOCRM_BASE_URL", ""))
+    missing = []
+    print(f"Configuration in {target.description}:", file=out)
+    for key in OWNED_KEYS:
+        value = values.get(key, "")
+        allowed_empty = key in MAY_BE_EMPTY and key in values and (loopback or key != SUBDOMAIN)
+        if value or allowed_empty:
+            shown = mask(value) if key in SECRET_KEYS else (value or "(empty: local sandbox)")
+            print(f"  ✓ {key}: {shown}", file=out)
+        else:
+            missing.append(key)
+            print(f"  ✗ {key}: missing", file=out)
+    if missing:
+        print(
+            f"{len(missing)} of {len(OWNED_KEYS)} keys are missing. Run amocrm-wizard to connect.",
+            file=out,
+        )
+        return 1
+    print("All keys are present.", file=out)
+    return 0
+
+
+def _is_loopback(base_url: str) -> bool:
+    try:
+        return parse_account(base_url).is_loopback
+    except ConfigError:
+        return False
+
+
+def cmd_status(options: argparse.Namespace, out: TextIO) -> int:
+    connection = _stored(_target(options))
+    tokens = connection.tokens
+    assert tokens is not None
+    now = utcnow()
+    print(f"Account: {connection.base_url}", file=out)
+    state = "expired" if tokens.access_expired(now) else "valid"
+    print(
+        f"Access token: {state}, expires {format_utc(tokens.expires_at)} "
+        f"({oauth.expires_in_words(tokens.expires_at, now)})",
+        file=out,
+    )
+    if tokens.is_long_lived:
+        days = (tokens.expires_at - now).total_seconds() / 86400
+        print(
+            "Long-lived token: it cannot be renewed; create a new one in amoCRM before it ends.",
+            file=out,
+        )
+        if days < 14:
+            print(f"Warning: it ends in {max(days, 0):.0f} days.", file=out)
+        return 0
+    end = tokens.refresh_expires_at
+    days_left = tokens.refresh_days_left(now)
+    assert end is not None and days_left is not None
+    age = (now - tokens.issued_at).total_seconds() / 86400
+    print(
+        f"Refresh token: issued {format_utc(tokens.issued_at)} ({age:.0f} days ago), "
+        f"dies {format_utc(end)} if unused: {max(days_left, 0):.0f} days left",
+        file=out,
+    )
+    if days_left <= 0:
+        print("The refresh token has died. Run amocrm-wizard and choose “Connect again”.", file=out)
+    elif days_left < 30:
+        print("Renew soon: amocrm-wizard refresh", file=out)
+    return 0
+
+
+def _stored(target: TokenTarget) -> Connection:
+    connection = target.load()
+    if connection is None or connection.tokens is None:
+        raise IncompleteConfigError(
+            f"No amoCRM connection is stored in {target.description}.",
+            "Run amocrm-wizard to connect first.",
+        )
+    return connection
+
+
+# --- test, refresh --------------------------------------------------------------------
+
+
+def cmd_test(options: argparse.Namespace, out: TextIO) -> int:
+    from wizard.runtime.client import AmoCRMClient
+
+    target = _target(options)
+    _stored(target)
+    with AmoCRMClient(target) as client:
+        info = client.account()
+        renewed = client.source.refresh_count
+    print(f"Connected: “{info.get('name', '?')}” (account {info.get('id', '?')}).", file=out)
+    if renewed:
+        print(f"The tokens were renewed and saved to {target.description}.", file=out)
+    return 0
+
+
+def cmd_refresh(options: argparse.Namespace, out: TextIO) -> int:
+    from wizard.runtime.source import TokenSource
+
+    target = _target(options)
+    stored = _stored(target)
+    assert stored.tokens is not None
+    if options.if_older_than is not None:
+        age = utcnow() - stored.tokens.issued_at
+        if age < options.if_older_than:
+            print(
+                f"Not renewed: the tokens are {_days(age)} old, less than {_days(options.if_older_than)}.",
+                file=out,
+            )
+            return 0
+    connection = TokenSource(target).refresh()
+    assert connection.tokens is not None
+    print(f"Tokens renewed and saved to {target.description}.", file=out)
+    _print_pair(connection.tokens, out)
+    return 0
+
+
+def _days(age: timedelta) -> str:
+    return f"{age.total_seconds() / 86400:.1f} days"
+
+
+def _print_pair(tokens: TokenPair, out: TextIO) -> None:
+    print(
+        f"Access token {mask(tokens.access_token)} valid until {format_utc(tokens.expires_at)}",
+        file=out,
+    )
+    end = tokens.refresh_expires_at
+    if end is not None:
+        print(
+            f"Refresh token {mask(tokens.refresh_token)} dies {format_utc(end)} if unused.",
+            file=out,
+        )
+
+
+# --- sandbox --------------------------------------------------------------------------
+
+
+def cmd_sandbox(options: argparse.Namespace, out: TextIO) -> int:
+    from wizard.sandbox import run
+
+    if not 0 <= options.port < 65536:
+        raise ConfigError("--port must be between 0 and 65535.", "Pass a free port, e.g. --port 8765.")
+    run(port=options.port, rate_limit=options.rate_limit, out=out)
+    return 0
+
+
+COMMANDS = {
+    "connect": cmd_connect,
+    "check": cmd_check,
+    "test": cmd_test,
+    "refresh": cmd_refresh,
+    "status": cmd_status,
+    "sandbox": cmd_sandbox,
+}

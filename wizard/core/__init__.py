@@ -1,0 +1,1 @@
+"""The Qt-free protocol core: accounts, OAuth, tokens, errors and redaction."""

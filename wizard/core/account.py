@@ -1,0 +1,134 @@
+"""The account address: what the admin types, and the base URL every call goes to.
+
+Rules (contract, "Account address"): ``mycompany`` means ``mycompany.amocrm.ru``;
+``*.amocrm.ru``, ``*.amocrm.com`` and ``*.kommo.com`` over https; plain http only
+for a loopback sandbox. Case, surrounding spaces and a trailing slash are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from wizard.core.errors import InvalidAccountError
+
+#: Account domains of the real service, and the platform each belongs to.
+ACCOUNT_DOMAINS: dict[str, str] = {
+    "amocrm.ru": "amocrm",
+    "amocrm.com": "amocrm",
+    "kommo.com": "kommo",
+}
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+# amoCRM subdomains are DNS labels: letters, digits and inner hyphens.
+_SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+_EXPECTED = (
+    "Enter your amoCRM address, for example mycompany, mycompany.amocrm.ru or "
+    "mycompany.kommo.com (you see it in the browser's address bar when you are in amoCRM)."
+)
+
+
+@dataclass(frozen=True)
+class Account:
+    """A normalised account address."""
+
+    base_url: str  # e.g. "https://mycompany.amocrm.ru" or "http://127.0.0.1:8765"
+    host: str  # "mycompany.amocrm.ru" or "127.0.0.1:8765" (with the port for loopback)
+    subdomain: str  # "" for a loopback sandbox
+    domain: str  # "amocrm.ru", "amocrm.com", "kommo.com" or "" for loopback
+    platform: str  # "amocrm", "kommo" or "sandbox"
+
+    @property
+    def is_loopback(self) -> bool:
+        return self.platform == "sandbox"
+
+    def same_account_host(self, host: str) -> bool:
+        """True when ``host`` names this very account (used to vet amoCRM's ``referer``).
+
+        For the real service the same subdomain on any amoCRM/Kommo domain counts: amoCRM
+        may name the account by another of its domains. For loopback only the exact
+        host:port does.
+        """
+        host = host.strip().lower().rstrip("/")
+        if self.is_loopback:
+            return host == self.host
+        name, _, domain = host.partition(".")
+        return name == self.subdomain and domain in ACCOUNT_DOMAINS
+
+
+def parse_account(text: str) -> Account:
+    """Normalise what the admin typed, or raise ``InvalidAccountError`` saying what was expected."""
+    raw = (text or "").strip().lower()
+    if not raw:
+        raise InvalidAccountError("The account address is empty.", _EXPECTED)
+    if any(ch.isspace() for ch in raw):
+        raise InvalidAccountError(f"“{text.strip()}” has spaces in it.", _EXPECTED)
+    if "://" not in raw:
+        if ":" in raw:  # "javascript:…", "mailto:…", "host:port" without a scheme
+            raise InvalidAccountError(f"“{text.strip()}” is not an amoCRM address.", _EXPECTED)
+        return _parse_host(raw, scheme="https", original=text)
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https"):
+        raise InvalidAccountError(
+            f"“{text.strip()}” starts with {parts.scheme}://, which amoCRM does not use.", _EXPECTED
+        )
+    if parts.path.rstrip("/") or parts.query or parts.fragment or parts.username:
+        raise InvalidAccountError(
+            f"“{text.strip()}” has more than the account address in it.",
+            "Keep only the beginning, for example https://mycompany.amocrm.ru",
+        )
+    if not parts.netloc:
+        raise InvalidAccountError(
+            f"“{text.strip()}” has no address after the {parts.scheme}://.", _EXPECTED
+        )
+    return _parse_host(parts.netloc, scheme=parts.scheme, original=text)
+
+
+def _parse_host(netloc: str, *, scheme: str, original: str) -> Account:
+    netloc = netloc.rstrip("/")
+    hostname, _, port = netloc.partition(":")
+    if hostname in LOOPBACK_HOSTS:
+        return _loopback(hostname, port, scheme, original)
+    if port:
+        raise InvalidAccountError(
+            f"“{original.strip()}” has a port number; amoCRM addresses do not.", _EXPECTED
+        )
+    if scheme != "https":
+        raise InvalidAccountError(
+            f"“{original.strip()}” uses plain http.",
+            "amoCRM is only reached over https: write https:// or leave the prefix out.",
+        )
+    if "." not in hostname:
+        hostname = f"{hostname}.amocrm.ru"
+    subdomain, _, domain = hostname.partition(".")
+    if domain not in ACCOUNT_DOMAINS:
+        raise InvalidAccountError(
+            f"“{original.strip()}” is not an amoCRM or Kommo address.", _EXPECTED
+        )
+    if subdomain == "www" or not _SUBDOMAIN.match(subdomain):
+        raise InvalidAccountError(
+            f"“{original.strip()}” does not name an account.",
+            "Use your own account's address, for example mycompany.amocrm.ru, not www.",
+        )
+    return Account(
+        base_url=f"https://{hostname}",
+        host=hostname,
+        subdomain=subdomain,
+        domain=domain,
+        platform=ACCOUNT_DOMAINS[domain],
+    )
+
+
+def _loopback(hostname: str, port: str, scheme: str, original: str) -> Account:
+    if scheme != "http":
+        raise InvalidAccountError(
+            f"“{original.strip()}” is a local address.",
+            "The local sandbox is reached over plain http, for example http://127.0.0.1:8765",
+        )
+    if port and not (port.isdigit() and 0 < int(port) < 65536):
+        raise InvalidAccountError(f"“{original.strip()}” has an invalid port.", _EXPECTED)
+    host = f"{hostname}:{port}" if port else hostname
+    return Account(
+        base_url=f"http://{host}", host=host, subdomain="", domain="", platform="sandbox"
+    )

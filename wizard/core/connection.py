@@ -1,0 +1,101 @@
+"""A stored connection: the integration's credentials plus the current token pair.
+
+The .env keys of the contract are the one vocabulary every target speaks; a database
+target maps them onto its columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+
+from wizard.core.account import Account, parse_account
+from wizard.core.tokens import TokenPair, format_utc, parse_utc
+
+BASE_URL = "AMOCRM_BASE_URL"
+SUBDOMAIN = "AMOCRM_SUBDOMAIN"
+CLIENT_ID = "AMOCRM_CLIENT_ID"
+CLIENT_SECRET = "AMOCRM_CLIENT_SECRET"
+REDIRECT_URI = "AMOCRM_REDIRECT_URI"
+ACCESS_TOKEN = "AMOCRM_ACCESS_TOKEN"
+REFRESH_TOKEN = "AMOCRM_REFRESH_TOKEN"
+EXPIRES_AT = "AMOCRM_TOKEN_EXPIRES_AT"
+
+#: Every key the wizard owns, in the order it appends them to a new file.
+OWNED_KEYS: tuple[str, ...] = (
+    BASE_URL,
+    SUBDOMAIN,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REDIRECT_URI,
+    ACCESS_TOKEN,
+    REFRESH_TOKEN,
+    EXPIRES_AT,
+)
+#: Keys whose values are never shown in full.
+SECRET_KEYS = frozenset({CLIENT_SECRET, ACCESS_TOKEN, REFRESH_TOKEN})
+#: Keys ``check`` may accept empty: the subdomain is empty for a loopback sandbox.
+MAY_BE_EMPTY = frozenset({SUBDOMAIN})
+
+
+@dataclass(frozen=True)
+class Connection:
+    base_url: str
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+    tokens: TokenPair | None = None
+
+    @property
+    def account(self) -> Account:
+        return parse_account(self.base_url)
+
+    def with_tokens(self, tokens: TokenPair) -> Connection:
+        return replace(self, tokens=tokens)
+
+    def to_values(self) -> dict[str, str]:
+        """The contract's .env keys for this connection (tokens empty when there are none)."""
+        tokens = self.tokens
+        return {
+            BASE_URL: self.base_url,
+            SUBDOMAIN: self.account.subdomain,
+            CLIENT_ID: self.client_id,
+            CLIENT_SECRET: self.client_secret,
+            REDIRECT_URI: self.redirect_uri,
+            ACCESS_TOKEN: tokens.access_token if tokens else "",
+            REFRESH_TOKEN: tokens.refresh_token if tokens else "",
+            EXPIRES_AT: format_utc(tokens.expires_at) if tokens else "",
+        }
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, str | None]) -> Connection | None:
+        """Rebuild from stored keys; None when there is no account address at all."""
+
+        def get(key: str) -> str:
+            return (values.get(key) or "").strip()
+
+        base_url = get(BASE_URL)
+        if not base_url and get(SUBDOMAIN):
+            base_url = f"https://{get(SUBDOMAIN)}.amocrm.ru"
+        if not base_url:
+            return None
+        tokens = None
+        if get(ACCESS_TOKEN):
+            tokens = TokenPair(
+                get(ACCESS_TOKEN), get(REFRESH_TOKEN), _expiry(get(EXPIRES_AT), get(ACCESS_TOKEN))
+            )
+        return cls(base_url, get(CLIENT_ID), get(CLIENT_SECRET), get(REDIRECT_URI), tokens)
+
+
+def _expiry(stored: str, access_token: str) -> datetime:
+    """The stored expiry; failing that the JWT's ``exp``; failing that, already expired."""
+    if stored:
+        try:
+            return parse_utc(stored)
+        except ValueError:
+            pass
+    try:
+        return TokenPair.long_lived(access_token).expires_at
+    except ValueError:
+        return datetime.fromtimestamp(0, timezone.utc)

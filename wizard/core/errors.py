@@ -1,0 +1,213 @@
+"""One exception root for everything the wizard reports to a person.
+
+Every error carries a plain message (what went wrong), a ``hint`` (what the admin
+should do next) and the CLI ``exit_code`` from the contract. The CLI and the GUI
+turn any ``WizardError`` into their message in one place; nothing else formats errors.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class WizardError(Exception):
+    """Root of every error the wizard shows to a person."""
+
+    exit_code: ClassVar[int] = 1
+    #: Stable identifier used by the failure catalogue and translations.
+    code: ClassVar[str] = "error"
+    #: True when trying again later may succeed without anybody changing anything.
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, message: str, hint: str = "", *, detail: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        #: Extra technical text (the server's own words), safe to show: never a secret.
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip()
+
+
+# --- bad input (exit 2) -------------------------------------------------------------
+
+
+class ConfigError(WizardError, ValueError):
+    """The admin typed something that cannot be right; nothing was sent anywhere."""
+
+    exit_code = 2
+    code = "bad_input"
+
+
+class InvalidAccountError(ConfigError):
+    code = "bad_account"
+
+
+class InvalidClientIdError(ConfigError):
+    code = "bad_client_id"
+
+
+class InvalidRedirectUriError(ConfigError):
+    code = "bad_redirect_uri"
+
+
+class InvalidTargetError(ConfigError):
+    code = "bad_target"
+
+
+class InvalidCallbackError(ConfigError):
+    """The pasted redirect address is not one amoCRM could have produced."""
+
+    code = "bad_callback"
+
+
+# --- amoCRM refused (exit 3) --------------------------------------------------------
+
+
+class OAuthError(WizardError):
+    """amoCRM refused: the admin must fix credentials or connect again."""
+
+    exit_code = 3
+    code = "oauth"
+
+    def __init__(
+        self,
+        message: str,
+        hint: str = "",
+        *,
+        detail: str = "",
+        status: int | None = None,
+        server_hint: str = "",
+    ) -> None:
+        super().__init__(message, hint, detail=detail)
+        self.status = status
+        #: amoCRM's own ``hint`` field, verbatim, for logs and bug reports.
+        self.server_hint = server_hint
+
+
+class StateMismatchError(OAuthError):
+    code = "state_mismatch"
+
+
+class AccessDeniedError(OAuthError):
+    code = "access_denied"
+
+
+class CodeExpiredError(OAuthError):
+    code = "code_expired"
+
+
+class CodeUsedError(OAuthError):
+    code = "code_used"
+
+
+class CodeInvalidError(OAuthError):
+    code = "code_invalid"
+
+
+class ClientIdRejectedError(OAuthError):
+    code = "client_id_rejected"
+
+
+class ClientSecretRejectedError(OAuthError):
+    code = "client_secret_rejected"
+
+
+class RedirectUriMismatchError(OAuthError):
+    code = "redirect_uri_mismatch"
+
+    def __init__(self, message: str, hint: str = "", *, sent: str = "", **kw: object) -> None:
+        super().__init__(message, hint, **kw)  # type: ignore[arg-type]
+        #: The redirect URI the wizard sent, so the UI can show it beside the registered one.
+        self.sent = sent
+
+
+class AccountRejectedError(OAuthError):
+    """amoCRM does not know this account for this integration (``Invalid account``)."""
+
+    code = "account_rejected"
+
+
+class AccountBlockedError(OAuthError):
+    """403: amoCRM blocked the account or the integration's access to it."""
+
+    code = "account_blocked"
+
+
+class ReauthorizationRequired(OAuthError):
+    """The refresh token is dead (used, revoked, expired, integration disabled).
+
+    Nothing but a new consent brings the connection back.
+    """
+
+    code = "reauthorize"
+
+
+class AccessTokenRejectedError(OAuthError):
+    """The API refused the access token (401) and there is no way to refresh it here."""
+
+    code = "access_token_rejected"
+
+
+# --- amoCRM unreachable (exit 4) ----------------------------------------------------
+
+
+class TransportError(WizardError):
+    """amoCRM could not be reached, or answered with a server error or rate limit."""
+
+    exit_code = 4
+    code = "transport"
+    retryable = True
+
+
+class NetworkError(TransportError):
+    code = "network"
+
+
+class TLSError(TransportError):
+    code = "tls"
+    retryable = False
+
+
+class ServerError(TransportError):
+    code = "server_error"
+
+    def __init__(self, message: str, hint: str = "", *, status: int, detail: str = "") -> None:
+        super().__init__(message, hint, detail=detail)
+        self.status = status
+
+
+class RateLimitedError(TransportError):
+    code = "rate_limited"
+
+
+# --- the target (exit 5) ------------------------------------------------------------
+
+
+class TargetError(WizardError):
+    """The .env file or database could not be read or written."""
+
+    exit_code = 5
+    code = "target"
+
+
+class TargetLockTimeout(TargetError):
+    code = "target_locked"
+    retryable = True
+
+
+class VerificationError(TargetError):
+    """What was read back after a write is not what was written."""
+
+    code = "target_verify"
+
+
+# --- other (exit 1) -----------------------------------------------------------------
+
+
+class IncompleteConfigError(WizardError):
+    """``check`` found keys missing, or a command needs a connection that is not stored."""
+
+    exit_code = 1
+    code = "incomplete"

@@ -1,0 +1,392 @@
+"""The amoCRM OAuth 2.0 dance, without Qt: consent URL, callback, code exchange, refresh, account.
+
+Reading order follows the flow. amoCRM reports errors as problem-JSON (``hint``,
+``title``, ``detail``, ``status``) rather than RFC 6749 ``error`` codes, so the mapping
+at the bottom keys on amoCRM's hints (see ../shared/amocrm-protocol.md).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import requests
+
+from wizard.core import errors as e
+from wizard.core.account import Account
+from wizard.core.http import DEFAULT_TIMEOUT, new_session, send
+from wizard.core.tokens import TokenPair, utcnow
+
+#: Consent is served from the platform's www host; the sandbox serves its own.
+CONSENT_HOSTS = {"amocrm.ru": "https://www.amocrm.ru", "kommo.com": "https://www.kommo.com"}
+
+_CONNECT_AGAIN = (
+    "Run amocrm-wizard again and choose “Connect again” to give the integration access anew."
+)
+
+
+# --- consent --------------------------------------------------------------------------
+
+
+def new_state() -> str:
+    """A fresh unguessable ``state`` (256 bits from the OS's CSPRNG)."""
+    return secrets.token_urlsafe(32)
+
+
+def consent_url(account: Account, client_id: str, state: str) -> str:
+    """Where the admin grants access.
+
+    The real service serves consent from www.amocrm.ru / www.kommo.com; for amocrm.com
+    accounts no www consent host is documented, so the account's own host is used (some
+    integrators do that for amocrm.ru too). The sandbox serves it on its own base URL.
+    """
+    origin = CONSENT_HOSTS.get(account.domain, account.base_url)
+    query = urlencode({"client_id": client_id, "state": state, "mode": "post_message"})
+    return f"{origin}/oauth?{query}"
+
+
+@dataclass(frozen=True)
+class Callback:
+    """What amoCRM put on the redirect after the admin pressed Allow."""
+
+    code: str
+    state: str
+    referer: str
+    platform: str
+    client_id: str
+
+
+def is_redirect(url: str, redirect_uri: str) -> bool:
+    """Does a navigation go to the registered redirect URI (same origin and path)?"""
+    a, b = urlsplit(url), urlsplit(redirect_uri)
+    return (a.scheme, a.netloc.lower(), a.path.rstrip("/")) == (
+        b.scheme,
+        b.netloc.lower(),
+        b.path.rstrip("/"),
+    )
+
+
+def parse_callback(url: str, account: Account, expected_state: str | None) -> Callback:
+    """Check a redirect address and take the code from it.
+
+    ``expected_state`` is None only when the admin opened the consent page themselves and
+    the wizard never issued a state (``connect --redirect-url``).
+    """
+    query = {k: v[0] for k, v in parse_qs(urlsplit(url.strip()).query).items()}
+    if "error" in query:
+        raise e.AccessDeniedError(
+            "Access was not granted on the amoCRM page.",
+            "Open the consent page again and press “Allow” (Разрешить).",
+            detail=query["error"],
+        )
+    state = query.get("state", "")
+    if expected_state is not None and not hmac.compare_digest(
+        state.encode(), expected_state.encode()
+    ):
+        raise e.StateMismatchError(
+            "This redirect does not belong to the consent page the wizard opened.",
+            "Start the connection again from the wizard and use only the page it opens.",
+        )
+    code = query.get("code", "")
+    if not code:
+        raise e.InvalidCallbackError(
+            "The address has no authorization code in it.",
+            "Paste the whole address from the browser's address bar after pressing “Allow”; "
+            "it contains “code=”.",
+        )
+    referer = query.get("referer", "")
+    if referer and not account.same_account_host(referer):
+        # The referer names the account the admin picked on the consent page. It is never
+        # used as a place to send secrets; a different account means the code is not ours.
+        raise e.AccountRejectedError(
+            f"Access was granted for the account {referer}, not {account.host}.",
+            f"Enter {referer} as the account address, or choose {account.host} on the consent page.",
+        )
+    return Callback(code, state, referer, query.get("platform", ""), query.get("client_id", ""))
+
+
+# --- token endpoint -------------------------------------------------------------------
+
+
+def exchange_code(
+    account: Account,
+    client_id: str,
+    client_secret: str,
+    redirect_uri: str,
+    code: str,
+    *,
+    session: requests.Session | None = None,
+    timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+) -> TokenPair:
+    """Trade a 20-minute authorization code for the first token pair."""
+    body = {"grant_type": "authorization_code", "code": code.strip()}
+    return _grant(account, client_id, client_secret, redirect_uri, body, session, timeout)
+
+
+def refresh_tokens(
+    account: Account,
+    client_id: str,
+    client_secret: str,
+    redirect_uri: str,
+    refresh_token: str,
+    *,
+    session: requests.Session | None = None,
+    timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+) -> TokenPair:
+    """Spend ``refresh_token`` for a new pair. The old refresh token is dead once this returns.
+
+    Never retried here: a POST that timed out may already have spent the token, and
+    sending it again would only get "Token has been revoked".
+    """
+    body = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    return _grant(account, client_id, client_secret, redirect_uri, body, session, timeout)
+
+
+def _grant(
+    account: Account,
+    client_id: str,
+    client_secret: str,
+    redirect_uri: str,
+    grant: dict[str, str],
+    session: requests.Session | None,
+    timeout: float | tuple[float, float],
+) -> TokenPair:
+    payload = {
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "redirect_uri": redirect_uri,
+        **grant,
+    }
+    own = session is None
+    session = session or new_session()
+    try:
+        response = send(
+            session,
+            "POST",
+            f"{account.base_url}/oauth2/access_token",
+            json=payload,
+            timeout=timeout,
+        )
+        received_at = utcnow()
+        if response.status_code != 200:
+            raise grant_error(
+                response,
+                redirect_uri=redirect_uri,
+                refreshing=grant["grant_type"] == "refresh_token",
+            )
+        try:
+            return TokenPair.from_grant(response.json(), received_at)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise e.ServerError(
+                "amoCRM answered with something that is not a token.",
+                "Try again in a few minutes.",
+                status=response.status_code,
+            ) from exc
+    finally:
+        if own:
+            session.close()
+
+
+# --- API ------------------------------------------------------------------------------
+
+
+def fetch_account(
+    account: Account,
+    access_token: str,
+    *,
+    session: requests.Session | None = None,
+    timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+) -> dict[str, Any]:
+    """``GET /api/v4/account`` with a bare bearer token (no refresh: see the runtime client)."""
+    own = session is None
+    session = session or new_session()
+    try:
+        response = send(
+            session,
+            "GET",
+            f"{account.base_url}/api/v4/account",
+            headers={"Authorization": f"Bearer {access_token}"},
+            timeout=timeout,
+        )
+        if response.status_code != 200:
+            raise api_error(response)
+        data: dict[str, Any] = response.json()
+        return data
+    finally:
+        if own:
+            session.close()
+
+
+# --- error mapping --------------------------------------------------------------------
+
+
+def problem(response: requests.Response) -> dict[str, Any]:
+    """The problem-JSON body, or {} when amoCRM sent HTML or nothing (429, some 403s)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+# amoCRM hint → (error type, message, what to do). One table so the catalogue stays in one place.
+_HINTS: dict[str, tuple[type[e.OAuthError], str, str]] = {
+    "Authorization code has expired": (
+        e.CodeExpiredError,
+        "The authorization code has expired (it lives 20 minutes).",
+        "Open Keys and scopes again: the code changes every time. Or go through the consent page again.",
+    ),
+    "Authorization code has been revoked": (
+        e.CodeUsedError,
+        "This authorization code was already used.",
+        "A code works once. Get a new one: open Keys and scopes again, or go through the consent page again.",
+    ),
+    "Cannot decrypt the authorization code": (
+        e.CodeInvalidError,
+        "amoCRM does not recognise this authorization code.",
+        "Copy the code again in full, without spaces, from Keys and scopes or from the redirect address.",
+    ),
+    "Check the `client_id` parameter": (
+        e.ClientIdRejectedError,
+        "amoCRM does not know this Client ID (integration ID).",
+        "Copy the integration ID again from Settings → Integrations → your integration → Keys and scopes.",
+    ),
+    "Check the `client_secret` parameter": (
+        e.ClientSecretRejectedError,
+        "amoCRM did not accept the Client secret.",
+        "Copy the secret key again from Settings → Integrations → your integration → Keys and scopes.",
+    ),
+    "Redirect URI is not associated with client": (
+        e.RedirectUriMismatchError,
+        "The Redirect URI does not match the one registered for the integration.",
+        "It must be exactly the same, character for character (mind the trailing slash and "
+        "http vs https). Copy it from the integration's settings in amoCRM.",
+    ),
+    "Invalid account": (
+        e.AccountRejectedError,
+        "amoCRM says this integration is not installed in this account.",
+        "Check the account address, and that the integration is installed in that account.",
+    ),
+    "Token has been revoked": (
+        e.ReauthorizationRequired,
+        "The refresh token no longer works (already used, revoked, or the integration was switched off).",
+        _CONNECT_AGAIN,
+    ),
+}
+
+
+def grant_error(
+    response: requests.Response, *, redirect_uri: str = "", refreshing: bool = False
+) -> e.WizardError:
+    """Turn a failed token-endpoint answer into a typed error with a plain message."""
+    status = response.status_code
+    body = problem(response)
+    hint = str(body.get("hint") or "")
+    detail = " ".join(str(body[k]) for k in ("title", "detail") if body.get(k))
+    if status == 429:
+        return _rate_limited()
+    if status >= 500:
+        return _server_error(status, detail)
+    for known, (kind, message, action) in _HINTS.items():
+        if known.lower() in hint.lower():
+            if kind is e.RedirectUriMismatchError:
+                return e.RedirectUriMismatchError(
+                    message,
+                    action,
+                    sent=redirect_uri,
+                    detail=detail,
+                    status=status,
+                    server_hint=hint,
+                )
+            return kind(message, action, detail=detail, status=status, server_hint=hint)
+    if status == 401 and refreshing:
+        # A 401 on refresh with an unknown hint still means this refresh token is unusable.
+        return e.ReauthorizationRequired(
+            "amoCRM refused to renew the tokens.",
+            _CONNECT_AGAIN,
+            detail=detail,
+            status=status,
+            server_hint=hint,
+        )
+    if status == 401:
+        # 401 "Некорректный клиент" / "Авторизация клиента не прошла", no hint: client auth failed.
+        return e.ClientSecretRejectedError(
+            "amoCRM did not accept the Client ID and secret.",
+            "Copy the integration ID and secret key again from Settings → Integrations → your "
+            "integration → Keys and scopes.",
+            detail=detail,
+            status=status,
+        )
+    if status == 403:
+        return _blocked(detail, status)
+    return e.OAuthError(
+        "amoCRM refused the request.",
+        "Check the account address, Client ID, secret and Redirect URI, then try again.",
+        detail=f"{detail} {hint}".strip(),
+        status=status,
+        server_hint=hint,
+    )
+
+
+def api_error(response: requests.Response) -> e.WizardError:
+    """Turn a failed API answer into a typed error."""
+    status = response.status_code
+    body = problem(response)
+    detail = " ".join(str(body[k]) for k in ("title", "detail") if body.get(k))
+    if status == 401:
+        return e.AccessTokenRejectedError(
+            "amoCRM did not accept the access token.",
+            "Renew the tokens (amocrm-wizard refresh), or connect again.",
+            detail=detail,
+            status=status,
+        )
+    if status == 403:
+        return _blocked(detail, status)
+    if status == 429:
+        return _rate_limited()
+    if status >= 500:
+        return _server_error(status, detail)
+    return e.OAuthError("amoCRM refused the request.", "Try again.", detail=detail, status=status)
+
+
+def _blocked(detail: str, status: int) -> e.AccountBlockedError:
+    return e.AccountBlockedError(
+        "amoCRM denied access to this account (403).",
+        "The account may be blocked or the integration's rights changed; an account admin "
+        "should check Settings → Integrations in amoCRM.",
+        detail=detail,
+        status=status,
+    )
+
+
+def _rate_limited() -> e.RateLimitedError:
+    return e.RateLimitedError(
+        "amoCRM is limiting requests (more than 7 a second).", "Wait a few seconds and try again."
+    )
+
+
+def _server_error(status: int, detail: str) -> e.ServerError:
+    return e.ServerError(
+        f"amoCRM had a problem on its side (error {status}).",
+        "Try again in a few minutes.",
+        status=status,
+        detail=detail,
+    )
+
+
+def expires_in_words(moment: datetime, now: datetime | None = None) -> str:
+    """``in 23 h 59 min`` / ``2 h ago``: short, for status lines."""
+    seconds = int((moment - (now or utcnow())).total_seconds())
+    past = seconds < 0
+    seconds = abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    text = (
+        f"{days} d {hours} h" if days else f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    )
+    return f"{text} ago" if past else f"in {text}"

@@ -1,0 +1,152 @@
+"""The token source: the one place a refresh happens, single-flight at every level.
+
+A refresh is allowed to happen only when nobody else did it first. Three layers make
+sure of that: a threading lock (threads of this process), the target's lock (other
+processes, and other hosts for a database), and, under both, a re-read of the target:
+if the stored refresh token is no longer the one we hold, somebody already spent it and
+we adopt their pair instead of sending a dead token (the rclone oauthutil pattern).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+import requests
+
+from wizard.core import oauth
+from wizard.core.connection import Connection
+from wizard.core.errors import IncompleteConfigError, ReauthorizationRequired
+from wizard.core.redact import mask, register_secret
+from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, TokenTarget
+
+log = logging.getLogger("amocrm_wizard")
+
+DEFAULT_MARGIN = timedelta(minutes=5)
+RotationHook = Callable[[Connection], None]
+
+
+class TokenSource:
+    def __init__(
+        self,
+        target: TokenTarget,
+        *,
+        margin: timedelta = DEFAULT_MARGIN,
+        session: requests.Session | None = None,
+        on_tokens_rotated: RotationHook | None = None,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    ) -> None:
+        self.target = target
+        self.margin = margin
+        self.on_tokens_rotated = on_tokens_rotated
+        self.lock_timeout = lock_timeout
+        #: How many refresh grants this source itself sent (for tests and status lines).
+        self.refresh_count = 0
+        self._session = session
+        self._lock = threading.Lock()
+        self._connection: Connection | None = None
+
+    # --- reading ----------------------------------------------------------------------
+
+    @property
+    def connection(self) -> Connection:
+        """The pair in memory, loaded from the target the first time it is needed."""
+        with self._lock:
+            return self._loaded()
+
+    def _loaded(self) -> Connection:
+        if self._connection is None:
+            connection = self.target.load()
+            if connection is None or connection.tokens is None:
+                raise IncompleteConfigError(
+                    f"No amoCRM connection is stored in {self.target.description}.",
+                    "Run amocrm-wizard to connect the account first.",
+                )
+            _register(connection)
+            self._connection = connection
+        return self._connection
+
+    def access_token(self) -> str:
+        """A token good for at least ``margin`` more, refreshing first when it is not."""
+        connection = self.connection
+        tokens = connection.tokens
+        assert tokens is not None
+        if tokens.is_long_lived or not tokens.access_expired(margin=self.margin):
+            return tokens.access_token
+        fresh = self.refresh(stale_access_token=tokens.access_token).tokens
+        assert fresh is not None
+        return fresh.access_token
+
+    # --- refreshing -------------------------------------------------------------------
+
+    def refresh(self, stale_access_token: str | None = None) -> Connection:
+        """Make sure the stored pair is newer than what we held, refreshing at most once.
+
+        ``stale_access_token`` is the token a request was refused with: when the pair we
+        hold (or the target holds) already differs from it, someone refreshed meanwhile
+        and nothing is sent. Without it the caller asks for a refresh now, which still
+        yields to a refresh another process finished since this source loaded its pair.
+        """
+        with self._lock:
+            held_pair = self._loaded()
+            assert held_pair.tokens is not None
+            if stale_access_token and held_pair.tokens.access_token != stale_access_token:
+                return held_pair
+            with self.target.lock(timeout=self.lock_timeout) as held:
+                stored = held.stored
+                if _newer(stored, held_pair):
+                    assert stored is not None
+                    log.info("Tokens were already renewed by another process; using them.")
+                    _register(stored)
+                    self._connection = stored
+                    return stored
+                base = stored if stored is not None and stored.tokens else held_pair
+                rotated = self._spend(base)
+                # Crash safety: the old refresh token died the moment amoCRM answered, so
+                # the new pair goes to disk (fsync / commit) before anything else happens.
+                held.save(rotated)
+                self._connection = rotated
+        log.info("Tokens renewed and saved to %s.", self.target.description)
+        if self.on_tokens_rotated is not None:
+            self.on_tokens_rotated(rotated)
+        return rotated
+
+    def _spend(self, connection: Connection) -> Connection:
+        tokens = connection.tokens
+        assert tokens is not None
+        if tokens.is_long_lived:
+            raise ReauthorizationRequired(
+                "This is a long-lived token; it cannot be renewed.",
+                "Create a new long-lived token in amoCRM (Keys and scopes), or connect with OAuth.",
+            )
+        log.info("Renewing tokens with refresh token %s.", mask(tokens.refresh_token))
+        self.refresh_count += 1
+        pair = oauth.refresh_tokens(
+            connection.account,
+            connection.client_id,
+            connection.client_secret,
+            connection.redirect_uri,
+            tokens.refresh_token,
+            session=self._session,
+        )
+        rotated = connection.with_tokens(pair)
+        _register(rotated)
+        return rotated
+
+
+def _newer(stored: Connection | None, held: Connection) -> bool:
+    """Did somebody rotate the pair since we loaded it?"""
+    if stored is None or stored.tokens is None or held.tokens is None:
+        return False
+    return stored.tokens.refresh_token != held.tokens.refresh_token or (
+        stored.tokens.access_token != held.tokens.access_token
+    )
+
+
+def _register(connection: Connection) -> None:
+    register_secret(connection.client_secret)
+    if connection.tokens:
+        register_secret(connection.tokens.access_token)
+        register_secret(connection.tokens.refresh_token)

@@ -1,0 +1,24 @@
+"""Places that keep the connection: a .env file or a database, behind one interface."""
+
+from __future__ import annotations
+
+from wizard.core.errors import InvalidTargetError
+from wizard.targets.base import Held, SaveReport, TokenTarget
+
+__all__ = ["Held", "SaveReport", "TokenTarget", "open_target"]
+
+DEFAULT_ENV = ".env"
+
+
+def open_target(env: str | None = None, db: str | None = None) -> TokenTarget:
+    """The target named by ``--env PATH`` or ``--db URL`` (default: ``.env`` here)."""
+    if env and db:
+        raise InvalidTargetError("Both --env and --db were given.", "Choose one place for the tokens.")
+    if db:
+        # Imported here so the .env path never pays for SQLAlchemy.
+        from wizard.targets.sql import SqlTarget
+
+        return SqlTarget(db)
+    from wizard.targets.envfile import EnvFileTarget
+
+    return EnvFileTarget(env or DEFAULT_ENV)

@@ -1,0 +1,91 @@
+"""What every place that keeps tokens can do: the ``TokenTarget`` interface.
+
+The CLI, the GUI and the runtime client only ever talk to this interface. The refresh
+critical section is ``with target.lock() as held: ... held.save(new)``: the lock is
+exclusive across threads, processes and (for databases) hosts, and ``held.stored`` is
+what the target holds *under* the lock, re-read because somebody else may have just
+refreshed (the rclone pattern).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+
+from wizard.core.connection import Connection
+
+DEFAULT_LOCK_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class SaveReport:
+    """Where each value went: shown to the admin before and after saving."""
+
+    target: str  # the target described for people, passwords masked
+    written: tuple[str, ...]  # contract keys written to the target
+    #: contract key → where it went instead (e.g. "the OS keyring"), or why it was not stored.
+    elsewhere: dict[str, str] = field(default_factory=dict)
+
+
+class Held(abc.ABC):
+    """The target while its lock is held."""
+
+    stored: Connection | None
+
+    @abc.abstractmethod
+    def save(self, connection: Connection) -> SaveReport:
+        """Write durably (fsync / commit) before returning; the lock is still held."""
+
+
+class TokenTarget(abc.ABC):
+    """A .env file or a database that holds one connection."""
+
+    @property
+    @abc.abstractmethod
+    def description(self) -> str:
+        """For people: a path, or a URL with the password masked."""
+
+    @abc.abstractmethod
+    def read_values(self) -> dict[str, str]:
+        """The contract's keys that are present (missing keys are absent, not empty)."""
+
+    def load(self) -> Connection | None:
+        return Connection.from_values(self.read_values())
+
+    @abc.abstractmethod
+    def lock(self, timeout: float = DEFAULT_LOCK_TIMEOUT) -> AbstractContextManager[Held]:
+        """Exclusive access for a read-modify-write; raises ``TargetLockTimeout``."""
+
+    @abc.abstractmethod
+    def plan(self, connection: Connection) -> SaveReport:
+        """What ``save`` would write and where, without writing anything."""
+
+    @abc.abstractmethod
+    def check_writable(self) -> None:
+        """Raise ``TargetError`` now if a save would fail, before anything is spent at amoCRM."""
+
+    def save(self, connection: Connection) -> SaveReport:
+        with self.lock() as held:
+            return held.save(connection)
+
+    def compare_and_swap(self, expected_refresh_token: str | None, connection: Connection) -> bool:
+        """Save only if the stored refresh token is still ``expected_refresh_token``."""
+        with self.lock() as held:
+            stored = held.stored.tokens.refresh_token if held.stored and held.stored.tokens else None
+            if (stored or None) != (expected_refresh_token or None):
+                return False
+            held.save(connection)
+            return True
+
+    def close(self) -> None:  # noqa: B027  (optional hook: files hold nothing open)
+        """Release connections or handles (nothing to do for files)."""
+
+
+def iter_secrets(connection: Connection) -> Iterator[str]:
+    """Values of a connection that must never be shown in full."""
+    yield connection.client_secret
+    if connection.tokens:
+        yield connection.tokens.access_token
+        yield connection.tokens.refresh_token

@@ -1,0 +1,229 @@
+"""The .env target: a merge-preserving, atomic writer.
+
+python-dotenv parses the file (its parser keeps each binding's original text, which is
+what lets unowned lines survive byte for byte). Only the writing is ours, because no
+library replaces keys in place, atomically, while keeping everything else intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import stat
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import filelock
+from dotenv import dotenv_values
+from dotenv.parser import parse_stream
+
+from wizard.core.connection import OWNED_KEYS, Connection
+from wizard.core.errors import ConfigError, TargetError, TargetLockTimeout, VerificationError
+from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, SaveReport, TokenTarget
+
+NEW_FILE_MODE = 0o600
+# Both python-dotenv and Node's dotenv read a single-quoted value literally, as long as
+# it holds no quote and no backslash (python-dotenv unescapes \\ and \' even there).
+_SINGLE_QUOTE_SAFE = re.compile(r"^[^'\\\n\r]*$")
+_DOUBLE_QUOTE_SAFE = re.compile(r'^[^"\\$\n\r]*$')
+
+
+def quote(value: str) -> str:
+    if _SINGLE_QUOTE_SAFE.match(value):
+        return f"'{value}'"
+    if _DOUBLE_QUOTE_SAFE.match(value):
+        return f'"{value}"'
+    raise ConfigError(
+        "A value holds quotes, backslashes or line breaks together, which .env readers disagree on.",
+        "Check that the value was copied correctly.",
+    )
+
+
+class EnvFileTarget(TokenTarget):
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path).expanduser().absolute()
+        # filelock is re-entrant per object, so it does not exclude threads sharing this
+        # target; the threading lock does that, the file lock excludes other processes.
+        self._thread_lock = threading.Lock()
+        self._lock = filelock.FileLock(str(self.path) + ".lock", thread_local=False)
+
+    @property
+    def description(self) -> str:
+        return str(self.path)
+
+    # --- reading ---------------------------------------------------------------------
+
+    def _read_text(self) -> str | None:
+        try:
+            with open(self.path, encoding="utf-8", newline="") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
+        except IsADirectoryError as exc:
+            raise TargetError(
+                f"{self.path} is a folder, not a file.", "Choose a file name such as .env."
+            ) from exc
+        except UnicodeDecodeError as exc:
+            raise TargetError(
+                f"{self.path} is not a UTF-8 text file.", "Choose the backend's .env file."
+            ) from exc
+        except OSError as exc:
+            raise TargetError(f"Could not read {self.path}: {exc.strerror}.", _fix_path(self.path)) from exc
+
+    def read_values(self) -> dict[str, str]:
+        text = self._read_text()
+        if text is None:
+            return {}
+        values = dotenv_values(stream=io.StringIO(text), interpolate=False)
+        return {k: v or "" for k, v in values.items() if k in OWNED_KEYS}
+
+    # --- writing ---------------------------------------------------------------------
+
+    def plan(self, connection: Connection) -> SaveReport:
+        return SaveReport(self.description, OWNED_KEYS)
+
+    def check_writable(self) -> None:
+        folder = self.path.parent
+        if not folder.exists():
+            parent = next((p for p in folder.parents if p.exists()), None)
+            if parent is not None and parent.is_file():
+                raise TargetError(
+                    f"{folder} is inside a file ({parent}), not a folder.", _fix_path(self.path)
+                )
+            raise TargetError(f"The folder {folder} does not exist.", _fix_path(self.path))
+        if not folder.is_dir():
+            raise TargetError(f"{folder} is a file, not a folder.", _fix_path(self.path))
+        if self.path.is_dir():
+            raise TargetError(f"{self.path} is a folder, not a file.", "Choose a file name such as .env.")
+        self._read_text()  # unreadable or not UTF-8: refuse now rather than overwrite it
+        try:
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".amocrm-wizard-probe-"):
+                pass
+        except OSError as exc:
+            raise TargetError(f"Cannot write in {folder}: {exc.strerror}.", _fix_path(self.path)) from exc
+        if self.path.exists() and not os.access(self.path, os.W_OK):
+            raise TargetError(f"{self.path} is read-only.", _fix_path(self.path))
+
+    @contextlib.contextmanager
+    def lock(self, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterator[Held]:
+        self.check_writable()
+        deadline = time.monotonic() + timeout
+        if not self._thread_lock.acquire(timeout=timeout):
+            raise TargetLockTimeout(
+                f"Another amocrm-wizard is still working on {self.path}.",
+                "Wait a minute and try again.",
+            )
+        try:
+            self._lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
+        except filelock.Timeout as exc:
+            raise TargetLockTimeout(
+                f"Another amocrm-wizard is still working on {self.path}.",
+                "Wait a minute and try again.",
+            ) from exc
+        except OSError as exc:
+            raise TargetError(f"Cannot lock {self.path}: {exc.strerror}.", _fix_path(self.path)) from exc
+        finally:
+            if not self._lock.is_locked:
+                self._thread_lock.release()
+        try:
+            yield _HeldEnvFile(self)
+        finally:
+            self._lock.release()
+            self._thread_lock.release()
+
+    def _write(self, connection: Connection) -> SaveReport:
+        values = connection.to_values()
+        old_text = self._read_text()
+        new_text = merge(old_text or "", values)
+        self._replace_atomically(new_text, existed=old_text is not None)
+        self._verify(values)
+        return SaveReport(self.description, OWNED_KEYS)
+
+    def _replace_atomically(self, text: str, *, existed: bool) -> None:
+        mode = stat.S_IMODE(self.path.stat().st_mode) if existed else NEW_FILE_MODE
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, mode)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise TargetError(f"Could not write {self.path}: {exc.strerror}.", _fix_path(self.path)) from exc
+        _fsync_dir(self.path.parent)
+
+    def _verify(self, expected: dict[str, str]) -> None:
+        got = self.read_values()
+        wrong = [k for k, v in expected.items() if got.get(k) != v]
+        if wrong:
+            raise VerificationError(
+                f"After saving, {self.path} does not read back as written ({', '.join(wrong)}).",
+                "Another program may be changing the file; close it and try again.",
+            )
+
+
+class _HeldEnvFile(Held):
+    def __init__(self, target: EnvFileTarget) -> None:
+        self._target = target
+        self.stored = target.load()
+
+    def save(self, connection: Connection) -> SaveReport:
+        report = self._target._write(connection)
+        self.stored = connection
+        return report
+
+
+def merge(text: str, values: dict[str, str]) -> str:
+    """Put ``values`` into .env ``text``: owned keys replaced where they stand, new ones appended.
+
+    Every other byte (comments, blank lines, other keys, their order, line endings) is kept.
+    """
+    out: list[str] = []
+    seen: set[str] = set()
+    newline = "\r\n" if "\r\n" in text else "\n"
+    for binding in parse_stream(io.StringIO(text)):
+        original = binding.original.string
+        if binding.key in values and not binding.error:
+            out.append(_replace_binding(original, binding.key, values[binding.key]))
+            seen.add(binding.key)
+        else:
+            out.append(original)
+    merged = "".join(out)
+    missing = [k for k in values if k not in seen]
+    if missing:
+        if merged and not merged.endswith("\n"):
+            merged += newline
+        merged += "".join(f"{k}={quote(values[k])}{newline}" for k in missing)
+    return merged
+
+
+def _replace_binding(original: str, key: str, value: str) -> str:
+    # The parser hands leading blank lines and "export " to the binding that follows
+    # them; keep everything up to "KEY=" and the line ending, swap only the value.
+    assignment = re.search(rf"(?:export\s+)?{re.escape(key)}\s*=", original)
+    head = original[: assignment.end()] if assignment else f"{key}="
+    ending = "\r\n" if original.endswith("\r\n") else "\n" if original.endswith("\n") else ""
+    return f"{head}{quote(value)}{ending}"
+
+
+def _fsync_dir(folder: Path) -> None:
+    # The rename is durable only once the directory entry is; Windows has no directory fsync.
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fix_path(path: Path) -> str:
+    return f"Choose a .env file in a folder you can write to (now: {path})."
