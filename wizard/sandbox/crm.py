@@ -103,9 +103,7 @@ class Crm:
 
     def list_leads(self) -> dict[str, Any]:
         with self._lock:
-            leads = [
-                {**lead, "_links": self._lead_link(lead["id"])} for lead in self.leads.values()
-            ]
+            leads = [{**lead, "_links": self._lead_link(lead["id"])} for lead in self.leads.values()]
         return {
             "_page": 1,
             "_links": {"self": {"href": f"{self._base_url}/api/v4/leads"}},
@@ -122,20 +120,14 @@ class Crm:
     def update_leads(self, body: object, now: float) -> dict[str, Any]:
         """``PATCH /api/v4/leads`` with a list: all deals change, or none does."""
         if not isinstance(body, list) or not body:
-            raise problems.bad_request(
-                "Request validation failed", [_error("", "a non-empty list")]
-            )
+            raise problems.bad_request("Request validation failed", [_error("", "a non-empty list")])
         batch: list[tuple[int, dict[str, Any]]] = []
         for item in body:
             lead_id = item.get("id") if isinstance(item, dict) else None
             if not _is_int(lead_id):
-                raise problems.bad_request(
-                    "Request validation failed", [_error("id", "an integer")]
-                )
+                raise problems.bad_request("Request validation failed", [_error("id", "an integer")])
             assert isinstance(lead_id, int)
-            batch.append(
-                (lead_id, _validated_changes({k: v for k, v in item.items() if k != "id"}))
-            )
+            batch.append((lead_id, _validated_changes({k: v for k, v in item.items() if k != "id"})))
         with self._lock:
             for lead_id, _ in batch:
                 self._require_locked(lead_id)
@@ -177,8 +169,6 @@ def _validated_changes(body: object) -> dict[str, Any]:
             continue  # fields the sandbox does not model are accepted and ignored
         ok = _is_int(value) if expected is int else isinstance(value, expected)
         if not ok:
-            raise problems.bad_request(
-                "Request validation failed", [_error(key, expected.__name__)]
-            )
+            raise problems.bad_request("Request validation failed", [_error(key, expected.__name__)])
         changes[key] = value
     return changes

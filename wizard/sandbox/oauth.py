@@ -148,9 +148,7 @@ class AuthorizationServer:
             raise problems.invalid_client()
         return integration
 
-    def _exchange_code(
-        self, integration: SandboxIntegration, params: Mapping[str, str]
-    ) -> dict[str, Any]:
+    def _exchange_code(self, integration: SandboxIntegration, params: Mapping[str, str]) -> dict[str, Any]:
         code = params.get("code")
         if not code:
             raise problems.missing_parameter("code")
@@ -172,9 +170,7 @@ class AuthorizationServer:
         self._stats.bump("exchanges")
         return answer
 
-    def _refresh_grant(
-        self, integration: SandboxIntegration, params: Mapping[str, str]
-    ) -> dict[str, Any]:
+    def _refresh_grant(self, integration: SandboxIntegration, params: Mapping[str, str]) -> dict[str, Any]:
         token = params.get("refresh_token")
         if not token:
             raise problems.missing_parameter("refresh_token")
@@ -210,9 +206,7 @@ class AuthorizationServer:
         if now >= grant.expires_at:
             raise problems.token_revoked()
 
-    def _issue_pair_locked(
-        self, client_id: str, chain_id: str, now: float
-    ) -> tuple[dict[str, Any], str]:
+    def _issue_pair_locked(self, client_id: str, chain_id: str, now: float) -> tuple[dict[str, Any], str]:
         """The token endpoint's success body, and the new access token's jti."""
         signed = self._signer.sign(client_id=client_id, now=now, ttl=ACCESS_TTL)
         self._access[signed.jti] = AccessGrant(client_id, chain_id, signed.expires_at)

@@ -35,9 +35,7 @@ def _page(title: str, body: str, css_class: str = "") -> bytes:
     ).encode()
 
 
-def consent(
-    *, integration_name: str, account_name: str, client_id: str, state: str, mode: str
-) -> bytes:
+def consent(*, integration_name: str, account_name: str, client_id: str, state: str, mode: str) -> bytes:
     """The "Allow access?" page. The buttons' ids ``allow``/``deny`` are relied on by tests."""
     hidden = "".join(
         f'<input type="hidden" name="{name}" value="{escape(value)}">'

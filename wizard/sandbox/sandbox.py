@@ -26,9 +26,7 @@ class Sandbox:
     which :meth:`advance` moves forward.
     """
 
-    def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, rate_limit: float | None = None
-    ) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, rate_limit: float | None = None) -> None:
         self._server = SandboxHTTPServer(host, port)
         self.host = host
         self.port: int = self._server.server_address[1]
@@ -71,7 +69,7 @@ class Sandbox:
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},  # stop() returns within ~50 ms
+                kwargs={"poll_interval": 0.01},  # stop() returns within ~10 ms
                 name=f"amocrm-sandbox-{self.port}",
                 daemon=True,
             )
@@ -102,9 +100,7 @@ class Sandbox:
 
     # -- integrations and credentials ------------------------------------------------------------
 
-    def add_integration(
-        self, redirect_uri: str | None = None, name: str | None = None
-    ) -> SandboxIntegration:
+    def add_integration(self, redirect_uri: str | None = None, name: str | None = None) -> SandboxIntegration:
         """Register another integration; the redirect URI defaults to the /callback page."""
         self._integration_count += 1
         number = self._integration_count

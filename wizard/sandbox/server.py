@@ -98,9 +98,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         except _BadRequestBody as exc:
             # The rest of the stream cannot be trusted, so the connection goes after this answer.
             self.close_connection = True
-            self._send(
-                problem_response(problems.bad_request("Unreadable request body")), exc.status
-            )
+            self._send(problem_response(problems.bad_request("Unreadable request body")), exc.status)
             return
         try:
             response = self.server.router.handle(self._request(body))

@@ -33,9 +33,7 @@ def run(
 def instructions(sandbox: Sandbox) -> str:
     integration = sandbox.integration
     base = sandbox.base_url
-    limit = (
-        f"{sandbox.rate_limit:g} requests/second per integration" if sandbox.rate_limit else "off"
-    )
+    limit = f"{sandbox.rate_limit:g} requests/second per integration" if sandbox.rate_limit else "off"
     # The client secret is printed in full on purpose, and only here: it is a throwaway credential
     # of a local sandbox that dies with this process, and the admin has to type it somewhere.
     return (
