@@ -1,0 +1,277 @@
+"""The public CLI, run as a subprocess against the sandbox over real HTTP."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from dotenv import dotenv_values
+
+from tests.helpers import allow
+from wizard.core.connection import OWNED_KEYS
+from wizard.sandbox import Sandbox
+
+
+def run(
+    args: list[str], env: dict[str, str], stdin: str = "", timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wizard", *args],
+        input=stdin,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def connect_args(sb: Sandbox, env_path: Path, **override: str) -> list[str]:
+    it = sb.integration
+    values = {"--account": sb.base_url, "--client-id": it.client_id, "--redirect-uri": it.redirect_uri}
+    values.update({f"--{k.replace('_', '-')}": v for k, v in override.items()})
+    return ["connect", "--env", str(env_path), *[x for kv in values.items() for x in kv]]
+
+
+def assert_no_secret_shown(result: subprocess.CompletedProcess[str], *secrets: str) -> None:
+    for secret in secrets:
+        assert secret not in result.stdout + result.stderr
+
+
+def test_connect_with_a_code_writes_every_key(
+    sandbox: Sandbox, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    env_path = tmp_path / ".env"
+    env_path.write_text("PORT=3000\n")
+    cli_env["AMOCRM_CLIENT_SECRET"] = sandbox.integration.client_secret
+    result = run([*connect_args(sandbox, env_path), "--code", sandbox.issue_code()], cli_env)
+    assert result.returncode == 0, result.stderr
+    assert "Sandbox" in result.stdout
+    values = dotenv_values(env_path)
+    assert values["PORT"] == "3000"
+    assert all(values.get(k) or k == "AMOCRM_SUBDOMAIN" for k in OWNED_KEYS)
+    assert values["AMOCRM_BASE_URL"] == sandbox.base_url and values["AMOCRM_SUBDOMAIN"] == ""
+    assert_no_secret_shown(
+        result,
+        sandbox.integration.client_secret,
+        values["AMOCRM_ACCESS_TOKEN"],
+        values["AMOCRM_REFRESH_TOKEN"],
+    )
+    assert sandbox.stats.exchanges == 1
+
+
+def test_connect_with_a_pasted_redirect_url(
+    sandbox: Sandbox, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    env_path = tmp_path / ".env"
+    location = allow(sandbox, "state-from-own-browser")
+    secret = sandbox.integration.client_secret + "\n"
+    result = run(
+        [*connect_args(sandbox, env_path), "--redirect-url", location, "--client-secret-stdin"],
+        cli_env,
+        secret,
+    )
+    assert result.returncode == 0, result.stderr
+    assert dotenv_values(env_path)["AMOCRM_REFRESH_TOKEN"]
+
+
+def _interactive(
+    sb: Sandbox, env_path: Path, env: dict[str, str], answer: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Start connect without a code, do the consent like a person would, paste the address back."""
+    env["AMOCRM_CLIENT_SECRET"] = sb.integration.client_secret
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wizard", *connect_args(sb, env_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    consent = ""
+    while not consent:
+        line = proc.stdout.readline()
+        assert line, "the consent URL was never printed"
+        if "/oauth?" in line:
+            consent = line.strip()
+    state = re.search(r"state=([^&]+)", consent).group(1)  # type: ignore[union-attr]
+    pasted = allow(sb, state) if answer is None else answer
+    out, err = proc.communicate(pasted + "\n", timeout=60)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def test_interactive_connect_checks_state(sandbox: Sandbox, tmp_path: Path, cli_env: dict[str, str]) -> None:
+    env_path = tmp_path / ".env"
+    result = _interactive(sandbox, env_path, cli_env)
+    assert result.returncode == 0, result.stderr
+    assert dotenv_values(env_path)["AMOCRM_ACCESS_TOKEN"]
+
+
+def test_interactive_connect_refuses_a_forged_state(
+    sandbox: Sandbox, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    env_path = tmp_path / ".env"
+    env_path.write_text("KEEP=1\n")
+    forged = allow(sandbox, "attacker-state")
+    result = _interactive(sandbox, env_path, cli_env, answer=forged)
+    assert result.returncode == 3
+    assert "does not belong" in result.stderr
+    assert env_path.read_text() == "KEEP=1\n" and sandbox.stats.exchanges == 0
+
+
+def test_check_lists_keys_masked(connected_env: Path, cli_env: dict[str, str]) -> None:
+    result = run(["check", "--env", str(connected_env)], cli_env)
+    assert result.returncode == 0, result.stdout
+    values = dotenv_values(connected_env)
+    for key in OWNED_KEYS:
+        assert key in result.stdout
+    assert_no_secret_shown(
+        result, values["AMOCRM_CLIENT_SECRET"], values["AMOCRM_ACCESS_TOKEN"], values["AMOCRM_REFRESH_TOKEN"]
+    )  # type: ignore[arg-type]
+    partial = connected_env.parent / "partial.env"
+    partial.write_text(f"AMOCRM_BASE_URL={values['AMOCRM_BASE_URL']}\nAMOCRM_CLIENT_ID=x\n")
+    result = run(["check", "--env", str(partial)], cli_env)
+    assert result.returncode == 1 and "AMOCRM_REFRESH_TOKEN: missing" in result.stdout
+
+
+def test_test_refreshes_once_on_401_and_stores_the_rotated_pair(
+    sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str]
+) -> None:
+    before = dotenv_values(connected_env)
+    sandbox.expire_access_tokens()
+    result = run(["test", "--env", str(connected_env)], cli_env)
+    assert result.returncode == 0, result.stderr
+    assert "Sandbox" in result.stdout and "renewed" in result.stdout
+    after = dotenv_values(connected_env)
+    assert sandbox.stats.refreshes == 1
+    assert after["AMOCRM_REFRESH_TOKEN"] != before["AMOCRM_REFRESH_TOKEN"]
+    assert after["PORT"] == "3000"
+    again = run(["test", "--env", str(connected_env)], cli_env)
+    assert again.returncode == 0 and sandbox.stats.refreshes == 1
+
+
+def test_refresh_status_and_if_older_than(
+    sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str]
+) -> None:
+    before = dotenv_values(connected_env)["AMOCRM_REFRESH_TOKEN"]
+    skipped = run(["refresh", "--env", str(connected_env), "--if-older-than", "30d"], cli_env)
+    assert skipped.returncode == 0 and "Not renewed" in skipped.stdout
+    assert sandbox.stats.refreshes == 0
+    done = run(["refresh", "--env", str(connected_env)], cli_env)
+    assert done.returncode == 0, done.stderr
+    assert dotenv_values(connected_env)["AMOCRM_REFRESH_TOKEN"] != before and sandbox.stats.refreshes == 1
+    status = run(["status", "--env", str(connected_env)], cli_env)
+    assert status.returncode == 0
+    assert re.search(r"(89|90) days left", status.stdout), status.stdout
+
+
+@pytest.mark.parametrize(
+    ("override", "code_kind", "exit_code", "words"),
+    [
+        ({"account": "my company"}, "fresh", 2, "spaces"),
+        ({"account": "ftp://x.amocrm.ru"}, "fresh", 2, "ftp://"),
+        ({"account": "javascript:alert(1)"}, "fresh", 2, "not an amoCRM address"),
+        ({"account": "http://evil.example.com"}, "fresh", 2, "plain http"),
+        ({"account": "https://"}, "fresh", 2, "no address"),
+        ({"client_id": "not-a-uuid"}, "fresh", 2, "Client ID"),
+        ({"secret": "wrong-secret-wrong-secret"}, "fresh", 3, "secret"),
+        ({"redirect_uri": "REGISTERED/"}, "fresh", 3, "Redirect URI"),
+        ({}, "used", 3, "already used"),
+        ({}, "expired", 3, "expired"),
+        ({}, "garbage", 3, "does not recognise"),
+        ({"account": "http://127.0.0.1:1"}, "fresh", 4, "Could not connect"),
+    ],
+)
+def test_bad_input_gets_a_clear_message_and_changes_nothing(
+    sandbox: Sandbox,
+    connected_env: Path,
+    cli_env: dict[str, str],
+    override: dict[str, str],
+    code_kind: str,
+    exit_code: int,
+    words: str,
+) -> None:
+    before = connected_env.read_bytes()
+    override = dict(override)
+    cli_env["AMOCRM_CLIENT_SECRET"] = override.pop("secret", sandbox.integration.client_secret)
+    if "redirect_uri" in override:
+        override["redirect_uri"] = override["redirect_uri"].replace(
+            "REGISTERED", sandbox.integration.redirect_uri
+        )
+    code = {"fresh": sandbox.issue_code, "used": sandbox.issue_code, "expired": sandbox.issue_code}.get(
+        code_kind, lambda: "garbage-code"
+    )()
+    if code_kind == "used":
+        run([*connect_args(sandbox, connected_env.parent / "other.env"), "--code", code], cli_env)
+    if code_kind == "expired":
+        sandbox.advance(21 * 60)
+    started = time.monotonic()
+    result = run([*connect_args(sandbox, connected_env, **override), "--code", code], cli_env)
+    assert result.returncode == exit_code, result.stdout + result.stderr
+    assert words.lower() in result.stderr.lower()
+    assert "What to do:" in result.stderr
+    assert connected_env.read_bytes() == before
+    assert time.monotonic() - started < 15
+
+
+@pytest.mark.parametrize("where", ["missing-folder", "inside-a-file"])
+def test_unwritable_target_exits_5_before_spending_the_code(
+    sandbox: Sandbox, tmp_path: Path, cli_env: dict[str, str], where: str
+) -> None:
+    (tmp_path / "file.txt").write_text("x")
+    path = tmp_path / "missing" / ".env" if where == "missing-folder" else tmp_path / "file.txt" / ".env"
+    cli_env["AMOCRM_CLIENT_SECRET"] = sandbox.integration.client_secret
+    result = run([*connect_args(sandbox, path), "--code", sandbox.issue_code()], cli_env)
+    assert result.returncode == 5, result.stderr
+    assert sandbox.stats.exchanges == 0 and "What to do:" in result.stderr
+
+
+def test_a_revoked_refresh_token_exits_3_and_says_run_the_wizard(
+    sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str]
+) -> None:
+    before = connected_env.read_bytes()
+    sandbox.revoke_refresh_tokens()
+    result = run(["refresh", "--env", str(connected_env)], cli_env)
+    assert result.returncode == 3
+    assert "amocrm-wizard again" in result.stderr
+    assert connected_env.read_bytes() == before
+
+
+def test_secret_is_never_taken_from_argv(sandbox: Sandbox, tmp_path: Path, cli_env: dict[str, str]) -> None:
+    result = run([*connect_args(sandbox, tmp_path / ".env"), "--client-secret", "x", "--code", "c"], cli_env)
+    assert result.returncode == 2 and "unrecognized arguments" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["test", "refresh"])
+def test_six_processes_at_once_refresh_exactly_once(
+    sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str], command: str
+) -> None:
+    sandbox.expire_access_tokens()
+    # Keep the winner's refresh in flight long enough that every other process has
+    # started and read the old pair: the race the lock and the re-read must win.
+    sandbox.refresh_delay = 1.5
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "wizard", command, "--env", str(connected_env)],
+            env=cli_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, results
+    assert sandbox.stats.refreshes == 1
+    assert sandbox.stats.rejected_refresh_replays == 0
+    # The target ends with the newest pair, and it works.
+    token = dotenv_values(connected_env)["AMOCRM_ACCESS_TOKEN"]
+    answer = requests.get(
+        f"{sandbox.base_url}/api/v4/account", headers={"Authorization": f"Bearer {token}"}, timeout=5
+    )
+    assert answer.status_code == 200
