@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Sets up everything amocrm-wizard needs on a fresh Debian/Ubuntu machine: the system
+# libraries Qt WebEngine loads, a virtualenv with the package and its test tools, and
+# Node's dotenv (the tests check that the .env reads back the same in Node).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+QT_LIBS="libegl1 libgl1 libopengl0 libglib2.0-0 libfontconfig1 libfreetype6 libxkbcommon0 libdbus-1-3 \
+libnss3 libnspr4 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libxshmfence1 libxkbfile1 libasound2 \
+libgbm1 libdrm2 libx11-xcb1 libxcb1 libxi6 libxrender1 libxext6 libx11-6 \
+libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 \
+libxcb-xkb1 libxcb-randr0 libxcb-xfixes0 libxcb-sync1 libxcb-shm0 libxcb-glx0 libxkbcommon-x11-0 fonts-dejavu-core"
+TOOLS="xvfb xauth imagemagick"
+
+missing=""
+for pkg in $QT_LIBS $TOOLS; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
+done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  echo "Installing system packages:$missing"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e ".[test]"
+
+if command -v npm >/dev/null 2>&1; then
+  npm install --prefix tests/node --no-audit --no-fund --silent >/dev/null
+fi
+echo "Set up: .venv ready."
