@@ -1,0 +1,146 @@
+"""The runtime client against the sandbox: single-flight refresh, retries, reauthorization."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from dotenv import dotenv_values
+
+from wizard.core.connection import Connection
+from wizard.core.errors import ReauthorizationRequired
+from wizard.runtime import AmoCRMClient, TokenSource
+from wizard.sandbox import Sandbox
+from wizard.targets.envfile import EnvFileTarget
+
+
+def test_every_request_carries_the_bearer_and_a_relative_url_works(
+    sandbox: Sandbox, connected_env: Path
+) -> None:
+    with AmoCRMClient(EnvFileTarget(connected_env)) as client:
+        assert client.get("/api/v4/account").json()["id"] == sandbox.account["id"]
+        assert client.source.refresh_count == 0
+
+
+def test_hundred_threads_on_a_dead_token_cause_one_refresh(sandbox: Sandbox, connected_env: Path) -> None:
+    sandbox.expire_access_tokens()
+    sandbox.refresh_delay = 0.2  # every thread gets its 401 while the first refresh is in flight
+    rotated: list[Connection] = []
+    client = AmoCRMClient(EnvFileTarget(connected_env), on_tokens_rotated=rotated.append)
+    statuses: list[int] = []
+    barrier = threading.Barrier(100)
+
+    def call() -> None:
+        barrier.wait()
+        statuses.append(client.get("/api/v4/account").status_code)
+
+    threads = [threading.Thread(target=call) for _ in range(100)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert statuses == [200] * 100
+    assert sandbox.stats.refreshes == 1 and sandbox.stats.rejected_refresh_replays == 0
+    assert len(rotated) == 1
+    assert dotenv_values(connected_env)["AMOCRM_REFRESH_TOKEN"] == rotated[0].tokens.refresh_token  # type: ignore[union-attr]
+
+
+def test_the_old_access_token_dying_at_refresh_is_handled(sandbox: Sandbox, connected_env: Path) -> None:
+    """Unconfirmed amoCRM behaviour: a refresh may kill the previous access token at once."""
+    sandbox.old_access_dies_on_refresh = True
+    first, second = AmoCRMClient(EnvFileTarget(connected_env)), AmoCRMClient(EnvFileTarget(connected_env))
+    assert first.get("/api/v4/account").status_code == 200
+    assert second.get("/api/v4/account").status_code == 200
+    first.source.refresh()  # kills the access token `second` still holds
+    assert second.get("/api/v4/account").status_code == 200
+    # `second` adopted the stored pair instead of spending the (already spent) refresh token.
+    assert sandbox.stats.refreshes == 1 and sandbox.stats.rejected_refresh_replays == 0
+
+
+def test_proactive_refresh_inside_the_margin(sandbox: Sandbox, connected_env: Path) -> None:
+    from datetime import timedelta
+
+    with AmoCRMClient(EnvFileTarget(connected_env), margin=timedelta(hours=24, minutes=1)) as client:
+        assert client.get("/api/v4/account").status_code == 200
+    assert sandbox.stats.refreshes == 1
+    assert sandbox.stats.api_calls == 1  # refreshed before sending, so no 401 round trip
+
+
+def test_a_rate_limit_storm_ends_in_success_within_bounds(sandbox: Sandbox, connected_env: Path) -> None:
+    sandbox.set_rate_limit(7)
+    with AmoCRMClient(EnvFileTarget(connected_env), backoff=0.05, max_backoff=1.0, max_retries=8) as client:
+        statuses = [client.get("/api/v4/account").status_code for _ in range(30)]
+        assert statuses == [200] * 30
+        assert sandbox.stats.rate_limited > 0
+        assert client.retries_taken == sandbox.stats.rate_limited
+
+
+def test_retries_are_bounded_and_only_idempotent_5xx_are_retried(
+    sandbox: Sandbox, connected_env: Path
+) -> None:
+    with AmoCRMClient(EnvFileTarget(connected_env), backoff=0.01, max_retries=2) as client:
+        sandbox.fail_next(5, status=503, path_prefix="/api/")
+        assert client.get("/api/v4/account").status_code == 503
+        assert client.retries_taken == 2  # three attempts, then the answer is returned
+        sandbox.clear_failures()
+        sandbox.fail_next(1, status=503, path_prefix="/api/")
+        assert client.patch("/api/v4/leads/10001", json={"status_id": 142}).status_code == 503
+        assert client.retries_taken == 2  # a PATCH is never resent after a server error
+        assert client.patch("/api/v4/leads/10001", json={"status_id": 142}).status_code == 200
+    assert sandbox.leads[10001]["status_id"] == 142
+
+
+def test_a_revoked_refresh_token_raises_reauthorization_and_keeps_the_target(
+    sandbox: Sandbox, connected_env: Path
+) -> None:
+    before = connected_env.read_bytes()
+    sandbox.expire_access_tokens()
+    sandbox.revoke_refresh_tokens()
+    with AmoCRMClient(EnvFileTarget(connected_env)) as client, pytest.raises(ReauthorizationRequired) as info:
+        client.get("/api/v4/account")
+    assert "amocrm-wizard again" in str(info.value)
+    assert connected_env.read_bytes() == before
+
+
+def test_a_post_body_is_resent_after_the_refresh(sandbox: Sandbox, connected_env: Path) -> None:
+    sandbox.expire_access_tokens()
+    with AmoCRMClient(EnvFileTarget(connected_env)) as client:
+        answer = client.patch("/api/v4/leads", json=[{"id": 10002, "status_id": 143}])
+    assert answer.status_code == 200 and len(answer.history) == 1 and answer.history[0].status_code == 401
+    assert sandbox.leads[10002]["status_id"] == 143
+
+
+PROCESS = """
+import sys
+from wizard.runtime import AmoCRMClient
+from wizard.targets import open_target
+client = AmoCRMClient(open_target(env=sys.argv[1]))
+print(client.get("/api/v4/account").status_code, client.source.refresh_count)
+"""
+
+
+def test_eight_processes_on_a_dead_token_cause_one_refresh(sandbox: Sandbox, connected_env: Path) -> None:
+    sandbox.expire_access_tokens()
+    sandbox.refresh_delay = 1.0
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", PROCESS, str(connected_env)], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(8)
+    ]
+    outputs = [p.communicate(timeout=120)[0].split() for p in procs]
+    assert [o[0] for o in outputs] == ["200"] * 8
+    assert sorted(int(o[1]) for o in outputs) == [0] * 7 + [1]
+    assert sandbox.stats.refreshes == 1 and sandbox.stats.rejected_refresh_replays == 0
+
+
+def test_token_source_refresh_yields_to_a_newer_stored_pair(sandbox: Sandbox, connected_env: Path) -> None:
+    slow, fast = TokenSource(EnvFileTarget(connected_env)), TokenSource(EnvFileTarget(connected_env))
+    held = slow.connection
+    fast.refresh()
+    adopted = slow.refresh()
+    assert adopted != held and adopted == fast.connection
+    assert sandbox.stats.refreshes == 1
