@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import jwt
-
 ACCESS_TOKEN_LIFETIME = timedelta(hours=24)
 #: A refresh token dies this long after it was issued if it is not used.
 REFRESH_TOKEN_LIFETIME = timedelta(days=90)
@@ -56,6 +54,10 @@ class TokenClaims:
 
 def decode_claims(access_token: str) -> TokenClaims | None:
     """Claims of a JWT access token, or None when the token is not a readable JWT."""
+    # Imported here: PyJWT pulls in cryptography (~45 ms), and the CLI's hot paths
+    # (test, refresh) never need the claims.
+    import jwt
+
     try:
         raw = jwt.decode(access_token, options={"verify_signature": False})
     except jwt.PyJWTError:
@@ -65,9 +67,7 @@ def decode_claims(access_token: str) -> TokenClaims | None:
 
     def moment(name: str) -> datetime | None:
         value = raw.get(name)
-        return (
-            datetime.fromtimestamp(value, timezone.utc) if isinstance(value, int | float) else None
-        )
+        return datetime.fromtimestamp(value, timezone.utc) if isinstance(value, int | float) else None
 
     scopes = raw.get("scopes") or ()
     account_id = raw.get("account_id")
@@ -139,12 +139,7 @@ class TokenPair:
         """
         claims = self.claims
         lifetime = ACCESS_TOKEN_LIFETIME
-        if (
-            claims
-            and claims.issued_at
-            and claims.expires_at
-            and claims.expires_at > claims.issued_at
-        ):
+        if claims and claims.issued_at and claims.expires_at and claims.expires_at > claims.issued_at:
             lifetime = claims.expires_at - claims.issued_at
         return self.expires_at - lifetime
 
