@@ -32,8 +32,9 @@ def main() -> None:
     bare = [
         sys.executable,
         "-c",
-        "import requests, sys; r = requests.get(sys.argv[1], headers={'Authorization': 'Bearer ' + sys.argv[2]},"
-        " timeout=10); print(r.json()['name'])",
+        "import requests, sys; "
+        "r = requests.get(sys.argv[1], headers={'Authorization': 'Bearer ' + sys.argv[2]}, timeout=10); "
+        "print(r.json()['name'])",
         f"{sandbox.base_url}/api/v4/account",
         str(token),
     ]

@@ -93,13 +93,15 @@ def recovery(rounds: int, threads: int = 100) -> None:
         remote.stop()
     floor = [a + r for a, r in zip(alive, refresh, strict=True)]
     report(
-        f"{threads} threads recover from a dead token ({rounds} rounds), vs the same crowd with a live token + 1 refresh",
+        f"{threads} threads recover from a dead token ({rounds} rounds), "
+        "vs the same crowd with a live token + 1 refresh",
         dead,
         floor,
     )
     extra = (statistics.median(dead) - statistics.median(floor)) * 1000
     print(
-        f"  crowd with a live token {statistics.median(alive) * 1000:.1f} ms, one refresh {statistics.median(refresh) * 1000:.1f} ms"
+        f"  crowd with a live token {statistics.median(alive) * 1000:.1f} ms, "
+        f"one refresh {statistics.median(refresh) * 1000:.1f} ms"
     )
     print(f"  extra over that floor: {extra:.1f} ms ({'ok' if extra < 50 else 'OVER'} the 50 ms target)")
 
