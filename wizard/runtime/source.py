@@ -131,6 +131,8 @@ class TokenSource:
             tokens.refresh_token,
             session=self._session,
         )
+        # From here until held.save() returns, the only live refresh token is in memory.
+        log.info("amoCRM issued a new pair; saving it before anything else.")
         rotated = connection.with_tokens(pair)
         _register(rotated)
         return rotated
