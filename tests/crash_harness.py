@@ -34,7 +34,11 @@ from wizard.targets.envfile import EnvFileTarget
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
 
 class Events(logging.Handler):
-    MARKS = {"Renewing tokens": "sent", "amoCRM issued a new pair": "answered", "Tokens renewed and saved": "saved"}
+    MARKS = {
+        "Renewing tokens": "sent",
+        "amoCRM issued a new pair": "answered",
+        "Tokens renewed and saved": "saved",
+    }
     def __init__(self, fd):
         super().__init__()
         self.fd = fd

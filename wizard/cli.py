@@ -163,7 +163,9 @@ def cmd_connect(options: argparse.Namespace, out: TextIO) -> int:
     target = _target(options)
     stored = target.load()
     account = parse_account(_pick(options.account, stored.base_url if stored else "", "--account"))
-    client_id = validate.client_id(_pick(options.client_id, stored.client_id if stored else "", "--client-id"))
+    client_id = validate.client_id(
+        _pick(options.client_id, stored.client_id if stored else "", "--client-id")
+    )
     redirect_uri = validate.redirect_uri(
         _pick(options.redirect_uri, stored.redirect_uri if stored else "", "--redirect-uri")
     )
