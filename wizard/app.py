@@ -1,0 +1,178 @@
+"""The GUI entry point: ``wizard.app.main(argv) -> int`` (contract, "Embedding").
+
+Importing this module is cheap: PySide6 is imported inside the functions, and
+QtWebEngine only when the consent page is entered (or by ``--self-test``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
+    from wizard.ui.model import Prefill, TargetChoice
+
+SELF_TEST_TIMEOUT_MS = 30_000
+SECRET_ENV = "AMOCRM_CLIENT_SECRET"
+
+
+def main(argv: list[str]) -> int:
+    from wizard.cli import build_parser
+
+    options, _unknown = build_parser().parse_known_args(argv)
+    _prepare_environment(headless=bool(options.self_test))
+    app = application()
+    if options.self_test:
+        return self_test(app)
+
+    sandbox = None
+    if options.demo:
+        from wizard.sandbox import Sandbox
+
+        sandbox = Sandbox().start()
+    try:
+        prefill, target = _prefill(options, sandbox)
+        return _run(prefill, target)
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+
+
+def _prepare_environment(*, headless: bool) -> None:
+    """Before any QApplication exists: what Chromium and Qt need to start here."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # Chromium refuses to run its sandbox as root (containers, CI); the consent page
+        # is amoCRM's own or the local sandbox's, never arbitrary sites.
+        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+    if headless:
+        from PySide6.QtWidgets import QApplication
+
+        if QApplication.instance() is None:
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+            os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu")
+
+
+def application() -> QApplication:
+    """The QApplication that exists already, or a new one set up for QtWebEngine."""
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtWidgets import QApplication
+
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    # QtWebEngine is imported after the QApplication exists (lazily): it needs shared contexts.
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+    QCoreApplication.setOrganizationName("amocrm-wizard")
+    QCoreApplication.setApplicationName("amocrm-wizard")
+    return QApplication([sys.argv[0] if sys.argv else "amocrm-wizard"])
+
+
+def _prefill(options: argparse.Namespace, sandbox: object | None) -> tuple[Prefill, TargetChoice]:
+    from wizard.ui.model import Prefill, TargetChoice, TargetKind
+    from wizard.ui.widgets import SETTINGS_ENV_PATH, settings
+
+    prefill = Prefill(
+        account=options.account or "",
+        client_id=options.client_id or "",
+        client_secret=os.environ.get(SECRET_ENV, ""),
+        redirect_uri=options.redirect_uri or "",
+    )
+    if sandbox is not None:
+        from wizard.sandbox import Sandbox
+
+        assert isinstance(sandbox, Sandbox)
+        it = sandbox.integration
+        folder = tempfile.mkdtemp(prefix="amocrm-wizard-demo-")
+        prefill.account = prefill.account or sandbox.base_url
+        prefill.client_id = prefill.client_id or it.client_id
+        prefill.client_secret = it.client_secret
+        prefill.redirect_uri = prefill.redirect_uri or it.redirect_uri
+        prefill.demo_base_url = sandbox.base_url
+        prefill.demo_folder = folder
+        default_env = str(Path(folder) / ".env")
+    else:
+        remembered = str(settings().value(SETTINGS_ENV_PATH, "") or "")
+        default_env = remembered or str(Path.cwd() / ".env")
+    if options.db:
+        target = TargetChoice(TargetKind.DB, options.db)
+    else:
+        target = TargetChoice(TargetKind.ENV, options.env or default_env)
+    return prefill, target
+
+
+def _run(prefill: Prefill, target: TargetChoice) -> int:
+    from PySide6.QtCore import QEventLoop
+    from PySide6.QtWidgets import QDialog
+
+    from wizard.ui.wizard import SetupWizard
+
+    wizard = SetupWizard(prefill, target)
+    loop = QEventLoop()
+    wizard.finished.connect(loop.quit)
+    wizard.show()
+    loop.exec()
+    wizard.worker.cancel_all()
+    wizard.worker.wait_for_threads(3000)
+    accepted = wizard.result() == QDialog.DialogCode.Accepted
+    wizard.deleteLater()
+    return 0 if accepted else 1
+
+
+def self_test(app: QApplication) -> int:
+    """Headless check that Qt, QtWebEngine and the consent page work on this machine."""
+    try:
+        from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QTimer, qVersion
+        from PySide6.QtWebEngineCore import qWebEngineChromiumVersion
+
+        import wizard.ui.wizard  # noqa: F401  (every page imports)
+        from wizard.core.account import parse_account
+        from wizard.sandbox import Sandbox
+        from wizard.ui.navigation import decide
+        from wizard.ui.webview import ConsentBrowser
+    except ImportError as exc:
+        print(f"Self-test failed: {exc}", file=sys.stderr)
+        return 1
+
+    outcome: dict[str, str] = {}
+    with Sandbox() as sandbox:
+        account = parse_account(sandbox.base_url)
+        browser = ConsentBrowser()
+        browser.page.set_decider(
+            lambda request: decide(request, account=account, redirect_uri=sandbox.integration.redirect_uri)
+        )
+        loop = QEventLoop()
+
+        def finish(error: str = "") -> None:
+            outcome.setdefault("error", error)
+            loop.quit()
+
+        def on_script_result(found: object) -> None:
+            finish("" if found is True else "the consent page has no Allow button")
+
+        def on_load_finished(ok: bool, browser: ConsentBrowser = browser) -> None:
+            if not ok:
+                finish("the consent page did not load")
+                return
+            browser.page.runJavaScript("document.getElementById('allow') !== null", 0, on_script_result)
+
+        browser.page.loadFinished.connect(on_load_finished)
+        QTimer.singleShot(SELF_TEST_TIMEOUT_MS, lambda: finish("timed out after 30 s"))
+        browser.resize(800, 600)
+        browser.show()
+        browser.load(sandbox.consent_url("self-test"))
+        loop.exec()
+        browser.close()
+        browser.deleteLater()
+        del browser
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    if outcome.get("error"):
+        print(f"Self-test failed: {outcome['error']}.", file=sys.stderr)
+        return 1
+    print(f"Self-test passed: Qt {qVersion()}, Chromium {qWebEngineChromiumVersion()}, consent page loaded.")
+    return 0

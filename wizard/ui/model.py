@@ -1,0 +1,203 @@
+"""What the wizard's pages collect and decide, in plain Python (no Qt).
+
+The pages read and write one :class:`Session`; every choice that is not layout (where an
+error sends the admin, what a stored connection says about itself) is a function here,
+so it can be tested without a display.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from wizard.core import errors as e
+from wizard.core.account import Account
+from wizard.core.connection import Connection
+from wizard.core.tokens import utcnow
+from wizard.targets import TokenTarget, open_target
+from wizard.targets.base import SaveReport
+
+
+class Mode(enum.Enum):
+    """What Next on the Welcome page leads to."""
+
+    CONNECT = "connect"  # consent, exchange, save
+    TEST = "test"  # call the API with the stored pair (refreshing once on 401)
+    RENEW = "renew"  # spend the stored refresh token now
+
+
+class Step(enum.Enum):
+    """The pages, in order; the values are the QWizard page ids."""
+
+    WELCOME = 0
+    DETAILS = 1
+    CONSENT = 2
+    EXCHANGE = 3
+    SAVE = 4
+    DONE = 5
+
+
+class TargetKind(enum.Enum):
+    ENV = "env"
+    DB = "db"
+
+
+@dataclass(frozen=True)
+class TargetChoice:
+    kind: TargetKind
+    value: str  # a path or a database URL
+
+    def open(self) -> TokenTarget:
+        if self.kind is TargetKind.DB:
+            try:
+                return open_target(db=self.value)
+            except ImportError as exc:  # the database target is optional in this build
+                raise e.TargetError(
+                    "Database targets are not available in this build.",
+                    "Save to a .env file instead.",
+                ) from exc
+        return open_target(env=self.value)
+
+
+@dataclass
+class Prefill:
+    """What the command line (or --demo) hands the wizard."""
+
+    account: str = ""
+    client_id: str = ""
+    client_secret: str = ""
+    redirect_uri: str = ""
+    target: TargetChoice | None = None
+    #: Shown on the Welcome page in demo mode: where the sandbox runs and where tokens go.
+    demo_base_url: str = ""
+    demo_folder: str = ""
+
+    @property
+    def is_demo(self) -> bool:
+        return bool(self.demo_base_url)
+
+
+@dataclass
+class Result:
+    """What the Exchange page produced."""
+
+    connection: Connection
+    account_info: dict[str, Any]
+    renewed: bool = False  # a refresh happened (Renew now, or Test it met a 401)
+
+
+@dataclass
+class Session:
+    """Everything collected so far. Nothing here is written anywhere until Save's Commit."""
+
+    prefill: Prefill
+    target: TargetChoice
+    mode: Mode = Mode.CONNECT
+    stored: Connection | None = None
+    # Integration details, validated.
+    account: Account | None = None
+    client_id: str = ""
+    client_secret: str = ""
+    redirect_uri: str = ""
+    # Consent.
+    code: str = ""
+    # Exchange.
+    result: Result | None = None
+    # Save.
+    saved: SaveReport | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def details_connection(self) -> Connection:
+        assert self.account is not None
+        return Connection(self.account.base_url, self.client_id, self.client_secret, self.redirect_uri)
+
+
+# --- what a stored connection says about itself ---------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredSummary:
+    base_url: str
+    client_id: str
+    has_tokens: bool
+    access_expires_at: datetime | None
+    access_expired: bool
+    long_lived: bool
+    refresh_issued_at: datetime | None
+    refresh_age_days: float | None
+    refresh_dies_at: datetime | None
+    refresh_days_left: float | None
+
+    @property
+    def refresh_dead(self) -> bool:
+        return self.refresh_days_left is not None and self.refresh_days_left <= 0
+
+    @property
+    def can_renew(self) -> bool:
+        return self.has_tokens and not self.long_lived and not self.refresh_dead
+
+    @property
+    def can_test(self) -> bool:
+        return self.has_tokens and not (self.access_expired and not self.can_renew)
+
+
+def summarize(connection: Connection, now: datetime | None = None) -> StoredSummary:
+    now = now or utcnow()
+    tokens = connection.tokens
+    if tokens is None:
+        return StoredSummary(
+            connection.base_url, connection.client_id, False, None, False, False, None, None, None, None
+        )
+    long_lived = tokens.is_long_lived
+    issued = None if long_lived else tokens.issued_at
+    return StoredSummary(
+        base_url=connection.base_url,
+        client_id=connection.client_id,
+        has_tokens=True,
+        access_expires_at=tokens.expires_at,
+        access_expired=tokens.access_expired(now),
+        long_lived=long_lived,
+        refresh_issued_at=issued,
+        refresh_age_days=None if issued is None else (now - issued).total_seconds() / 86400,
+        refresh_dies_at=tokens.refresh_expires_at,
+        refresh_days_left=tokens.refresh_days_left(now),
+    )
+
+
+def default_mode(summary: StoredSummary | None) -> Mode:
+    """Test a healthy connection; a dead refresh token goes straight to consent."""
+    if summary is None or not summary.has_tokens or not summary.can_test:
+        return Mode.CONNECT
+    return Mode.TEST
+
+
+# --- where an error sends the admin ---------------------------------------------------
+
+
+class Fix(enum.Enum):
+    DETAILS = "details"  # a credential is wrong: back to the four fields
+    CONSENT = "consent"  # the code is spent, expired or refused: get a new one
+    WELCOME = "welcome"  # the stored connection cannot be used: choose again
+    RETRY = "retry"  # nobody needs to change anything: try again
+
+
+def fix_for(error: e.WizardError, mode: Mode) -> Fix:
+    if mode is not Mode.CONNECT:
+        if isinstance(error, e.TransportError) and error.retryable:
+            return Fix.RETRY
+        return Fix.WELCOME
+    if isinstance(
+        error,
+        e.ClientIdRejectedError
+        | e.ClientSecretRejectedError
+        | e.RedirectUriMismatchError
+        | e.AccountRejectedError
+        | e.ConfigError,
+    ):
+        return Fix.DETAILS
+    if isinstance(error, e.TransportError):
+        # An unreachable account is most often a mistyped address; a 5xx is worth a retry.
+        return Fix.RETRY if isinstance(error, e.ServerError | e.RateLimitedError) else Fix.DETAILS
+    return Fix.CONSENT
