@@ -16,7 +16,7 @@ os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="amocrm-wizard-gui-confi
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
 
 import pytest
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 
 # QtWebEngine is imported lazily, after the QApplication exists: it needs this set first.
 QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
@@ -69,6 +69,10 @@ def make_wizard(qtbot: object) -> Iterator[Callable[..., SetupWizard]]:
     for wizard in made:
         wizard.worker.cancel_all()
         wizard.worker.wait_for_threads(10_000)
+        wizard.close()
+        wizard.deleteLater()
+    # Delete now, while the QApplication lives: web pages must go before their profiles.
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 def forward_button(wizard: QWizard) -> QAbstractButton:
