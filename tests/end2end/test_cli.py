@@ -275,3 +275,33 @@ def test_six_processes_at_once_refresh_exactly_once(
         f"{sandbox.base_url}/api/v4/account", headers={"Authorization": f"Bearer {token}"}, timeout=5
     )
     assert answer.status_code == 200
+
+
+def test_sandbox_command_serves_and_prints_what_to_enter(cli_env: dict[str, str]) -> None:
+    import signal
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wizard", "sandbox", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=cli_env,
+    )
+    assert proc.stdout is not None
+    lines = [proc.stdout.readline() for _ in range(6)]
+    text = "".join(lines)
+    assert f"http://127.0.0.1:{port}" in text
+    answer = requests.get(f"http://127.0.0.1:{port}/_sandbox/stats", timeout=5)
+    assert answer.status_code == 200 and "requests" in answer.json()
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(10) == 0
+
+
+def test_version_and_module_entry_point(cli_env: dict[str, str]) -> None:
+    from wizard import __version__
+
+    result = run(["--version"], cli_env)
+    assert result.returncode == 0 and result.stdout.strip() == f"amocrm-wizard {__version__}"

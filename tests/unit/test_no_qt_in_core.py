@@ -1,0 +1,21 @@
+"""The protocol core, the targets, the runtime client and the CLI's headless path never load Qt."""
+
+import subprocess
+import sys
+
+CODE = """
+import sys
+import wizard.core.account, wizard.core.oauth, wizard.core.tokens, wizard.core.connection
+import wizard.core.schedule, wizard.core.validate, wizard.core.logs
+import wizard.targets, wizard.targets.envfile, wizard.targets.base
+import wizard.runtime, wizard.sandbox, wizard.cli
+from wizard.cli import build_parser
+build_parser()
+loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6'))
+print(loaded)
+"""
+
+
+def test_core_targets_runtime_and_cli_do_not_import_qt() -> None:
+    out = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
