@@ -107,7 +107,7 @@ def _prefill(options: argparse.Namespace, sandbox: object | None) -> tuple[Prefi
 
 
 def _run(prefill: Prefill, target: TargetChoice) -> int:
-    from PySide6.QtCore import QEventLoop
+    from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop
     from PySide6.QtWidgets import QDialog
 
     from wizard.ui.wizard import SetupWizard
@@ -121,6 +121,8 @@ def _run(prefill: Prefill, target: TargetChoice) -> int:
     wizard.worker.wait_for_threads(3000)
     accepted = wizard.result() == QDialog.DialogCode.Accepted
     wizard.deleteLater()
+    # Delete now, while the QApplication lives: web pages must go before their profiles.
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     return 0 if accepted else 1
 
 

@@ -7,6 +7,7 @@ The environment is set at import time, before pytest-qt creates the QApplication
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -57,6 +58,7 @@ def sandbox_prefill(sb: Sandbox, **changes: str) -> Prefill:
 @pytest.fixture
 def make_wizard(qtbot: object) -> Iterator[Callable[..., SetupWizard]]:
     made: list[SetupWizard] = []
+    trues = sys.getrefcount(True)
 
     def make(prefill: Prefill, env: Path) -> SetupWizard:
         wizard = SetupWizard(prefill, TargetChoice(TargetKind.ENV, str(env)))
@@ -73,6 +75,9 @@ def make_wizard(qtbot: object) -> Iterator[Callable[..., SetupWizard]]:
         wizard.deleteLater()
     # Delete now, while the QApplication lives: web pages must go before their profiles.
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    # PySide6 6.12 drops a reference to True on every Signal.emit (see wizard/ui/qtcompat.py);
+    # a large loss here means some emission bypasses the workaround and will abort CPython.
+    assert sys.getrefcount(True) - trues > -200, "references to True are leaking away"
 
 
 def forward_button(wizard: QWizard) -> QAbstractButton:

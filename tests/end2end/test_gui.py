@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from dotenv import dotenv_values
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
 from tests.end2end.gui_fixtures import (
@@ -77,9 +78,237 @@ def test_connect_through_the_embedded_consent_page(qtbot, make_wizard, sandbox: 
     summary = wizard.done_page.summary.text()
     assert sandbox.account["name"] in summary
     assert tokens.refresh_token not in summary
-    qtbot.mouseClick(wizard.done_page.copy, pytest.importorskip("PySide6.QtCore").Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(wizard.done_page.copy, Qt.MouseButton.LeftButton)
     copied = QGuiApplication.clipboard().text()
     assert sandbox.integration.client_id in copied
     assert sandbox.integration.client_secret not in copied and tokens.access_token not in copied
     press_forward(qtbot, wizard)  # Finish
     qtbot.waitUntil(lambda: not wizard.isVisible(), timeout=WAIT_MS)
+
+
+def test_deny_returns_to_the_consent_page_with_a_plain_message(
+    qtbot, make_wizard, sandbox: Sandbox, tmp_path: Path
+):
+    env = tmp_path / ".env"
+    wizard = make_wizard(sandbox_prefill(sandbox), env)
+    _to_consent(qtbot, wizard)
+    first_state = wizard.consent.state
+    click_in_consent(wizard, "deny")
+    qtbot.waitUntil(lambda: "not granted" in wizard.consent.notice.text(), timeout=WAIT_MS)
+    assert wizard.currentId() == Step.CONSENT.value
+    assert wizard.consent.notice.kind.value == "error"
+    # The consent page is offered again, with a new state, and Allow still works after it.
+    qtbot.waitUntil(lambda: wizard.consent.loaded_ok, timeout=WAIT_MS)
+    assert wizard.consent.state != first_state
+    assert not env.exists() and sandbox.stats.exchanges == 0
+    click_in_consent(wizard, "allow")
+    wait_for_step(qtbot, wizard, Step.EXCHANGE)
+    qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)
+
+
+def test_a_forged_state_is_refused_and_nothing_is_written(
+    qtbot, make_wizard, sandbox: Sandbox, tmp_path: Path
+):
+    env = tmp_path / ".env"
+    wizard = make_wizard(sandbox_prefill(sandbox), env)
+    _to_consent(qtbot, wizard)
+    requests_seen = log_requests(wizard)
+    forged = f"{sandbox.integration.redirect_uri}?code={sandbox.issue_code()}&state=forged&referer=x"
+    wizard.consent.view().load(forged)
+    qtbot.waitUntil(lambda: "does not belong" in wizard.consent.notice.text(), timeout=WAIT_MS)
+    assert wizard.currentId() == Step.CONSENT.value
+    assert not wizard.consent.isComplete()
+    qtbot.waitUntil(lambda: wizard.consent.loaded_ok, timeout=WAIT_MS)
+    assert not any("/callback" in url for url in requests_seen.urls)
+    assert sandbox.stats.exchanges == 0
+    assert not env.exists()
+
+
+def test_a_wrong_secret_names_the_fix_and_writes_nothing(
+    qtbot, make_wizard, sandbox: Sandbox, tmp_path: Path
+):
+    env = tmp_path / ".env"
+    wizard = make_wizard(sandbox_prefill(sandbox, client_secret="x" * 64), env)
+    _to_consent(qtbot, wizard)
+    click_in_consent(wizard, "allow")
+    wait_for_step(qtbot, wizard, Step.EXCHANGE)
+    qtbot.waitUntil(lambda: wizard.exchange.fix_button.isVisible(), timeout=WAIT_MS)
+    message = wizard.exchange.notice.text()
+    assert "secret" in message.lower() and "Keys and scopes" in message
+    assert "Nothing was saved" in message
+    assert wizard.exchange.fix_button.text() == "Go back to the integration details"
+    assert not wizard.exchange.isComplete()
+    assert not env.exists()
+    qtbot.mouseClick(wizard.exchange.fix_button, Qt.MouseButton.LeftButton)
+    wait_for_step(qtbot, wizard, Step.DETAILS)
+    # Fix the secret, go through consent again: a new code, and this time it works.
+    wizard.details.secret.setText(sandbox.integration.client_secret)
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.CONSENT)
+    wait_for_consent_loaded(qtbot, wizard)
+    click_in_consent(wizard, "allow")
+    wait_for_step(qtbot, wizard, Step.EXCHANGE)
+    qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)
+    assert not env.exists()  # still nothing until Save
+
+
+def test_an_unreachable_account_gives_a_plain_error_and_the_window_stays_responsive(
+    qtbot, make_wizard, sandbox: Sandbox, tmp_path: Path
+):
+    env = tmp_path / ".env"
+    wizard = make_wizard(sandbox_prefill(sandbox, account="http://127.0.0.1:1"), env)
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.DETAILS)
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.CONSENT)
+    qtbot.waitUntil(lambda: wizard.consent.retry.isVisible(), timeout=WAIT_MS)
+    assert "could not be loaded" in wizard.consent.status.text()
+    # The paste-a-code way round: the exchange cannot reach the account either.
+    wizard.consent.code_edit.setText(sandbox.issue_code())
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.EXCHANGE)
+    qtbot.waitUntil(lambda: wizard.exchange.fix_button.isVisible(), timeout=WAIT_MS)
+    assert "Could not connect to 127.0.0.1:1" in wizard.exchange.notice.text()
+    # Responsive: Back works and the fields can be edited.
+    qtbot.mouseClick(wizard.exchange.fix_button, Qt.MouseButton.LeftButton)
+    wait_for_step(qtbot, wizard, Step.DETAILS)
+    wizard.details.account.setText(sandbox.base_url)
+    assert wizard.details.isComplete()
+    assert not env.exists()
+
+
+def test_the_paste_code_fallback_connects(qtbot, make_wizard, sandbox: Sandbox, tmp_path: Path):
+    env = tmp_path / ".env"
+    wizard = make_wizard(sandbox_prefill(sandbox), env)
+    _to_consent(qtbot, wizard)
+    assert not wizard.consent.isComplete()
+    wizard.consent.code_edit.setText(sandbox.issue_code())
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.EXCHANGE)
+    qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.SAVE)
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.DONE)
+    assert dotenv_values(env)["AMOCRM_ACCESS_TOKEN"] == wizard.session.result.connection.tokens.access_token
+
+
+def test_the_pasted_redirect_address_fallback_connects(
+    qtbot, make_wizard, sandbox: Sandbox, tmp_path: Path
+):
+    from tests.helpers import allow
+
+    env = tmp_path / ".env"
+    wizard = make_wizard(sandbox_prefill(sandbox), env)
+    _to_consent(qtbot, wizard)
+    wizard.consent.address_edit.setText(allow(sandbox, "from-my-own-browser"))
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.EXCHANGE)
+    qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)
+    assert sandbox.stats.exchanges == 1
+
+
+def test_closing_mid_exchange_drops_the_result_and_writes_nothing(
+    qtbot, make_wizard, sandbox: Sandbox, tmp_path: Path
+):
+    env = tmp_path / ".env"
+    wizard = make_wizard(sandbox_prefill(sandbox), env)
+    _to_consent(qtbot, wizard)
+    wizard.consent.code_edit.setText(sandbox.issue_code())
+    press_forward(qtbot, wizard)
+    assert wizard.currentId() == Step.EXCHANGE.value and wizard.worker.busy
+    wizard.close()  # while the exchange is in flight
+    assert not wizard.worker.busy
+    assert wizard.worker.wait_for_threads(WAIT_MS)
+    qtbot.wait(100)  # let any queued result arrive (and be dropped)
+    assert wizard.session.result is None
+    assert not env.exists()
+
+
+# --- a second run, with a connection already stored ----------------------------------
+
+
+def test_a_rerun_shows_the_stored_connection_and_tests_it(
+    qtbot, make_wizard, sandbox: Sandbox, connected_env: Path
+):
+    wizard = make_wizard(sandbox_prefill(sandbox), connected_env)
+    qtbot.waitUntil(lambda: wizard.welcome.summary_box.isVisible(), timeout=WAIT_MS)
+    shown = wizard.welcome.summary.text()
+    assert sandbox.base_url in shown and "valid until" in shown and "days left" in shown
+    assert wizard.welcome.test_radio.isChecked()
+    before = connected_env.read_text()
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.EXCHANGE)
+    qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)
+    assert wizard.exchange.account_name.text() == sandbox.account["name"]
+    assert "works" in wizard.exchange.notice.text()
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.DONE)
+    assert connected_env.read_text() == before  # a healthy pair is not renewed by a test
+    assert sandbox.stats.refreshes == 0
+
+
+def test_renew_now_rotates_the_pair(qtbot, make_wizard, sandbox: Sandbox, connected_env: Path):
+    old = dotenv_values(connected_env)
+    refreshes = sandbox.stats.refreshes
+    wizard = make_wizard(sandbox_prefill(sandbox), connected_env)
+    qtbot.waitUntil(lambda: wizard.welcome.summary_box.isVisible(), timeout=WAIT_MS)
+    wizard.welcome.renew_radio.click()
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.EXCHANGE)
+    qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)
+    assert sandbox.stats.refreshes == refreshes + 1
+    new = dotenv_values(connected_env)
+    assert new["AMOCRM_REFRESH_TOKEN"] != old["AMOCRM_REFRESH_TOKEN"]
+    assert new["AMOCRM_ACCESS_TOKEN"] != old["AMOCRM_ACCESS_TOKEN"]
+    assert new["PORT"] == "3000"
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.DONE)
+    assert "renewed" in wizard.done_page.subTitle()
+
+
+def test_connect_again_is_prefilled_from_the_target(
+    qtbot, make_wizard, sandbox: Sandbox, connected_env: Path
+):
+    wizard = make_wizard(sandbox_prefill(sandbox, client_secret=""), connected_env)
+    qtbot.waitUntil(lambda: wizard.welcome.summary_box.isVisible(), timeout=WAIT_MS)
+    wizard.welcome.again_radio.click()
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.DETAILS)
+    details = wizard.details
+    assert details.account.text() == sandbox.base_url
+    assert details.client_id.text() == sandbox.integration.client_id
+    assert details.secret.text() == sandbox.integration.client_secret
+    assert details.redirect.text() == sandbox.integration.redirect_uri
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.CONSENT)
+    wait_for_consent_loaded(qtbot, wizard)
+    click_in_consent(wizard, "allow")
+    wait_for_step(qtbot, wizard, Step.EXCHANGE)
+    qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.SAVE)
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.DONE)
+    assert dotenv_values(connected_env)["AMOCRM_ACCESS_TOKEN"] == (
+        wizard.session.result.connection.tokens.access_token
+    )
+
+
+def test_a_dead_refresh_token_sends_the_admin_to_connect_again(
+    qtbot, make_wizard, sandbox: Sandbox, connected_env: Path
+):
+    text = connected_env.read_text()
+    # Stored pair from long ago: the access token expired, the refresh token is past 3 months.
+    values = dotenv_values(connected_env)
+    connected_env.write_text(
+        text.replace(values["AMOCRM_TOKEN_EXPIRES_AT"], "2020-01-01T00:00:00Z"), encoding="utf-8"
+    )
+    wizard = make_wizard(sandbox_prefill(sandbox), connected_env)
+    qtbot.waitUntil(lambda: wizard.welcome.summary_box.isVisible(), timeout=WAIT_MS)
+    assert "died" in wizard.welcome.summary.text()
+    assert wizard.welcome.again_radio.isChecked()
+    assert not wizard.welcome.renew_radio.isEnabled()
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.DETAILS)
+    assert wizard.details.isComplete()

@@ -29,6 +29,7 @@ from wizard.core.errors import InvalidCallbackError, WizardError
 from wizard.ui.base import WizardPage
 from wizard.ui.model import Session, Step
 from wizard.ui.navigation import NavigationRequest, Verdict, decide
+from wizard.ui.qtcompat import emit
 from wizard.ui.widgets import Notice
 from wizard.ui.worker import Worker
 
@@ -176,7 +177,7 @@ class ConsentPage(WizardPage):
         self.open_external.hide()
         self.loaded_ok = False
         self.browser.load(oauth.consent_url(account, self.session.client_id, self.state))
-        self.completeChanged.emit()
+        emit(self.completeChanged)
 
     def view(self):  # type: ignore[no-untyped-def]
         """The QWebEngineView (for tests and screenshots)."""
@@ -211,7 +212,7 @@ class ConsentPage(WizardPage):
         self._captured = True
         self.session.code = callback.code
         self.notice.show_message(Notice.Kind.SUCCESS, self.tr("Access allowed. Getting the tokens…"))
-        self.completeChanged.emit()
+        emit(self.completeChanged)
         wizard = self.wizard()
         if wizard is not None and wizard.currentPage() is self:
             wizard.next()
@@ -247,4 +248,4 @@ class ConsentPage(WizardPage):
             QDesktopServices.openUrl(QUrl(self._external_url))
 
     def _on_fallback_changed(self, _text: str) -> None:
-        self.completeChanged.emit()
+        emit(self.completeChanged)

@@ -11,6 +11,7 @@ from wizard.core.account import parse_account
 from wizard.core.errors import WizardError
 from wizard.ui.base import WizardPage, paragraph
 from wizard.ui.model import Mode, Session, Step
+from wizard.ui.qtcompat import emit
 from wizard.ui.worker import Worker
 
 
@@ -214,4 +215,4 @@ class DetailsPage(WizardPage):
     def _on_text_changed(self, _text: str) -> None:
         for field in self.fields:
             field.refresh()
-        self.completeChanged.emit()
+        emit(self.completeChanged)

@@ -16,6 +16,7 @@ from wizard.core import oauth
 from wizard.core.connection import Connection
 from wizard.ui.base import WizardPage
 from wizard.ui.model import Fix, Mode, Result, Session, Step, TargetChoice, fix_for
+from wizard.ui.qtcompat import emit
 from wizard.ui.widgets import BusyIndicator, Notice, local_time
 from wizard.ui.worker import Worker
 
@@ -146,7 +147,7 @@ class ExchangePage(WizardPage):
                 else self.tr("Renewing the tokens and saving the new pair…")
             )
             self._job = self.worker.submit(lambda: job(target), self._on_done, self._on_failed)
-        self.completeChanged.emit()
+        emit(self.completeChanged)
 
     def _on_done(self, result: Any) -> None:
         assert isinstance(result, Result)
@@ -173,7 +174,7 @@ class ExchangePage(WizardPage):
                 Notice.Kind.SUCCESS,
                 self.tr("Connected. Nothing is saved yet: press Next to choose where the tokens go."),
             )
-        self.completeChanged.emit()
+        emit(self.completeChanged)
 
     def _on_failed(self, error: e.WizardError) -> None:
         self._job = None
@@ -195,7 +196,7 @@ class ExchangePage(WizardPage):
         self.fix_button.setAccessibleDescription(error.hint)
         self.fix_button.show()
         self.fix_button.setFocus()
-        self.completeChanged.emit()
+        emit(self.completeChanged)
 
     def _show(self, result: Result) -> None:
         info = result.account_info

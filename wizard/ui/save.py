@@ -12,6 +12,7 @@ from wizard.core.errors import VerificationError, WizardError
 from wizard.targets.base import SaveReport
 from wizard.ui.base import WizardPage, paragraph
 from wizard.ui.model import Session, Step, TargetChoice, TargetKind
+from wizard.ui.qtcompat import emit
 from wizard.ui.widgets import SETTINGS_ENV_PATH, BusyIndicator, Notice, TargetChooser, settings
 from wizard.ui.worker import Worker
 
@@ -114,7 +115,7 @@ class SavePage(WizardPage):
         self.busy.start(self.tr("Writing to {target} and reading it back…").format(target=choice.value))
         self._job = self.worker.submit(lambda: save_job(choice, connection), self._on_saved, self._on_failed)
         self.target.set_busy(True)
-        self.completeChanged.emit()
+        emit(self.completeChanged)
         return False  # Next is pressed again, by _on_saved, once the write is confirmed
 
     def nextId(self) -> int:
@@ -158,7 +159,7 @@ class SavePage(WizardPage):
     def _on_target_changed(self) -> None:
         self.notice.clear()
         self._show_plan()
-        self.completeChanged.emit()
+        emit(self.completeChanged)
 
     def _on_test_requested(self) -> None:
         choice = self.target.choice()
@@ -171,7 +172,7 @@ class SavePage(WizardPage):
         self._job = self.worker.submit(
             lambda: plan_job(choice, connection, check=True), self._on_tested, self._on_failed
         )
-        self.completeChanged.emit()
+        emit(self.completeChanged)
 
     def _on_tested(self, report: Any) -> None:
         assert isinstance(report, SaveReport)
@@ -180,7 +181,7 @@ class SavePage(WizardPage):
         self.target.set_busy(False)
         self._render_plan(report)
         self.notice.show_message(Notice.Kind.SUCCESS, self.tr("The database can be written to."))
-        self.completeChanged.emit()
+        emit(self.completeChanged)
 
     def _on_saved(self, saved: Any) -> None:
         assert isinstance(saved, Saved)
@@ -194,7 +195,7 @@ class SavePage(WizardPage):
         self.session.notes = [saved.keyring_note] if saved.keyring_note else []
         if choice.kind is TargetKind.ENV and not self.session.prefill.is_demo:
             settings().setValue(SETTINGS_ENV_PATH, choice.value)
-        self.completeChanged.emit()
+        emit(self.completeChanged)
         wizard = self.wizard()
         if wizard is not None and wizard.currentPage() is self:
             wizard.next()
@@ -204,4 +205,4 @@ class SavePage(WizardPage):
         self.busy.stop()
         self.target.set_busy(False)
         self.notice.show_error(error, self.tr("Nothing was written. Fix it, or choose another place."))
-        self.completeChanged.emit()
+        emit(self.completeChanged)

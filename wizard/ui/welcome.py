@@ -9,6 +9,7 @@ from wizard.core.connection import Connection
 from wizard.core.errors import WizardError
 from wizard.ui.base import WizardPage, paragraph
 from wizard.ui.model import Mode, Session, Step, StoredSummary, default_mode, summarize
+from wizard.ui.qtcompat import emit
 from wizard.ui.widgets import BusyIndicator, Notice, TargetChooser, local_time
 from wizard.ui.worker import Worker
 
@@ -92,6 +93,7 @@ class WelcomePage(WizardPage):
             )
             self.demo_note.show()
         self.target.set_choice(self.session.target)
+        self._debounce.stop()  # set_choice reported a change; it is read right here
         self._read()
 
     def isComplete(self) -> bool:
@@ -99,8 +101,11 @@ class WelcomePage(WizardPage):
 
     def validatePage(self) -> bool:
         self.session.target = self.target.choice()
-        if self.session.stored is None or self.session.stored.tokens is None:
+        checked = self.choices.checkedButton()
+        if self.session.stored is None or self.session.stored.tokens is None or checked is None:
             self.session.mode = Mode.CONNECT
+        else:
+            self.session.mode = Mode(checked.property("mode"))
         return True
 
     def nextId(self) -> int:
@@ -120,13 +125,13 @@ class WelcomePage(WizardPage):
             self.notice.show_message(
                 Notice.Kind.INFO, self.tr("Choose a .env file or a database to continue.")
             )
-            self.completeChanged.emit()
+            emit(self.completeChanged)
             return
         self.busy.start(self.tr("Reading {target}…").format(target=choice.value))
         self._read_job = self.worker.submit(
             lambda: choice.open().load(), self._on_read_done, self._on_read_failed
         )
-        self.completeChanged.emit()
+        emit(self.completeChanged)
 
     def _on_read_done(self, stored: object) -> None:
         self.busy.stop()
@@ -142,13 +147,13 @@ class WelcomePage(WizardPage):
             self.session.mode = Mode.CONNECT
         else:
             self._show_stored(summarize(stored))
-        self.completeChanged.emit()
+        emit(self.completeChanged)
 
     def _on_read_failed(self, error: WizardError) -> None:
         self.busy.stop()
         self.notice.show_error(error, self.tr("Press Next to connect anyway, or choose another place."))
         self.session.mode = Mode.CONNECT
-        self.completeChanged.emit()
+        emit(self.completeChanged)
 
     def _show_stored(self, summary: StoredSummary) -> None:
         lines = [self.tr("Account: {url}").format(url=summary.base_url)]
@@ -192,7 +197,7 @@ class WelcomePage(WizardPage):
 
     def _on_target_changed(self) -> None:
         self._debounce.start()
-        self.completeChanged.emit()
+        emit(self.completeChanged)
 
     def _on_debounce_timeout(self) -> None:
         self._read()

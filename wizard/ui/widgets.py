@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from wizard.core.errors import WizardError
 from wizard.ui.model import TargetChoice, TargetKind
+from wizard.ui.qtcompat import emit
 
 SETTINGS_ENV_PATH = "save/env_path"
 SETTINGS_KIND = "save/kind"
@@ -237,10 +238,10 @@ class TargetChooser(QWidget):
 
     def _on_kind_toggled(self, _checked: bool) -> None:
         self._sync_enabled()
-        self.changed.emit()
+        emit(self.changed)
 
     def _on_text_changed(self, _text: str) -> None:
-        self.changed.emit()
+        emit(self.changed)
 
     def _on_browse_clicked(self) -> None:
         path, _filter = QFileDialog.getSaveFileName(

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
 from wizard.core.errors import WizardError
 from wizard.core.redact import redact
+from wizard.ui.qtcompat import emit
 
 log = logging.getLogger("amocrm_wizard")
 
@@ -67,28 +68,28 @@ class Worker(QObject):
             try:
                 result = job()
             except WizardError as error:
-                relay.failed.emit(job_id, error)
+                emit(relay.failed, job_id, error)
             except Exception as exc:  # a bug or an unexpected library error: still a message
                 log.exception("A background job failed")
-                relay.failed.emit(job_id, _unexpected(exc))
+                emit(relay.failed, job_id, _unexpected(exc))
             else:
-                relay.done.emit(job_id, result)
+                emit(relay.done, job_id, result)
 
         self._pool.start(run)
         if not was_busy:
-            self.busy_changed.emit(True)
+            emit(self.busy_changed, True)
         return job_id
 
     def cancel(self, job_id: int | None) -> None:
         """Drop the result of ``job_id`` (no-op when it already finished)."""
         if job_id is not None and self._pending.pop(job_id, None) is not None and not self.busy:
-            self.busy_changed.emit(False)
+            emit(self.busy_changed, False)
 
     def cancel_all(self) -> None:
         had = bool(self._pending)
         self._pending.clear()
         if had:
-            self.busy_changed.emit(False)
+            emit(self.busy_changed, False)
 
     def is_running(self, job_id: int | None) -> bool:
         return job_id is not None and job_id in self._pending
@@ -109,7 +110,7 @@ class Worker(QObject):
         if pending is None:
             return  # cancelled: the result is dropped
         if not self.busy:
-            self.busy_changed.emit(False)
+            emit(self.busy_changed, False)
         pending.on_done(result)
 
     @Slot(int, object)
@@ -118,7 +119,7 @@ class Worker(QObject):
         if pending is None:
             return
         if not self.busy:
-            self.busy_changed.emit(False)
+            emit(self.busy_changed, False)
         assert isinstance(error, WizardError)
         pending.on_error(error)
 
