@@ -39,7 +39,7 @@ class RequestLog(QWebEngineUrlRequestInterceptor):
         super().__init__()
         self.urls: list[str] = []
 
-    def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:  # noqa: N802
+    def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:
         self.urls.append(info.requestUrl().toString())
 
 

@@ -193,9 +193,7 @@ def test_the_paste_code_fallback_connects(qtbot, make_wizard, sandbox: Sandbox, 
     assert dotenv_values(env)["AMOCRM_ACCESS_TOKEN"] == wizard.session.result.connection.tokens.access_token
 
 
-def test_the_pasted_redirect_address_fallback_connects(
-    qtbot, make_wizard, sandbox: Sandbox, tmp_path: Path
-):
+def test_the_pasted_redirect_address_fallback_connects(qtbot, make_wizard, sandbox: Sandbox, tmp_path: Path):
     from tests.helpers import allow
 
     env = tmp_path / ".env"

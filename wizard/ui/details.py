@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from wizard.core import validate
@@ -45,7 +46,7 @@ class _Field:
     def refresh(self, *, show_all: bool = False) -> bool:
         error = self.error()
         if error is None:
-            self.status.setText("✓")
+            self.status.setText(QCoreApplication.translate("DetailsPage", "✓ Looks right"))
             self.edit.setAccessibleDescription(self.status.property("describe") or "")
         elif self.touched or show_all:
             text = f"✗ {error.message} {error.hint}".strip()

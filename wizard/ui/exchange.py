@@ -17,7 +17,7 @@ from wizard.core.connection import Connection
 from wizard.ui.base import WizardPage
 from wizard.ui.model import Fix, Mode, Result, Session, Step, TargetChoice, fix_for
 from wizard.ui.qtcompat import emit
-from wizard.ui.widgets import BusyIndicator, Notice, local_time
+from wizard.ui.widgets import BusyIndicator, Notice, local_time, row
 from wizard.ui.worker import Worker
 
 
@@ -51,14 +51,15 @@ class ExchangePage(WizardPage):
     def __init__(self, session: Session, worker: Worker, parent: QWidget | None = None) -> None:
         super().__init__(session, worker, parent)
         self.setTitle(self.tr("Getting the tokens"))
+        self.setSubTitle(self.tr("The wizard talks to amoCRM; this takes a few seconds."))
         layout = QVBoxLayout(self)
         self.busy = BusyIndicator(self)
         layout.addWidget(self.busy)
         self.notice = Notice(self)
         layout.addWidget(self.notice)
-        self.fix_button = QPushButton(self)
+        self.fix_button = QPushButton(self.tr("Try again"), self)
         self.fix_button.hide()
-        layout.addWidget(self.fix_button)
+        layout.addLayout(row(self.fix_button))
 
         self.details = QWidget(self)
         form = QFormLayout(self.details)
@@ -106,6 +107,11 @@ class ExchangePage(WizardPage):
                 Mode.TEST: self.tr("Testing the stored connection"),
                 Mode.RENEW: self.tr("Renewing the tokens"),
             }[self.session.mode]
+        )
+        self.setSubTitle(
+            self.tr("Nothing is saved until the next page.")
+            if self.session.mode is Mode.CONNECT
+            else self.tr("The wizard talks to amoCRM with what is stored.")
         )
         self._start()
 

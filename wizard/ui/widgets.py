@@ -103,7 +103,7 @@ class Notice(QFrame):
         prefix = {
             Notice.Kind.INFO: "",
             Notice.Kind.ERROR: self.tr("Problem: "),
-            Notice.Kind.SUCCESS: self.tr("Done: "),
+            Notice.Kind.SUCCESS: self.tr("OK: "),
         }[kind]
         self._title.setText(prefix + title)
         self._body.setText(body)
