@@ -466,6 +466,8 @@ class SqlTarget(TokenTarget):
             if not os.access(path, os.R_OK | os.W_OK):
                 raise TargetError(f"{path} is read-only.", _fix_sqlite(path))
         with self._connect() as conn, self._errors("write to"):
+            if self.backend == "sqlite":
+                conn.execution_options(**{_SQLITE_BUSY_MS: math.ceil(CHECK_LOCK_WAIT * 1000)})
             conn.begin()
             try:
                 self._set_lock_timeout(conn, CHECK_LOCK_WAIT)
@@ -788,9 +790,8 @@ class _HeldRow(Held):
     def _lock_row(self, deadline: float) -> sa.Row[Any]:
         """Begin, lock the row (creating the table and the row when missing), return it."""
         target, conn = self._target, self._conn
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise target._busy()
+        # Always try once, even with no time left: timeout=0 means "only if free now".
+        remaining = max(0.001, deadline - time.monotonic())
         if target.backend == "sqlite":
             conn.execution_options(**{_SQLITE_IMMEDIATE: True, _SQLITE_BUSY_MS: math.ceil(remaining * 1000)})
         conn.begin()
@@ -822,10 +823,15 @@ class _HeldRow(Held):
 
     def release(self) -> None:
         self._rollback()
-        if self._mysql_lock and not self._broken:
-            with contextlib.suppress(sa_exc.SQLAlchemyError):
+        if self._mysql_lock:
+            try:
                 self._conn.execute(sa.select(sa.func.release_lock(self._mysql_lock)))
                 self._conn.commit()
+            except sa_exc.SQLAlchemyError:
+                # A session that cannot let go of its named lock must not go back to the
+                # pool holding it; ending the session releases it on the server.
+                with contextlib.suppress(sa_exc.SQLAlchemyError):
+                    self._conn.invalidate()
         with contextlib.suppress(sa_exc.SQLAlchemyError):
             self._conn.close()
 

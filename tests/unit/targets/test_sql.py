@@ -404,6 +404,46 @@ def test_a_waiter_gets_the_holders_new_pair(db: Db) -> None:
     assert seen == [connection(1)]
 
 
+def no_unique_key_table(db: Db) -> None:
+    key = db.engine.dialect.identifier_preparer.quote("key")
+    text = "varchar(255)" if db.backend == "mysql" else "text"
+    db.run(
+        f"CREATE TABLE system_settings ({key} {text}, amocrm_base_url text, amocrm_client_id text, "
+        "amocrm_client_secret text, amocrm_redirect_uri text, amocrm_access_token text, "
+        "amocrm_refresh_token text, amocrm_expires_at text)"
+    )
+
+
+@pytest.mark.parametrize("layout", ["no-table-yet", "key-not-unique"])
+def test_the_first_lock_excludes_others_before_the_row_exists(db: Db, layout: str) -> None:
+    """Nothing to lock yet: the second host must still wait, then see the first one's pair."""
+    if layout == "key-not-unique":
+        no_unique_key_table(db)
+    first, second = db.target(), db.target()
+    seen: list[Connection | None] = []
+    waiting = threading.Event()
+
+    def second_host() -> None:
+        waiting.set()
+        with second.lock(timeout=30) as held:
+            seen.append(held.stored)
+            if held.stored is None:
+                held.save(connection(99))
+
+    with first.lock() as held:
+        assert held.stored is None
+        thread = threading.Thread(target=second_host)
+        thread.start()
+        waiting.wait()
+        time.sleep(0.7)
+        assert seen == []
+        held.save(connection(0))
+    thread.join(30)
+    assert seen == [connection(0)]
+    assert [r for r in db.rows() if r[0] == "amocrm_tokens"] == [db.rows()[0]]
+    assert first.load() == connection(0)
+
+
 def test_threads_sharing_a_target_never_lose_an_update(db: Db) -> None:
     target = db.target()
     target.save(connection(0))
@@ -459,12 +499,7 @@ WORKER = textwrap.dedent(
 @pytest.mark.parametrize("layout", ["no-table-yet", "key-not-unique"])
 def test_processes_never_double_refresh(db: Db, tmp_path: Path, layout: str) -> None:
     if layout == "key-not-unique":
-        key = db.engine.dialect.identifier_preparer.quote("key")
-        text = "varchar(255)" if db.backend == "mysql" else "text"
-        db.run(
-            f"CREATE TABLE system_settings ({key} {text}, amocrm_base_url text, amocrm_access_token text, "
-            "amocrm_refresh_token text, amocrm_expires_at text)"
-        )
+        no_unique_key_table(db)
     processes, rounds = 8, 3
     go = tmp_path / "go"
     workers = [
