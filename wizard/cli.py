@@ -20,6 +20,7 @@ from wizard.core import oauth, validate
 from wizard.core.account import Account, parse_account
 from wizard.core.connection import MAY_BE_EMPTY, OWNED_KEYS, SECRET_KEYS, SUBDOMAIN, Connection
 from wizard.core.errors import ConfigError, IncompleteConfigError, WizardError
+from wizard.core.i18n import _, render
 from wizard.core.logs import setup_logging
 from wizard.core.redact import mask, register_secret
 from wizard.core.tokens import TokenPair, format_utc, utcnow
@@ -27,6 +28,11 @@ from wizard.targets import TokenTarget, open_target
 
 SUBCOMMANDS = ("connect", "check", "test", "refresh", "status", "sandbox")
 SECRET_ENV = "AMOCRM_CLIENT_SECRET"
+
+
+def say(text: str = "", file: TextIO | None = None, **kwargs: object) -> None:
+    """``print`` in the admin's language (messages are ``Text``; other strings pass through)."""
+    print(render(text), file=file, **kwargs)  # type: ignore[call-overload]
 
 
 # --- arguments ------------------------------------------------------------------------
@@ -129,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Imported here: the headless commands must never pay for Qt.
         from wizard.app import main as gui_main
 
-        return gui_main(args)
+        return int(gui_main(args))
     setup_logging(options.verbose)
     try:
         return COMMANDS[options.command](options, sys.stdout)
@@ -137,17 +143,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         report_error(error, sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("Stopped. Nothing was changed.", file=sys.stderr)
+        say(_("Stopped. Nothing was changed."), file=sys.stderr)
         return 1
 
 
 def report_error(error: WizardError, out: TextIO) -> None:
-    print(f"Error: {error.message}", file=out)
+    say(_("Error: {message}", message=error.message), file=out)
     if error.hint:
-        print(f"What to do: {error.hint}", file=out)
+        say(_("What to do: {hint}", hint=error.hint), file=out)
     if error.detail:
-        print(
-            f"(amoCRM said: {error.detail})" if error.exit_code == 3 else f"({error.detail})",
+        say(
+            _("(amoCRM said: {detail})", detail=error.detail)
+            if error.exit_code == 3
+            else f"({error.detail})",
             file=out,
         )
 
@@ -182,10 +190,13 @@ def cmd_connect(options: argparse.Namespace, out: TextIO) -> int:
     report = target.save(connection)
     _remember_secret(connection)
 
-    print(f"Connected to “{info.get('name', '?')}” (account {info.get('id', '?')}).", file=out)
-    print(f"Saved to {report.target}: {', '.join(report.written)}", file=out)
+    say(
+        _("Connected to “{name}” (account {id}).", name=info.get("name", "?"), id=info.get("id", "?")),
+        file=out,
+    )
+    say(_("Saved to {target}: {keys}", target=report.target, keys=", ".join(report.written)), file=out)
     for key, where in report.elsewhere.items():
-        print(f"  {key}: {where}", file=out)
+        say(f"  {key}: {where}", file=out)
     _print_pair(tokens, out)
     return 0
 
@@ -193,7 +204,10 @@ def cmd_connect(options: argparse.Namespace, out: TextIO) -> int:
 def _pick(given: str | None, stored: str | bool | None, flag: str) -> str:
     value = given or (stored if isinstance(stored, str) else "")
     if not value:
-        raise ConfigError(f"{flag} is missing.", f"Pass {flag} (or run the wizard without a command).")
+        raise ConfigError(
+            _("{flag} is missing.", flag=flag),
+            _("Pass {flag} (or run the wizard without a command).", flag=flag),
+        )
     return value
 
 
@@ -218,8 +232,11 @@ def _client_secret(
     if secret:
         return secret
     raise ConfigError(
-        "The client secret is missing.",
-        f"Set the {SECRET_ENV} environment variable, or pass --client-secret-stdin and type it.",
+        _("The client secret is missing."),
+        _(
+            "Set the {secret_env} environment variable, or pass --client-secret-stdin and type it.",
+            secret_env=SECRET_ENV,
+        ),
     )
 
 
@@ -230,14 +247,14 @@ def _obtain_code(options: argparse.Namespace, account: Account, client_id: str, 
         # The admin opened the consent page themselves: there is no state of ours to check.
         return oauth.parse_callback(options.redirect_url, account, expected_state=None).code
     state = oauth.new_state()
-    print("Open this address in a browser, press “Allow”, then paste here the whole", file=out)
-    print("address the browser went to (it contains “code=”):", file=out)
-    print(f"\n  {oauth.consent_url(account, client_id, state)}\n", file=out)
+    say(_("Open this address in a browser, press “Allow”, then paste here the whole"), file=out)
+    say(_("address the browser went to (it contains “code=”):"), file=out)
+    say(f"\n  {oauth.consent_url(account, client_id, state)}\n", file=out)
     out.flush()
-    print("Address: ", end="", file=out, flush=True)
+    say("Address: ", end="", file=out, flush=True)
     pasted = sys.stdin.readline()
     if not pasted.strip():
-        raise ConfigError("No address was pasted.", "Run the command again and paste the address.")
+        raise ConfigError(_("No address was pasted."), _("Run the command again and paste the address."))
     return oauth.parse_callback(pasted, account, expected_state=state).code
 
 
@@ -257,23 +274,27 @@ def cmd_check(options: argparse.Namespace, out: TextIO) -> int:
     values = target.read_values()
     loopback = _is_loopback(values.get("AMOCRM_BASE_URL", ""))
     missing = []
-    print(f"Configuration in {target.description}:", file=out)
+    say(_("Configuration in {description}:", description=target.description), file=out)
     for key in OWNED_KEYS:
         value = values.get(key, "")
         allowed_empty = key in MAY_BE_EMPTY and key in values and (loopback or key != SUBDOMAIN)
         if value or allowed_empty:
-            shown = mask(value) if key in SECRET_KEYS else (value or "(empty: local sandbox)")
-            print(f"  ✓ {key}: {shown}", file=out)
+            shown = mask(value) if key in SECRET_KEYS else (value or _("(empty: local sandbox)"))
+            say(f"  ✓ {key}: {shown}", file=out)
         else:
             missing.append(key)
-            print(f"  ✗ {key}: missing", file=out)
+            say(f"  ✗ {key}: missing", file=out)
     if missing:
-        print(
-            f"{len(missing)} of {len(OWNED_KEYS)} keys are missing. Run amocrm-wizard to connect.",
+        say(
+            _(
+                "{missing} of {total} keys are missing. Run amocrm-wizard to connect.",
+                missing=len(missing),
+                total=len(OWNED_KEYS),
+            ),
             file=out,
         )
         return 1
-    print("All keys are present.", file=out)
+    say(_("All keys are present."), file=out)
     return 0
 
 
@@ -289,35 +310,44 @@ def cmd_status(options: argparse.Namespace, out: TextIO) -> int:
     tokens = connection.tokens
     assert tokens is not None
     now = utcnow()
-    print(f"Account: {connection.base_url}", file=out)
+    say(f"Account: {connection.base_url}", file=out)
     state = "expired" if tokens.access_expired(now) else "valid"
-    print(
-        f"Access token: {state}, expires {format_utc(tokens.expires_at)} "
-        f"({oauth.expires_in_words(tokens.expires_at, now)})",
+    say(
+        _(
+            "Access token: {state}, expires {when} ({relative})",
+            state=state,
+            when=format_utc(tokens.expires_at),
+            relative=oauth.expires_in_words(tokens.expires_at, now),
+        ),
         file=out,
     )
     if tokens.is_long_lived:
         days = (tokens.expires_at - now).total_seconds() / 86400
-        print(
-            "Long-lived token: it cannot be renewed; create a new one in amoCRM before it ends.",
+        say(
+            _("Long-lived token: it cannot be renewed; create a new one in amoCRM before it ends."),
             file=out,
         )
         if days < 14:
-            print(f"Warning: it ends in {max(days, 0):.0f} days.", file=out)
+            say(_("Warning: it ends in {days:.0f} days.", days=max(days, 0)), file=out)
         return 0
     end = tokens.refresh_expires_at
     days_left = tokens.refresh_days_left(now)
     assert end is not None and days_left is not None
     age = (now - tokens.issued_at).total_seconds() / 86400
-    print(
-        f"Refresh token: issued {format_utc(tokens.issued_at)} ({age:.0f} days ago), "
-        f"dies {format_utc(end)} if unused: {max(days_left, 0):.0f} days left",
+    say(
+        _(
+            "Refresh token: issued {issued} ({age:.0f} days ago), dies {end} if unused: {left:.0f} days left",
+            issued=format_utc(tokens.issued_at),
+            age=age,
+            end=format_utc(end),
+            left=max(days_left, 0),
+        ),
         file=out,
     )
     if days_left <= 0:
-        print("The refresh token has died. Run amocrm-wizard and choose “Connect again”.", file=out)
+        say(_("The refresh token has died. Run amocrm-wizard and choose “Connect again”."), file=out)
     elif days_left < 30:
-        print("Renew soon: amocrm-wizard refresh", file=out)
+        say(_("Renew soon: amocrm-wizard refresh"), file=out)
     return 0
 
 
@@ -325,8 +355,8 @@ def _stored(target: TokenTarget) -> Connection:
     connection = target.load()
     if connection is None or connection.tokens is None:
         raise IncompleteConfigError(
-            f"No amoCRM connection is stored in {target.description}.",
-            "Run amocrm-wizard to connect first.",
+            _("No amoCRM connection is stored in {description}.", description=target.description),
+            _("Run amocrm-wizard to connect first."),
         )
     return connection
 
@@ -342,9 +372,11 @@ def cmd_test(options: argparse.Namespace, out: TextIO) -> int:
     with AmoCRMClient(target) as client:
         info = client.account()
         renewed = client.source.refresh_count
-    print(f"Connected: “{info.get('name', '?')}” (account {info.get('id', '?')}).", file=out)
+    say(f"Connected: “{info.get('name', '?')}” (account {info.get('id', '?')}).", file=out)
     if renewed:
-        print(f"The tokens were renewed and saved to {target.description}.", file=out)
+        say(
+            _("The tokens were renewed and saved to {description}.", description=target.description), file=out
+        )
     return 0
 
 
@@ -357,14 +389,18 @@ def cmd_refresh(options: argparse.Namespace, out: TextIO) -> int:
     if options.if_older_than is not None:
         age = utcnow() - stored.tokens.issued_at
         if age < options.if_older_than:
-            print(
-                f"Not renewed: the tokens are {_days(age)} old, less than {_days(options.if_older_than)}.",
+            say(
+                _(
+                    "Not renewed: the tokens are {age} old, less than {limit}.",
+                    age=_days(age),
+                    limit=_days(options.if_older_than),
+                ),
                 file=out,
             )
             return 0
     connection = TokenSource(target).refresh()
     assert connection.tokens is not None
-    print(f"Tokens renewed and saved to {target.description}.", file=out)
+    say(_("Tokens renewed and saved to {description}.", description=target.description), file=out)
     _print_pair(connection.tokens, out)
     return 0
 
@@ -374,14 +410,22 @@ def _days(age: timedelta) -> str:
 
 
 def _print_pair(tokens: TokenPair, out: TextIO) -> None:
-    print(
-        f"Access token {mask(tokens.access_token)} valid until {format_utc(tokens.expires_at)}",
+    say(
+        _(
+            "Access token {token} valid until {end}",
+            token=mask(tokens.access_token),
+            end=format_utc(tokens.expires_at),
+        ),
         file=out,
     )
     end = tokens.refresh_expires_at
     if end is not None:
-        print(
-            f"Refresh token {mask(tokens.refresh_token)} dies {format_utc(end)} if unused.",
+        say(
+            _(
+                "Refresh token {token} dies {end} if unused.",
+                token=mask(tokens.refresh_token),
+                end=format_utc(end),
+            ),
             file=out,
         )
 
@@ -393,7 +437,7 @@ def cmd_sandbox(options: argparse.Namespace, out: TextIO) -> int:
     from wizard.sandbox import run
 
     if not 0 <= options.port < 65536:
-        raise ConfigError("--port must be between 0 and 65535.", "Pass a free port, e.g. --port 8765.")
+        raise ConfigError(_("--port must be between 0 and 65535."), _("Pass a free port, e.g. --port 8765."))
     run(port=options.port, rate_limit=options.rate_limit, out=out)
     return 0
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from wizard.core.errors import InvalidAccountError
+from wizard.core.i18n import _
 
 #: Account domains of the real service, and the platform each belongs to.
 ACCOUNT_DOMAINS: dict[str, str] = {
@@ -23,7 +24,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 # amoCRM subdomains are DNS labels: letters, digits and inner hyphens.
 _SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
-_EXPECTED = (
+_EXPECTED = _(
     "Enter your amoCRM address, for example mycompany, mycompany.amocrm.ru or "
     "mycompany.kommo.com (you see it in the browser's address bar when you are in amoCRM)."
 )
@@ -53,7 +54,7 @@ class Account:
         host = host.strip().lower().rstrip("/")
         if self.is_loopback:
             return host == self.host
-        name, _, domain = host.partition(".")
+        name, _dot, domain = host.partition(".")
         return name == self.subdomain and domain in ACCOUNT_DOMAINS
 
 
@@ -61,55 +62,61 @@ def parse_account(text: str) -> Account:
     """Normalise what the admin typed, or raise ``InvalidAccountError`` saying what was expected."""
     raw = (text or "").strip().lower()
     if not raw:
-        raise InvalidAccountError("The account address is empty.", _EXPECTED)
+        raise InvalidAccountError(_("The account address is empty."), _EXPECTED)
     if any(ch.isspace() for ch in raw):
-        raise InvalidAccountError(f"“{text.strip()}” has spaces in it.", _EXPECTED)
+        raise InvalidAccountError(_("“{typed}” has spaces in it.", typed=text.strip()), _EXPECTED)
     if "://" not in raw:
         if ":" in raw:  # "javascript:…", "mailto:…", "host:port" without a scheme
-            raise InvalidAccountError(f"“{text.strip()}” is not an amoCRM address.", _EXPECTED)
+            raise InvalidAccountError(_("“{typed}” is not an amoCRM address.", typed=text.strip()), _EXPECTED)
         return _parse_host(raw, scheme="https", original=text)
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https"):
         raise InvalidAccountError(
-            f"“{text.strip()}” starts with {parts.scheme}://, which amoCRM does not use.", _EXPECTED
+            _(
+                "“{typed}” starts with {scheme}://, which amoCRM does not use.",
+                typed=text.strip(),
+                scheme=parts.scheme,
+            ),
+            _EXPECTED,
         )
     if parts.path.rstrip("/") or parts.query or parts.fragment or parts.username:
         raise InvalidAccountError(
-            f"“{text.strip()}” has more than the account address in it.",
-            "Keep only the beginning, for example https://mycompany.amocrm.ru",
+            _("“{typed}” has more than the account address in it.", typed=text.strip()),
+            _("Keep only the beginning, for example https://mycompany.amocrm.ru"),
         )
     if not parts.netloc:
         raise InvalidAccountError(
-            f"“{text.strip()}” has no address after the {parts.scheme}://.", _EXPECTED
+            _("“{typed}” has no address after the {scheme}://.", typed=text.strip(), scheme=parts.scheme),
+            _EXPECTED,
         )
     return _parse_host(parts.netloc, scheme=parts.scheme, original=text)
 
 
 def _parse_host(netloc: str, *, scheme: str, original: str) -> Account:
     netloc = netloc.rstrip("/")
-    hostname, _, port = netloc.partition(":")
+    hostname, _colon, port = netloc.partition(":")
     if hostname in LOOPBACK_HOSTS:
         return _loopback(hostname, port, scheme, original)
     if port:
         raise InvalidAccountError(
-            f"“{original.strip()}” has a port number; amoCRM addresses do not.", _EXPECTED
+            _("“{typed}” has a port number; amoCRM addresses do not.", typed=original.strip()), _EXPECTED
         )
     if scheme != "https":
         raise InvalidAccountError(
-            f"“{original.strip()}” uses plain http.",
-            "amoCRM is only reached over https: write https:// or leave the prefix out.",
+            _("“{typed}” uses plain http.", typed=original.strip()),
+            _("amoCRM is only reached over https: write https:// or leave the prefix out."),
         )
     if "." not in hostname:
         hostname = f"{hostname}.amocrm.ru"
-    subdomain, _, domain = hostname.partition(".")
+    subdomain, _dot, domain = hostname.partition(".")
     if domain not in ACCOUNT_DOMAINS:
         raise InvalidAccountError(
-            f"“{original.strip()}” is not an amoCRM or Kommo address.", _EXPECTED
+            _("“{typed}” is not an amoCRM or Kommo address.", typed=original.strip()), _EXPECTED
         )
     if subdomain == "www" or not _SUBDOMAIN.match(subdomain):
         raise InvalidAccountError(
-            f"“{original.strip()}” does not name an account.",
-            "Use your own account's address, for example mycompany.amocrm.ru, not www.",
+            _("“{typed}” does not name an account.", typed=original.strip()),
+            _("Use your own account's address, for example mycompany.amocrm.ru, not www."),
         )
     return Account(
         base_url=f"https://{hostname}",
@@ -123,12 +130,10 @@ def _parse_host(netloc: str, *, scheme: str, original: str) -> Account:
 def _loopback(hostname: str, port: str, scheme: str, original: str) -> Account:
     if scheme != "http":
         raise InvalidAccountError(
-            f"“{original.strip()}” is a local address.",
-            "The local sandbox is reached over plain http, for example http://127.0.0.1:8765",
+            _("“{typed}” is a local address.", typed=original.strip()),
+            _("The local sandbox is reached over plain http, for example http://127.0.0.1:8765"),
         )
     if port and not (port.isdigit() and 0 < int(port) < 65536):
-        raise InvalidAccountError(f"“{original.strip()}” has an invalid port.", _EXPECTED)
+        raise InvalidAccountError(_("“{typed}” has an invalid port.", typed=original.strip()), _EXPECTED)
     host = f"{hostname}:{port}" if port else hostname
-    return Account(
-        base_url=f"http://{host}", host=host, subdomain="", domain="", platform="sandbox"
-    )
+    return Account(base_url=f"http://{host}", host=host, subdomain="", domain="", platform="sandbox")

@@ -9,6 +9,7 @@ import requests
 
 from wizard import __version__
 from wizard.core.errors import NetworkError, TLSError, TransportError
+from wizard.core.i18n import _
 
 #: (connect, read) seconds. Connecting is quick or hopeless; amoCRM answers in well under 20 s.
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 20.0)
@@ -44,21 +45,25 @@ def transport_error(exc: requests.exceptions.RequestException, url: str) -> Tran
     host = urlsplit(url).netloc or url
     if isinstance(exc, requests.exceptions.SSLError):
         return TLSError(
-            f"The secure connection to {host} could not be verified.",
-            "Check the computer's date and time, and whether a proxy or antivirus intercepts "
-            "https; then try again.",
+            _("The secure connection to {host} could not be verified.", host=host),
+            _(
+                "Check the computer's date and time, and whether a proxy or antivirus intercepts "
+                "https; then try again."
+            ),
             detail=type(exc).__name__,
         )
     if isinstance(exc, requests.exceptions.Timeout):
         return NetworkError(
-            f"{host} did not answer in time.",
-            "Check the internet connection and try again in a minute.",
+            _("{host} did not answer in time.", host=host),
+            _("Check the internet connection and try again in a minute."),
             detail=type(exc).__name__,
         )
     if isinstance(exc, requests.exceptions.ConnectionError):
         return NetworkError(
-            f"Could not connect to {host}.",
-            "Check the internet connection and that the account address is right, then try again.",
+            _("Could not connect to {host}.", host=host),
+            _("Check the internet connection and that the account address is right, then try again."),
             detail=type(exc).__name__,
         )
-    return TransportError(f"The request to {host} failed.", "Try again.", detail=type(exc).__name__)
+    return TransportError(
+        _("The request to {host} failed.", host=host), _("Try again."), detail=type(exc).__name__
+    )

@@ -19,14 +19,13 @@ import requests
 from wizard.core import errors as e
 from wizard.core.account import Account
 from wizard.core.http import DEFAULT_TIMEOUT, new_session, send
+from wizard.core.i18n import _
 from wizard.core.tokens import TokenPair, utcnow
 
 #: Consent is served from the platform's www host; the sandbox serves its own.
 CONSENT_HOSTS = {"amocrm.ru": "https://www.amocrm.ru", "kommo.com": "https://www.kommo.com"}
 
-_CONNECT_AGAIN = (
-    "Run amocrm-wizard again and choose “Connect again” to give the integration access anew."
-)
+_CONNECT_AGAIN = _("Run amocrm-wizard again and choose “Connect again” to give the integration access anew.")
 
 
 # --- consent --------------------------------------------------------------------------
@@ -79,32 +78,40 @@ def parse_callback(url: str, account: Account, expected_state: str | None) -> Ca
     query = {k: v[0] for k, v in parse_qs(urlsplit(url.strip()).query).items()}
     if "error" in query:
         raise e.AccessDeniedError(
-            "Access was not granted on the amoCRM page.",
-            "Open the consent page again and press “Allow” (Разрешить).",
+            _("Access was not granted on the amoCRM page."),
+            _("Open the consent page again and press “Allow” (Разрешить)."),
             detail=query["error"],
         )
     state = query.get("state", "")
-    if expected_state is not None and not hmac.compare_digest(
-        state.encode(), expected_state.encode()
-    ):
+    if expected_state is not None and not hmac.compare_digest(state.encode(), expected_state.encode()):
         raise e.StateMismatchError(
-            "This redirect does not belong to the consent page the wizard opened.",
-            "Start the connection again from the wizard and use only the page it opens.",
+            _("This redirect does not belong to the consent page the wizard opened."),
+            _("Start the connection again from the wizard and use only the page it opens."),
         )
     code = query.get("code", "")
     if not code:
         raise e.InvalidCallbackError(
-            "The address has no authorization code in it.",
-            "Paste the whole address from the browser's address bar after pressing “Allow”; "
-            "it contains “code=”.",
+            _("The address has no authorization code in it."),
+            _(
+                "Paste the whole address from the browser's address bar after pressing “Allow”; "
+                "it contains “code=”."
+            ),
         )
     referer = query.get("referer", "")
     if referer and not account.same_account_host(referer):
         # The referer names the account the admin picked on the consent page. It is never
         # used as a place to send secrets; a different account means the code is not ours.
         raise e.AccountRejectedError(
-            f"Access was granted for the account {referer}, not {account.host}.",
-            f"Enter {referer} as the account address, or choose {account.host} on the consent page.",
+            _(
+                "Access was granted for the account {referer}, not {host}.",
+                referer=referer,
+                host=account.host,
+            ),
+            _(
+                "Enter {referer} as the account address, or choose {host} on the consent page.",
+                referer=referer,
+                host=account.host,
+            ),
         )
     return Callback(code, state, referer, query.get("platform", ""), query.get("client_id", ""))
 
@@ -182,8 +189,8 @@ def _grant(
             return TokenPair.from_grant(response.json(), received_at)
         except (ValueError, KeyError, TypeError) as exc:
             raise e.ServerError(
-                "amoCRM answered with something that is not a token.",
-                "Try again in a few minutes.",
+                _("amoCRM answered with something that is not a token."),
+                _("Try again in a few minutes."),
                 status=response.status_code,
             ) from exc
     finally:
@@ -237,43 +244,48 @@ def problem(response: requests.Response) -> dict[str, Any]:
 _HINTS: dict[str, tuple[type[e.OAuthError], str, str]] = {
     "Authorization code has expired": (
         e.CodeExpiredError,
-        "The authorization code has expired (it lives 20 minutes).",
-        "Open Keys and scopes again: the code changes every time. Or go through the consent page again.",
+        _("The authorization code has expired (it lives 20 minutes)."),
+        _("Open Keys and scopes again: the code changes every time. Or go through the consent page again."),
     ),
     "Authorization code has been revoked": (
         e.CodeUsedError,
-        "This authorization code was already used.",
-        "A code works once. Get a new one: open Keys and scopes again, or go through the consent page again.",
+        _("This authorization code was already used."),
+        _(
+            "A code works once. Get a new one: open Keys and scopes again, "
+            "or go through the consent page again."
+        ),
     ),
     "Cannot decrypt the authorization code": (
         e.CodeInvalidError,
-        "amoCRM does not recognise this authorization code.",
-        "Copy the code again in full, without spaces, from Keys and scopes or from the redirect address.",
+        _("amoCRM does not recognise this authorization code."),
+        _("Copy the code again in full, without spaces, from Keys and scopes or from the redirect address."),
     ),
     "Check the `client_id` parameter": (
         e.ClientIdRejectedError,
-        "amoCRM does not know this Client ID (integration ID).",
-        "Copy the integration ID again from Settings → Integrations → your integration → Keys and scopes.",
+        _("amoCRM does not know this Client ID (integration ID)."),
+        _("Copy the integration ID again from Settings → Integrations → your integration → Keys and scopes."),
     ),
     "Check the `client_secret` parameter": (
         e.ClientSecretRejectedError,
-        "amoCRM did not accept the Client secret.",
-        "Copy the secret key again from Settings → Integrations → your integration → Keys and scopes.",
+        _("amoCRM did not accept the Client secret."),
+        _("Copy the secret key again from Settings → Integrations → your integration → Keys and scopes."),
     ),
     "Redirect URI is not associated with client": (
         e.RedirectUriMismatchError,
-        "The Redirect URI does not match the one registered for the integration.",
-        "It must be exactly the same, character for character (mind the trailing slash and "
-        "http vs https). Copy it from the integration's settings in amoCRM.",
+        _("The Redirect URI does not match the one registered for the integration."),
+        _(
+            "It must be exactly the same, character for character (mind the trailing slash and "
+            "http vs https). Copy it from the integration's settings in amoCRM."
+        ),
     ),
     "Invalid account": (
         e.AccountRejectedError,
-        "amoCRM says this integration is not installed in this account.",
-        "Check the account address, and that the integration is installed in that account.",
+        _("amoCRM says this integration is not installed in this account."),
+        _("Check the account address, and that the integration is installed in that account."),
     ),
     "Token has been revoked": (
         e.ReauthorizationRequired,
-        "The refresh token no longer works (already used, revoked, or the integration was switched off).",
+        _("The refresh token no longer works (already used, revoked, or the integration was switched off)."),
         _CONNECT_AGAIN,
     ),
 }
@@ -306,7 +318,7 @@ def grant_error(
     if status == 401 and refreshing:
         # A 401 on refresh with an unknown hint still means this refresh token is unusable.
         return e.ReauthorizationRequired(
-            "amoCRM refused to renew the tokens.",
+            _("amoCRM refused to renew the tokens."),
             _CONNECT_AGAIN,
             detail=detail,
             status=status,
@@ -315,17 +327,19 @@ def grant_error(
     if status == 401:
         # 401 "Некорректный клиент" / "Авторизация клиента не прошла", no hint: client auth failed.
         return e.ClientSecretRejectedError(
-            "amoCRM did not accept the Client ID and secret.",
-            "Copy the integration ID and secret key again from Settings → Integrations → your "
-            "integration → Keys and scopes.",
+            _("amoCRM did not accept the Client ID and secret."),
+            _(
+                "Copy the integration ID and secret key again from Settings → Integrations → your "
+                "integration → Keys and scopes."
+            ),
             detail=detail,
             status=status,
         )
     if status == 403:
         return _blocked(detail, status)
     return e.OAuthError(
-        "amoCRM refused the request.",
-        "Check the account address, Client ID, secret and Redirect URI, then try again.",
+        _("amoCRM refused the request."),
+        _("Check the account address, Client ID, secret and Redirect URI, then try again."),
         detail=f"{detail} {hint}".strip(),
         status=status,
         server_hint=hint,
@@ -339,8 +353,8 @@ def api_error(response: requests.Response) -> e.WizardError:
     detail = " ".join(str(body[k]) for k in ("title", "detail") if body.get(k))
     if status == 401:
         return e.AccessTokenRejectedError(
-            "amoCRM did not accept the access token.",
-            "Renew the tokens (amocrm-wizard refresh), or connect again.",
+            _("amoCRM did not accept the access token."),
+            _("Renew the tokens (amocrm-wizard refresh), or connect again."),
             detail=detail,
             status=status,
         )
@@ -350,14 +364,16 @@ def api_error(response: requests.Response) -> e.WizardError:
         return _rate_limited()
     if status >= 500:
         return _server_error(status, detail)
-    return e.OAuthError("amoCRM refused the request.", "Try again.", detail=detail, status=status)
+    return e.OAuthError(_("amoCRM refused the request."), _("Try again."), detail=detail, status=status)
 
 
 def _blocked(detail: str, status: int) -> e.AccountBlockedError:
     return e.AccountBlockedError(
-        "amoCRM denied access to this account (403).",
-        "The account may be blocked or the integration's rights changed; an account admin "
-        "should check Settings → Integrations in amoCRM.",
+        _("amoCRM denied access to this account (403)."),
+        _(
+            "The account may be blocked or the integration's rights changed; an account admin "
+            "should check Settings → Integrations in amoCRM."
+        ),
         detail=detail,
         status=status,
     )
@@ -365,14 +381,14 @@ def _blocked(detail: str, status: int) -> e.AccountBlockedError:
 
 def _rate_limited() -> e.RateLimitedError:
     return e.RateLimitedError(
-        "amoCRM is limiting requests (more than 7 a second).", "Wait a few seconds and try again."
+        _("amoCRM is limiting requests (more than 7 a second)."), _("Wait a few seconds and try again.")
     )
 
 
 def _server_error(status: int, detail: str) -> e.ServerError:
     return e.ServerError(
-        f"amoCRM had a problem on its side (error {status}).",
-        "Try again in a few minutes.",
+        _("amoCRM had a problem on its side (error {status}).", status=status),
+        _("Try again in a few minutes."),
         status=status,
         detail=detail,
     )
@@ -386,7 +402,5 @@ def expires_in_words(moment: datetime, now: datetime | None = None) -> str:
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
-    text = (
-        f"{days} d {hours} h" if days else f"{hours} h {minutes} min" if hours else f"{minutes} min"
-    )
+    text = f"{days} d {hours} h" if days else f"{hours} h {minutes} min" if hours else f"{minutes} min"
     return f"{text} ago" if past else f"in {text}"

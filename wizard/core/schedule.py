@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wizard.core.errors import WizardError
+from wizard.core.i18n import _
 
 JOB_NAME = "amocrm-wizard-renew"
 DEFAULT_AGE = "30d"
@@ -90,7 +91,10 @@ def _systemd(command: list[str], home: Path) -> SchedulePlan:
     )
     return SchedulePlan(
         "systemd",
-        "A systemd user timer runs the renewal once a day (it renews only when the tokens are 30 days old).",
+        _(
+            "A systemd user timer runs the renewal once a day "
+            "(it renews only when the tokens are 30 days old)."
+        ),
         command,
         {config / f"{JOB_NAME}.service": service, config / f"{JOB_NAME}.timer": timer},
         [
@@ -107,7 +111,10 @@ def cron_line(command: list[str]) -> str:
 def _cron(command: list[str]) -> SchedulePlan:
     return SchedulePlan(
         "cron",
-        f"A line in your crontab runs the renewal every night at 04:17: {cron_line(command)}",
+        _(
+            "A line in your crontab runs the renewal every night at 04:17: {cron_line}",
+            cron_line=cron_line(command),
+        ),
         command,
     )
 
@@ -115,8 +122,8 @@ def _cron(command: list[str]) -> SchedulePlan:
 def _install_cron_line(command: list[str]) -> None:
     if not shutil.which("crontab"):
         raise ScheduleError(
-            "Neither a systemd user session nor cron is available on this computer.",
-            "Run this daily by other means: " + shlex.join(command),
+            _("Neither a systemd user session nor cron is available on this computer."),
+            _("Run this daily by other means: {command}", command=shlex.join(command)),
         )
     current = subprocess.run(["crontab", "-l"], capture_output=True, text=True, check=False)
     lines = [line for line in current.stdout.splitlines() if not line.endswith(f"# {JOB_NAME}")]
@@ -140,7 +147,7 @@ def _launchd(command: list[str], home: Path) -> SchedulePlan:
     path = home / "Library" / "LaunchAgents" / f"{label}.plist"
     return SchedulePlan(
         "launchd",
-        "A launchd agent runs the renewal every night at 04:17.",
+        _("A launchd agent runs the renewal every night at 04:17."),
         command,
         {path: plist},
         [["launchctl", "unload", str(path)], ["launchctl", "load", str(path)]],
@@ -150,7 +157,7 @@ def _launchd(command: list[str], home: Path) -> SchedulePlan:
 def _schtasks(command: list[str]) -> SchedulePlan:
     return SchedulePlan(
         "schtasks",
-        "A Task Scheduler task runs the renewal every night at 04:17.",
+        _("A Task Scheduler task runs the renewal every night at 04:17."),
         command,
         steps=[
             [
@@ -186,13 +193,17 @@ def _run(step: list[str], stdin: str | None = None) -> None:
         result = subprocess.run(step, input=stdin, capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ScheduleError(
-            f"Could not run {step[0]}.", "Set the renewal up by hand (see the README)."
+            _("Could not run {program}.", program=step[0]), _("Set the renewal up by hand (see the README).")
         ) from exc
     # launchctl unload of a job that is not loaded yet fails harmlessly.
     if result.returncode != 0 and step[:2] != ["launchctl", "unload"]:
         raise ScheduleError(
-            f"{step[0]} refused: {result.stderr.strip() or result.returncode}.",
-            "Set the renewal up by hand (see the README).",
+            _(
+                "{program} refused: {reason}.",
+                program=step[0],
+                reason=result.stderr.strip() or result.returncode,
+            ),
+            _("Set the renewal up by hand (see the README)."),
         )
 
 

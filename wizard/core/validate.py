@@ -6,8 +6,9 @@ import uuid
 from urllib.parse import urlsplit
 
 from wizard.core.errors import ConfigError, InvalidClientIdError, InvalidRedirectUriError
+from wizard.core.i18n import _
 
-_WHERE = "Settings → Integrations → your integration → Keys and scopes"
+_WHERE = _("Settings → Integrations → your integration → Keys and scopes")
 
 
 def client_id(text: str) -> str:
@@ -17,13 +18,13 @@ def client_id(text: str) -> str:
         parsed = uuid.UUID(value)
     except ValueError:
         raise InvalidClientIdError(
-            "The Client ID should look like 1a2b3c4d-1a2b-3c4d-5e6f-1a2b3c4d5e6f.",
-            f"Copy the integration ID from {_WHERE}.",
+            _("The Client ID should look like 1a2b3c4d-1a2b-3c4d-5e6f-1a2b3c4d5e6f."),
+            _("Copy the integration ID from {where}.", where=_WHERE),
         ) from None
     if str(parsed) != value.lower():  # refuse "{…}" and "urn:uuid:" forms amoCRM never shows
         raise InvalidClientIdError(
-            "The Client ID should look like 1a2b3c4d-1a2b-3c4d-5e6f-1a2b3c4d5e6f.",
-            f"Copy the integration ID from {_WHERE}.",
+            _("The Client ID should look like 1a2b3c4d-1a2b-3c4d-5e6f-1a2b3c4d5e6f."),
+            _("Copy the integration ID from {where}.", where=_WHERE),
         )
     return value.lower()
 
@@ -31,11 +32,13 @@ def client_id(text: str) -> str:
 def client_secret(text: str) -> str:
     value = (text or "").strip()
     if not value:
-        raise ConfigError("The Client secret is empty.", f"Copy the secret key from {_WHERE}.")
+        raise ConfigError(
+            _("The Client secret is empty."), _("Copy the secret key from {where}.", where=_WHERE)
+        )
     if any(ch.isspace() for ch in value) or len(value) < 16:
         raise ConfigError(
-            "The Client secret looks incomplete or has spaces in it.",
-            f"Copy the secret key again, whole, from {_WHERE}.",
+            _("The Client secret looks incomplete or has spaces in it."),
+            _("Copy the secret key again, whole, from {where}.", where=_WHERE),
         )
     return value
 
@@ -47,12 +50,12 @@ def redirect_uri(text: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidRedirectUriError(
-            "The Redirect URI should be a full address such as https://example.com/amocrm.",
-            "Copy it exactly as it is written in the integration's settings in amoCRM.",
+            _("The Redirect URI should be a full address such as https://example.com/amocrm."),
+            _("Copy it exactly as it is written in the integration's settings in amoCRM."),
         )
     if parts.fragment:
         raise InvalidRedirectUriError(
-            "The Redirect URI must not contain “#”.",
-            "Copy it exactly as it is written in the integration's settings in amoCRM.",
+            _("The Redirect URI must not contain “#”."),
+            _("Copy it exactly as it is written in the integration's settings in amoCRM."),
         )
     return value

@@ -19,6 +19,7 @@ import requests
 from wizard.core import oauth
 from wizard.core.connection import Connection
 from wizard.core.errors import IncompleteConfigError, ReauthorizationRequired
+from wizard.core.i18n import _
 from wizard.core.redact import mask, register_secret
 from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, TokenTarget
 
@@ -61,8 +62,11 @@ class TokenSource:
             connection = self.target.load()
             if connection is None or connection.tokens is None:
                 raise IncompleteConfigError(
-                    f"No amoCRM connection is stored in {self.target.description}.",
-                    "Run amocrm-wizard to connect the account first.",
+                    _(
+                        "No amoCRM connection is stored in {description}.",
+                        description=self.target.description,
+                    ),
+                    _("Run amocrm-wizard to connect the account first."),
                 )
             _register(connection)
             self._connection = connection
@@ -118,8 +122,8 @@ class TokenSource:
         assert tokens is not None
         if tokens.is_long_lived:
             raise ReauthorizationRequired(
-                "This is a long-lived token; it cannot be renewed.",
-                "Create a new long-lived token in amoCRM (Keys and scopes), or connect with OAuth.",
+                _("This is a long-lived token; it cannot be renewed."),
+                _("Create a new long-lived token in amoCRM (Keys and scopes), or connect with OAuth."),
             )
         log.info("Renewing tokens with refresh token %s.", mask(tokens.refresh_token))
         self.refresh_count += 1

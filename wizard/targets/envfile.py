@@ -24,6 +24,7 @@ from dotenv.parser import parse_stream
 
 from wizard.core.connection import OWNED_KEYS, Connection
 from wizard.core.errors import ConfigError, TargetError, TargetLockTimeout, VerificationError
+from wizard.core.i18n import _
 from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, SaveReport, TokenTarget
 
 NEW_FILE_MODE = 0o600
@@ -39,8 +40,8 @@ def quote(value: str) -> str:
     if _DOUBLE_QUOTE_SAFE.match(value):
         return f'"{value}"'
     raise ConfigError(
-        "A value holds quotes, backslashes or line breaks together, which .env readers disagree on.",
-        "Check that the value was copied correctly.",
+        _("A value holds quotes, backslashes or line breaks together, which .env readers disagree on."),
+        _("Check that the value was copied correctly."),
     )
 
 
@@ -66,14 +67,17 @@ class EnvFileTarget(TokenTarget):
             return None
         except IsADirectoryError as exc:
             raise TargetError(
-                f"{self.path} is a folder, not a file.", "Choose a file name such as .env."
+                _("{path} is a folder, not a file.", path=self.path), _("Choose a file name such as .env.")
             ) from exc
         except UnicodeDecodeError as exc:
             raise TargetError(
-                f"{self.path} is not a UTF-8 text file.", "Choose the backend's .env file."
+                _("{path} is not a UTF-8 text file.", path=self.path), _("Choose the backend's .env file.")
             ) from exc
         except OSError as exc:
-            raise TargetError(f"Could not read {self.path}: {exc.strerror}.", _fix_path(self.path)) from exc
+            raise TargetError(
+                _("Could not read {path}: {strerror}.", path=self.path, strerror=exc.strerror),
+                _fix_path(self.path),
+            ) from exc
 
     def read_values(self) -> dict[str, str]:
         text = self._read_text()
@@ -93,21 +97,27 @@ class EnvFileTarget(TokenTarget):
             parent = next((p for p in folder.parents if p.exists()), None)
             if parent is not None and parent.is_file():
                 raise TargetError(
-                    f"{folder} is inside a file ({parent}), not a folder.", _fix_path(self.path)
+                    _("{folder} is inside a file ({parent}), not a folder.", folder=folder, parent=parent),
+                    _fix_path(self.path),
                 )
-            raise TargetError(f"The folder {folder} does not exist.", _fix_path(self.path))
+            raise TargetError(_("The folder {folder} does not exist.", folder=folder), _fix_path(self.path))
         if not folder.is_dir():
-            raise TargetError(f"{folder} is a file, not a folder.", _fix_path(self.path))
+            raise TargetError(_("{folder} is a file, not a folder.", folder=folder), _fix_path(self.path))
         if self.path.is_dir():
-            raise TargetError(f"{self.path} is a folder, not a file.", "Choose a file name such as .env.")
+            raise TargetError(
+                _("{path} is a folder, not a file.", path=self.path), _("Choose a file name such as .env.")
+            )
         self._read_text()  # unreadable or not UTF-8: refuse now rather than overwrite it
         try:
             with tempfile.NamedTemporaryFile(dir=folder, prefix=".amocrm-wizard-probe-"):
                 pass
         except OSError as exc:
-            raise TargetError(f"Cannot write in {folder}: {exc.strerror}.", _fix_path(self.path)) from exc
+            raise TargetError(
+                _("Cannot write in {folder}: {strerror}.", folder=folder, strerror=exc.strerror),
+                _fix_path(self.path),
+            ) from exc
         if self.path.exists() and not os.access(self.path, os.W_OK):
-            raise TargetError(f"{self.path} is read-only.", _fix_path(self.path))
+            raise TargetError(_("{path} is read-only.", path=self.path), _fix_path(self.path))
 
     @contextlib.contextmanager
     def lock(self, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterator[Held]:
@@ -115,18 +125,21 @@ class EnvFileTarget(TokenTarget):
         deadline = time.monotonic() + timeout
         if not self._thread_lock.acquire(timeout=timeout):
             raise TargetLockTimeout(
-                f"Another amocrm-wizard is still working on {self.path}.",
-                "Wait a minute and try again.",
+                _("Another amocrm-wizard is still working on {path}.", path=self.path),
+                _("Wait a minute and try again."),
             )
         try:
             self._lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
         except filelock.Timeout as exc:
             raise TargetLockTimeout(
-                f"Another amocrm-wizard is still working on {self.path}.",
-                "Wait a minute and try again.",
+                _("Another amocrm-wizard is still working on {path}.", path=self.path),
+                _("Wait a minute and try again."),
             ) from exc
         except OSError as exc:
-            raise TargetError(f"Cannot lock {self.path}: {exc.strerror}.", _fix_path(self.path)) from exc
+            raise TargetError(
+                _("Cannot lock {path}: {strerror}.", path=self.path, strerror=exc.strerror),
+                _fix_path(self.path),
+            ) from exc
         finally:
             if not self._lock.is_locked:
                 self._thread_lock.release()
@@ -157,7 +170,10 @@ class EnvFileTarget(TokenTarget):
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            raise TargetError(f"Could not write {self.path}: {exc.strerror}.", _fix_path(self.path)) from exc
+            raise TargetError(
+                _("Could not write {path}: {strerror}.", path=self.path, strerror=exc.strerror),
+                _fix_path(self.path),
+            ) from exc
         _fsync_dir(self.path.parent)
 
     def _verify(self, expected: dict[str, str]) -> None:
@@ -165,8 +181,12 @@ class EnvFileTarget(TokenTarget):
         wrong = [k for k, v in expected.items() if got.get(k) != v]
         if wrong:
             raise VerificationError(
-                f"After saving, {self.path} does not read back as written ({', '.join(wrong)}).",
-                "Another program may be changing the file; close it and try again.",
+                _(
+                    "After saving, {path} does not read back as written ({join}).",
+                    path=self.path,
+                    join=", ".join(wrong),
+                ),
+                _("Another program may be changing the file; close it and try again."),
             )
 
 
@@ -226,4 +246,4 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def _fix_path(path: Path) -> str:
-    return f"Choose a .env file in a folder you can write to (now: {path})."
+    return _("Choose a .env file in a folder you can write to (now: {path}).", path=path)
