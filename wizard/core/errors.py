@@ -192,6 +192,12 @@ class TargetError(WizardError):
     code = "target"
 
 
+class DatabaseRefusedError(TargetError):
+    """The database server refused: unreachable, bad credentials, no permission."""
+
+    code = "database_refused"
+
+
 class TargetLockTimeout(TargetError):
     code = "target_locked"
     retryable = True
