@@ -96,7 +96,7 @@ def redirect_uri_differences(entered: str, registered: str) -> list[Text]:
 
 def first_difference(a: str, b: str) -> int:
     """Index of the first differing character (for highlighting), or -1 when equal."""
-    for index, (x, y) in enumerate(zip(a, b)):
+    for index, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
             return index
     return -1 if len(a) == len(b) else min(len(a), len(b))
