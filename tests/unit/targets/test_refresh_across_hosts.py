@@ -1,0 +1,81 @@
+"""The runtime client and the CLI on a database target: several "hosts" (processes with
+their own connections) share one system_settings row and refresh exactly once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.helpers import connect_sandbox
+from tests.unit.targets.conftest import Db
+from wizard.runtime import AmoCRMClient
+from wizard.sandbox import Sandbox
+
+HOST = """
+import sys
+from wizard.runtime import AmoCRMClient
+from wizard.targets import open_target
+client = AmoCRMClient(open_target(db=sys.argv[1]))
+print(client.get("/api/v4/account").status_code, client.source.refresh_count)
+"""
+
+
+def test_two_hosts_on_a_dead_token_refresh_once(db: Db, sandbox: Sandbox) -> None:
+    db.target().save(connect_sandbox(sandbox))
+    sandbox.expire_access_tokens()
+    sandbox.refresh_delay = 1.0  # the second host asks while the first one's refresh is in flight
+    hosts = [
+        subprocess.Popen([sys.executable, "-c", HOST, db.url], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = sorted(h.communicate(timeout=120)[0].split() for h in hosts)
+    assert [o[0] for o in outputs] == ["200", "200"]
+    assert sorted(int(o[1]) for o in outputs) == [0, 1]
+    assert sandbox.stats.refreshes == 1 and sandbox.stats.rejected_refresh_replays == 0
+    stored = db.target().load()
+    assert stored is not None and stored.tokens is not None
+    with AmoCRMClient(db.target()) as client:
+        assert client.get("/api/v4/account").status_code == 200
+        assert client.source.refresh_count == 0  # the stored pair is the newest, and it works
+
+
+def test_cli_connect_test_and_refresh_on_a_database(
+    db: Db, sandbox: Sandbox, cli_env: dict[str, str]
+) -> None:
+    it = sandbox.integration
+    env = {**cli_env, "AMOCRM_CLIENT_SECRET": it.client_secret}
+    base = [sys.executable, "-m", "wizard"]
+    connect = subprocess.run(
+        [
+            *base,
+            "connect",
+            "--db",
+            db.url,
+            "--account",
+            sandbox.base_url,
+            "--client-id",
+            it.client_id,
+            "--redirect-uri",
+            it.redirect_uri,
+            "--code",
+            sandbox.issue_code(),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert connect.returncode == 0, connect.stderr
+    sandbox.expire_access_tokens()
+    test = subprocess.run(
+        [*base, "test", "--db", db.url], env=cli_env, capture_output=True, text=True, timeout=60
+    )
+    assert test.returncode == 0, test.stderr
+    assert sandbox.stats.refreshes == 1
+    check = subprocess.run(
+        [*base, "check", "--db", db.url], env=cli_env, capture_output=True, text=True, timeout=60
+    )
+    assert check.returncode == 0, check.stdout
+    assert it.client_secret not in check.stdout
+    assert os.environ.get("AMOCRM_CLIENT_SECRET") is None
