@@ -56,6 +56,7 @@ from sqlalchemy.engine import Connection as DbConnection
 from wizard.core import connection as keys
 from wizard.core.connection import OWNED_KEYS, Connection
 from wizard.core.errors import InvalidTargetError, TargetError, TargetLockTimeout, VerificationError
+from wizard.core.i18n import _
 from wizard.core.redact import redact
 from wizard.core.tokens import format_utc, parse_utc, utcnow
 from wizard.targets import keyring_store
@@ -84,7 +85,7 @@ CONNECT_TIMEOUT = 5
 #: How long ``check_writable`` waits for a row somebody else has locked (they can write, so can we).
 CHECK_LOCK_WAIT = 2.0
 
-ACCEPTED_FORMS = (
+ACCEPTED_FORMS = _(
     "Use sqlite:///path/to/file.db, postgresql://user:password@host:port/database "
     "(postgres:// as Supabase shows it is fine) or mysql://user:password@host:port/database "
     "(mariadb:// works too)."
@@ -143,30 +144,32 @@ def parse_db_url(text: str) -> DbUrl:
         given = make_url(raw)
     except (sa_exc.ArgumentError, ValueError) as exc:
         # Never echo the text: it may hold a password that failed to parse.
-        raise InvalidTargetError("The --db value is not a database URL.", ACCEPTED_FORMS) from exc
-    backend, _, driver = given.drivername.lower().partition("+")
+        raise InvalidTargetError(_("The --db value is not a database URL."), ACCEPTED_FORMS) from exc
+    backend, _plus, driver = given.drivername.lower().partition("+")
     if backend in ("postgres", "postgresql") and driver in ("", "psycopg"):
         url = given.set(drivername="postgresql+psycopg")
         return DbUrl(given, url, "postgresql")
     if backend in ("mysql", "mariadb") and driver in ("", "pymysql"):
         if not given.database:
             raise InvalidTargetError(
-                f"{given.render_as_string(hide_password=True)} names no database.",
-                "Add the database name after the host, e.g. mysql://user:password@host:3306/mydb.",
+                _("{url} names no database.", url=given.render_as_string(hide_password=True)),
+                _("Add the database name after the host, e.g. mysql://user:password@host:3306/mydb."),
             )
         return DbUrl(given, given.set(drivername="mysql+pymysql"), "mysql")
     if backend == "sqlite" and driver in ("", "pysqlite"):
         database = given.database or ""
         if given.host or not database or database == ":memory:" or database.startswith("file:"):
             raise InvalidTargetError(
-                f"{given.render_as_string(hide_password=True)} is not an SQLite file.",
-                "Use sqlite:///relative/path.db or sqlite:////absolute/path.db.",
+                _("{url} is not an SQLite file.", url=given.render_as_string(hide_password=True)),
+                _("Use sqlite:///relative/path.db or sqlite:////absolute/path.db."),
             )
         # Absolute now, so a later change of working folder cannot move the target.
         path = Path(database).expanduser().absolute()
         return DbUrl(given, given.set(drivername="sqlite", database=str(path)), "sqlite")
-    scheme = given.drivername
-    raise InvalidTargetError(f"The wizard cannot store tokens in a {scheme}:// database.", ACCEPTED_FORMS)
+    raise InvalidTargetError(
+        _("The wizard cannot store tokens in a {scheme}:// database.", scheme=given.drivername),
+        ACCEPTED_FORMS,
+    )
 
 
 # --- the table ------------------------------------------------------------------------
@@ -319,8 +322,12 @@ class SqlTarget(TokenTarget):
             raise self._connect_error(exc) from None
         except sa_exc.SQLAlchemyError as exc:  # e.g. a bad query parameter in the URL
             raise TargetError(
-                f"Could not connect to the database at {self.url.where}: {self._words(exc)}.",
-                "Check the URL.",
+                _(
+                    "Could not connect to the database at {where}: {reason}.",
+                    where=self.url.where,
+                    reason=self._words(exc),
+                ),
+                _("Check the URL."),
             ) from None
 
     def _sqlite_file_missing(self) -> bool:
@@ -338,10 +345,14 @@ class SqlTarget(TokenTarget):
     def _check_sqlite_folder(self) -> None:
         folder = self.url.sqlite_path.parent
         if not folder.is_dir():
-            raise TargetError(f"The folder {folder} does not exist.", _fix_sqlite(self.url.sqlite_path))
+            raise TargetError(
+                _("The folder {folder} does not exist.", folder=folder), _fix_sqlite(self.url.sqlite_path)
+            )
         if not os.access(folder, os.W_OK | os.X_OK):
             # SQLite writes its journal next to the file, so the folder must be writable too.
-            raise TargetError(f"Cannot write in {folder}.", _fix_sqlite(self.url.sqlite_path))
+            raise TargetError(
+                _("Cannot write in {folder}.", folder=folder), _fix_sqlite(self.url.sqlite_path)
+            )
 
     # --- the layout -------------------------------------------------------------------
 
@@ -355,15 +366,27 @@ class SqlTarget(TokenTarget):
         missing = [name for name in REQUIRED_COLUMNS if name not in table.c]
         if missing:
             raise TargetError(
-                f"The table {TABLE} in {self.url.where} has no column {', '.join(missing)}.",
-                f"The backend reads the tokens from {', '.join(REQUIRED_COLUMNS[1:])} in the row "
-                f"{KEY_COLUMN} = '{ROW_KEY}'; add those columns, or use another database.",
+                _(
+                    "The table system_settings in {where} has no column {columns}.",
+                    where=self.url.where,
+                    columns=", ".join(missing),
+                ),
+                _(
+                    "The backend reads the tokens from amocrm_access_token and amocrm_refresh_token "
+                    "in the row key = 'amocrm_tokens'; add those columns, or use another database."
+                ),
             )
         engine_name = str(table.kwargs.get("mysql_engine", "InnoDB"))
         if self.backend == "mysql" and engine_name.lower() != "innodb":
             raise TargetError(
-                f"The table {TABLE} uses the {engine_name} storage engine, which cannot lock a row.",
-                f"Convert it to InnoDB (ALTER TABLE {TABLE} ENGINE=InnoDB), or use another database.",
+                _(
+                    "The table system_settings uses the {engine} storage engine, which cannot lock a row.",
+                    engine=engine_name,
+                ),
+                _(
+                    "Convert it to InnoDB (ALTER TABLE system_settings ENGINE=InnoDB), "
+                    "or use another database."
+                ),
             )
         layout = _Layout(table, _key_is_unique(table))
         self._layout = layout
@@ -386,7 +409,7 @@ class SqlTarget(TokenTarget):
     def read_values(self) -> dict[str, str]:
         if self._sqlite_file_missing():
             return {}
-        with self._connect() as conn, self._errors("read the tokens from"), conn.begin():
+        with self._connect() as conn, self._errors(_("read")), conn.begin():
             layout = self._find_layout(conn)
             if layout is None:
                 return {}
@@ -430,7 +453,7 @@ class SqlTarget(TokenTarget):
     def plan(self, connection: Connection) -> SaveReport:
         if self._sqlite_file_missing():
             return SaveReport(self.description, OWNED_KEYS)
-        with self._connect() as conn, self._errors("read"), conn.begin():
+        with self._connect() as conn, self._errors(_("read")), conn.begin():
             layout = self._find_layout(conn)
         if layout is None:
             return SaveReport(self.description, OWNED_KEYS)
@@ -444,12 +467,15 @@ class SqlTarget(TokenTarget):
                 continue
             if key == keys.CLIENT_SECRET:
                 elsewhere[key] = (
-                    "the OS keyring"
+                    _("the OS keyring")
                     if secret_saved
-                    else f"not stored: the table has no column {column} and no OS keyring is available"
+                    else _(
+                        "not stored: the table has no column {column} and no OS keyring is available",
+                        column=column,
+                    )
                 )
             else:
-                elsewhere[key] = f"not stored: the table has no column {column}"
+                elsewhere[key] = _("not stored: the table has no column {column}", column=column)
         return SaveReport(self.description, layout.stored_keys, elsewhere)
 
     def check_writable(self) -> None:
@@ -464,8 +490,8 @@ class SqlTarget(TokenTarget):
             if not path.exists():
                 return  # creating the file is all a save needs, and the folder is writable
             if not os.access(path, os.R_OK | os.W_OK):
-                raise TargetError(f"{path} is read-only.", _fix_sqlite(path))
-        with self._connect() as conn, self._errors("write to"):
+                raise TargetError(_("{path} is read-only.", path=path), _fix_sqlite(path))
+        with self._connect() as conn, self._errors(_("write to")):
             if self.backend == "sqlite":
                 conn.execution_options(**{_SQLITE_BUSY_MS: math.ceil(CHECK_LOCK_WAIT * 1000)})
             conn.begin()
@@ -527,8 +553,8 @@ class SqlTarget(TokenTarget):
 
     def _busy(self) -> TargetLockTimeout:
         return TargetLockTimeout(
-            f"Another amocrm-wizard is still working on {self.description}.",
-            "Wait a minute and try again.",
+            _("Another amocrm-wizard is still working on {target}.", target=self.description),
+            _("Wait a minute and try again."),
         )
 
     def _placeholder_row(self, layout: _Layout) -> dict[str, object]:
@@ -551,9 +577,12 @@ class SqlTarget(TokenTarget):
                 foreign.append(column.name)
         if foreign:
             raise TargetError(
-                f"The table {TABLE} has no row {KEY_COLUMN} = '{ROW_KEY}', and a new row needs "
-                f"values for {', '.join(foreign)}, which the wizard does not own.",
-                "Add that row yourself (its token columns may stay empty), then try again.",
+                _(
+                    "The table system_settings has no row key = 'amocrm_tokens', and a new row needs "
+                    "values for {columns}, which the wizard does not own.",
+                    columns=", ".join(foreign),
+                ),
+                _("Add that row yourself (its token columns may stay empty), then try again."),
             )
         return row
 
@@ -576,14 +605,22 @@ class SqlTarget(TokenTarget):
         except sa_exc.NoSuchTableError:
             self._layout = None
             raise TargetError(
-                f"The table {TABLE} disappeared from {self.url.where} while the wizard used it.",
-                "Try again.",
+                _(
+                    "The table system_settings disappeared from {where} while the wizard used it.",
+                    where=self.url.where,
+                ),
+                _("Try again."),
             ) from None
         except sa_exc.SQLAlchemyError as exc:
             self._layout = None
             raise TargetError(
-                f"The database at {self.url.where} could not {doing} {TABLE}: {self._words(exc, secrets)}.",
-                "Check the table and the user's rights.",
+                _(
+                    "The database at {where} refused to {doing} system_settings: {reason}.",
+                    where=self.url.where,
+                    doing=doing,
+                    reason=self._words(exc, secrets),
+                ),
+                _("Check the table and the user's rights."),
             ) from None
 
     def _words(self, exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
@@ -606,7 +643,7 @@ class SqlTarget(TokenTarget):
 
     def _is_race(self, exc: sa_exc.DBAPIError) -> bool:
         """Another process created the table or row, or deadlocked with us doing so."""
-        sqlstate, errno, _ = _codes(exc)
+        sqlstate, errno, _sqlite = _codes(exc)
         return (
             isinstance(exc, sa_exc.IntegrityError)
             or sqlstate in ("23505", "42P07", "40P01", "40001")
@@ -614,7 +651,7 @@ class SqlTarget(TokenTarget):
         )
 
     def _is_disconnect(self, exc: sa_exc.DBAPIError) -> bool:
-        sqlstate, errno, _ = _codes(exc)
+        sqlstate, errno, _sqlite = _codes(exc)
         return (
             exc.connection_invalidated
             or errno in (2006, 2013, 1927)
@@ -629,35 +666,52 @@ class SqlTarget(TokenTarget):
             return self._busy()
         if self._is_disconnect(exc):
             return TargetError(
-                f"The connection to the database at {self.url.where} was lost; nothing was saved.",
-                "Check that the server is running and reachable, then try again.",
+                _(
+                    "The connection to the database at {where} was lost; nothing was saved.",
+                    where=self.url.where,
+                ),
+                _("Check that the server is running and reachable, then try again."),
                 detail=words,
             )
         if sqlstate == "42501" or errno in (1142, 1143, 1044, 1227) or sqlite_name == "SQLITE_READONLY":
             if self.backend == "sqlite":
                 return TargetError(
-                    f"{self.url.sqlite_path} is read-only.", _fix_sqlite(self.url.sqlite_path), detail=words
+                    _("{path} is read-only.", path=self.url.sqlite_path),
+                    _fix_sqlite(self.url.sqlite_path),
+                    detail=words,
                 )
             return TargetError(
-                f"The user {user} may not {doing} {TABLE} in {self.url.where}.",
-                f"Grant it SELECT, INSERT and UPDATE on {TABLE} (and CREATE while the table does "
-                "not exist yet), or use another user.",
+                _(
+                    "The user {user} may not {doing} system_settings in {where}.",
+                    user=user,
+                    doing=doing,
+                    where=self.url.where,
+                ),
+                _(
+                    "Grant it SELECT, INSERT and UPDATE on system_settings (and CREATE while the table "
+                    "does not exist yet), or use another user."
+                ),
                 detail=words,
             )
         if sqlite_name in ("SQLITE_CANTOPEN", "SQLITE_NOTADB", "SQLITE_CORRUPT", "SQLITE_IOERR"):
             return TargetError(
-                f"Could not use the SQLite file {self.url.sqlite_path}: {words}.",
+                _("Could not use the SQLite file {path}: {reason}.", path=self.url.sqlite_path, reason=words),
                 _fix_sqlite(self.url.sqlite_path),
                 detail=words,
             )
         return TargetError(
-            f"The database at {self.url.where} refused to {doing} {TABLE}: {words}.",
-            "Check the table and the user's rights.",
+            _(
+                "The database at {where} refused to {doing} system_settings: {reason}.",
+                where=self.url.where,
+                doing=doing,
+                reason=words,
+            ),
+            _("Check the table and the user's rights."),
             detail=words,
         )
 
     def _connect_error(self, exc: sa_exc.DBAPIError) -> TargetError:
-        _, errno, _ = _codes(exc)
+        _sqlstate, errno, _sqlite = _codes(exc)
         words = self._words(exc)
         where = self.url.where
         user = self.url.engine_url.username or "(no user)"
@@ -665,39 +719,45 @@ class SqlTarget(TokenTarget):
         lowered = words.lower() + " " + str(getattr(exc, "orig", "")).lower()
         if self.backend == "sqlite":
             return TargetError(
-                f"Could not open the SQLite file {where}: {words}.",
+                _("Could not open the SQLite file {path}: {reason}.", path=where, reason=words),
                 _fix_sqlite(self.url.sqlite_path),
                 detail=words,
             )
         if errno == 1045 or _AUTH_FAILED.search(lowered):
             return TargetError(
-                f"The database at {where} refused the user {user} or its password.",
-                "Check the user name and password in the URL.",
+                _("The database at {where} refused the user {user} or its password.", where=where, user=user),
+                _("Check the user name and password in the URL."),
                 detail=words,
             )
         if errno == 1049 or _UNKNOWN_DATABASE.search(lowered):
             return TargetError(
-                f"The database {database} does not exist at {where}.",
-                "Create it first, or correct its name in the URL.",
+                _("The database {database} does not exist at {where}.", database=database, where=where),
+                _("Create it first, or correct its name in the URL."),
                 detail=words,
             )
         if errno == 1044:
             return TargetError(
-                f"The user {user} may not use the database {database} at {where}.",
-                "Grant the user access to that database, or use another user.",
+                _(
+                    "The user {user} may not use the database {database} at {where}.",
+                    user=user,
+                    database=database,
+                    where=where,
+                ),
+                _("Grant the user access to that database, or use another user."),
                 detail=words,
             )
+        reason: str
         if "refused" in lowered:
-            reason = "connection refused"
+            reason = _("connection refused")
         elif "timed out" in lowered or "timeout" in lowered:
-            reason = f"no answer within {CONNECT_TIMEOUT} seconds"
+            reason = _("no answer within {seconds} seconds", seconds=CONNECT_TIMEOUT)
         elif _UNKNOWN_HOST.search(lowered):
-            reason = "the host name is not known"
+            reason = _("the host name is not known")
         else:
             reason = words
         return TargetError(
-            f"Could not connect to the database at {where}: {reason}.",
-            "Check the address and that the server is running.",
+            _("Could not connect to the database at {where}: {reason}.", where=where, reason=reason),
+            _("Check the address and that the server is running."),
             detail=words,
         )
 
@@ -718,7 +778,7 @@ def _codes(exc: sa_exc.DBAPIError) -> tuple[str | None, int | None, str | None]:
 
 
 def _fix_sqlite(path: Path) -> str:
-    return f"Choose an SQLite file in a folder you can write to (now: {path})."
+    return _("Choose an SQLite file in a folder you can write to (now: {path}).", path=path)
 
 
 def _take_over_sqlite_begin(engine: Engine) -> None:
@@ -763,7 +823,7 @@ class _HeldRow(Held):
     def acquire(self, deadline: float) -> None:
         target = self._target
         try:
-            with target._errors("lock"):
+            with target._errors(_("lock")):
                 row = self._lock_row_retrying(deadline)
         except TargetError:
             self._broken = True
@@ -846,12 +906,13 @@ class _HeldRow(Held):
         target = self._target
         if self._broken or self._layout is None:
             raise TargetError(
-                f"The lock on {target.description} was lost, so nothing was saved.", "Try again."
+                _("The lock on {target} was lost, so nothing was saved.", target=target.description),
+                _("Try again."),
             )
         secrets = tuple(s for s in iter_secrets(connection) if s)
         values = connection.to_values()
         try:
-            with target._errors("write to", secrets):
+            with target._errors(_("write to"), secrets):
                 if not self._conn.in_transaction():
                     self._relock()
                 layout = self._layout
@@ -893,9 +954,13 @@ class _HeldRow(Held):
         if wrong:
             self._rollback()
             raise VerificationError(
-                f"After saving, {TABLE} in {self._target.url.where} does not read back as written "
-                f"({', '.join(COLUMNS[k] for k in wrong)}); nothing was saved.",
-                "The columns may be too short for the tokens; make them TEXT.",
+                _(
+                    "After saving, system_settings in {where} does not read back as written "
+                    "({columns}); nothing was saved.",
+                    where=self._target.url.where,
+                    columns=", ".join(COLUMNS[k] for k in wrong),
+                ),
+                _("The columns may be too short for the tokens; make them TEXT."),
             )
         self._written = tuple(got) if got else None
 
@@ -905,9 +970,12 @@ class _HeldRow(Held):
         except sa_exc.DBAPIError as exc:
             if self._target._is_disconnect(exc):
                 raise TargetError(
-                    f"The connection to the database at {self._target.url.where} was lost while "
-                    "saving; the new tokens may or may not have been stored.",
-                    "Run amocrm-wizard status to see which pair the database holds.",
+                    _(
+                        "The connection to the database at {where} was lost while saving; the new "
+                        "tokens may or may not have been stored.",
+                        where=self._target.url.where,
+                    ),
+                    _("Run amocrm-wizard status to see which pair the database holds."),
                     detail=self._target._words(exc, secrets),
                 ) from None
             raise
@@ -919,9 +987,11 @@ class _HeldRow(Held):
         row = self._lock_row(time.monotonic() + DEFAULT_LOCK_TIMEOUT)
         if self._written is not None and tuple(row) != self._written:
             raise TargetError(
-                f"Another program saved tokens to {self._target.description} meanwhile; "
-                "nothing was saved over them.",
-                "Try again.",
+                _(
+                    "Another program saved tokens to {target} meanwhile; nothing was saved over them.",
+                    target=self._target.description,
+                ),
+                _("Try again."),
             )
 
     def _save_secret(self, connection: Connection) -> SaveReport:
