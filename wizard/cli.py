@@ -8,6 +8,7 @@ commands start quickly.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import re
 import sys
@@ -21,10 +22,12 @@ from wizard.core.account import Account, parse_account
 from wizard.core.connection import MAY_BE_EMPTY, OWNED_KEYS, SECRET_KEYS, SUBDOMAIN, Connection
 from wizard.core.errors import ConfigError, IncompleteConfigError, WizardError
 from wizard.core.i18n import _, render
-from wizard.core.logs import setup_logging
+from wizard.core.logs import LOGGER_NAME, setup_logging
 from wizard.core.redact import mask, register_secret
 from wizard.core.tokens import TokenPair, format_utc, utcnow
 from wizard.targets import TokenTarget, open_target
+
+log = logging.getLogger(LOGGER_NAME)
 
 SUBCOMMANDS = ("connect", "check", "test", "refresh", "status", "sandbox")
 SECRET_ENV = "AMOCRM_CLIENT_SECRET"
@@ -189,6 +192,7 @@ def cmd_connect(options: argparse.Namespace, out: TextIO) -> int:
     connection = Connection(account.base_url, client_id, secret, redirect_uri, tokens)
     report = target.save(connection)
     _remember_secret(connection)
+    log.info("Connected %s (account %s); saved to %s.", account.base_url, info.get("id"), report.target)
 
     say(
         _("Connected to “{name}” (account {id}).", name=info.get("name", "?"), id=info.get("id", "?")),

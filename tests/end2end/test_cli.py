@@ -305,3 +305,22 @@ def test_version_and_module_entry_point(cli_env: dict[str, str]) -> None:
 
     result = run(["--version"], cli_env)
     assert result.returncode == 0 and result.stdout.strip() == f"amocrm-wizard {__version__}"
+
+
+def test_the_log_file_records_what_happened_without_secrets(
+    sandbox: Sandbox, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    env_path = tmp_path / ".env"
+    cli_env["AMOCRM_CLIENT_SECRET"] = sandbox.integration.client_secret
+    assert run([*connect_args(sandbox, env_path), "--code", sandbox.issue_code()], cli_env).returncode == 0
+    sandbox.expire_access_tokens()
+    assert run(["test", "--env", str(env_path)], cli_env).returncode == 0
+    log = (Path(cli_env["AMOCRM_WIZARD_LOG_DIR"]) / "amocrm-wizard.log").read_text()
+    assert "Connected http://127.0.0.1" in log and "Tokens renewed and saved" in log
+    values = dotenv_values(env_path)
+    for secret in (
+        sandbox.integration.client_secret,
+        values["AMOCRM_ACCESS_TOKEN"],
+        values["AMOCRM_REFRESH_TOKEN"],
+    ):
+        assert secret and secret not in log
