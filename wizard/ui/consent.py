@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from wizard.core import oauth
 from wizard.core.errors import InvalidCallbackError, WizardError
 from wizard.ui.base import WizardPage
 from wizard.ui.model import Session, Step
@@ -116,6 +115,8 @@ class ConsentPage(WizardPage):
         return self._captured or bool(self.code_edit.text().strip() or self.address_edit.text().strip())
 
     def validatePage(self) -> bool:
+        from wizard.core import oauth
+
         if self._captured:
             return True
         address = self.address_edit.text().strip()
@@ -165,6 +166,8 @@ class ConsentPage(WizardPage):
 
     def start_over(self, message_kept: bool = False) -> None:
         """A fresh state and the consent page loaded anew (entering, Back to here, after a refusal)."""
+        from wizard.core import oauth
+
         assert self.browser is not None
         self._captured = False
         self.session.code = ""
@@ -200,6 +203,8 @@ class ConsentPage(WizardPage):
             self.open_external.show()
 
     def _take_callback(self, url: str) -> None:
+        from wizard.core import oauth
+
         if self._captured:
             return
         try:

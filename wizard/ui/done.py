@@ -6,7 +6,6 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from wizard.core.redact import mask
-from wizard.core.tokens import format_utc
 from wizard.ui.base import WizardPage, paragraph
 from wizard.ui.model import Mode, Session
 from wizard.ui.widgets import local_time
@@ -80,6 +79,8 @@ class DonePage(WizardPage):
         info = result.account_info
         tokens = connection.tokens
         assert tokens is not None
+        from wizard.core.tokens import format_utc
+
         when = local_time if shown else format_utc
         rows = [
             (

@@ -7,21 +7,24 @@ here (a renewal saves itself: the old refresh token is spent the moment amoCRM a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from wizard.core import errors as e
-from wizard.core import oauth
-from wizard.core.connection import Connection
 from wizard.ui.base import WizardPage
 from wizard.ui.model import Fix, Mode, Result, Session, Step, TargetChoice, fix_for
 from wizard.ui.qtcompat import emit
 from wizard.ui.widgets import BusyIndicator, Notice, local_time, row
 from wizard.ui.worker import Worker
 
+if TYPE_CHECKING:
+    from wizard.core.connection import Connection
+
 
 def exchange_job(connection: Connection, code: str) -> Result:
+    from wizard.core import oauth
+
     account = connection.account
     tokens = oauth.exchange_code(
         account, connection.client_id, connection.client_secret, connection.redirect_uri, code
@@ -39,6 +42,7 @@ def test_job(target: TargetChoice) -> Result:
 
 
 def renew_job(target: TargetChoice) -> Result:
+    from wizard.core import oauth
     from wizard.runtime.source import TokenSource
 
     connection = TokenSource(target.open()).refresh()

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
 from wizard.core import errors as e
-from wizard.core.account import Account
-from wizard.core.connection import Connection
-from wizard.core.tokens import utcnow
-from wizard.targets import TokenTarget, open_target
-from wizard.targets.base import SaveReport
+
+if TYPE_CHECKING:  # kept out of the first window's imports (PyJWT, requests)
+    from wizard.core.account import Account
+    from wizard.core.connection import Connection
+    from wizard.targets import TokenTarget
+    from wizard.targets.base import SaveReport
 
 
 class Mode(enum.Enum):
@@ -50,6 +51,8 @@ class TargetChoice:
     value: str  # a path or a database URL
 
     def open(self) -> TokenTarget:
+        from wizard.targets import open_target
+
         if self.kind is TargetKind.DB:
             try:
                 return open_target(db=self.value)
@@ -110,6 +113,8 @@ class Session:
     notes: list[str] = field(default_factory=list)
 
     def details_connection(self) -> Connection:
+        from wizard.core.connection import Connection
+
         assert self.account is not None
         return Connection(self.account.base_url, self.client_id, self.client_secret, self.redirect_uri)
 
@@ -144,7 +149,7 @@ class StoredSummary:
 
 
 def summarize(connection: Connection, now: datetime | None = None) -> StoredSummary:
-    now = now or utcnow()
+    now = now or datetime.now(timezone.utc)
     tokens = connection.tokens
     if tokens is None:
         return StoredSummary(

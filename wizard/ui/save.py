@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget, QWizard
 
-from wizard.core.connection import Connection
 from wizard.core.errors import VerificationError, WizardError
-from wizard.targets.base import SaveReport
 from wizard.ui.base import WizardPage, paragraph
 from wizard.ui.model import Session, Step, TargetChoice, TargetKind
 from wizard.ui.qtcompat import emit
 from wizard.ui.widgets import SETTINGS_ENV_PATH, BusyIndicator, Notice, TargetChooser, settings
 from wizard.ui.worker import Worker
+
+if TYPE_CHECKING:
+    from wizard.core.connection import Connection
+    from wizard.targets.base import SaveReport
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,8 @@ class SavePage(WizardPage):
         emit(self.completeChanged)
 
     def _on_tested(self, report: Any) -> None:
+        from wizard.targets.base import SaveReport
+
         assert isinstance(report, SaveReport)
         self._job = None
         self.busy.stop()

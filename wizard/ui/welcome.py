@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QButtonGroup, QGroupBox, QLabel, QRadioButton, QVBoxLayout, QWidget
 
-from wizard.core.connection import Connection
 from wizard.core.errors import WizardError
 from wizard.ui.base import WizardPage, paragraph
 from wizard.ui.model import Mode, Session, Step, StoredSummary, default_mode, summarize
@@ -135,6 +134,8 @@ class WelcomePage(WizardPage):
 
     def _on_read_done(self, stored: object) -> None:
         self.busy.stop()
+        from wizard.core.connection import Connection
+
         assert stored is None or isinstance(stored, Connection)
         self.session.stored = stored
         self.session.target = self.target.choice()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QSize, QTimer
+from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import QWidget, QWizard
 
 from wizard.ui.consent import ConsentPage
@@ -50,6 +50,7 @@ class SetupWizard(QWizard):
             self.setPage(step.value, page)
         self.setStartId(Step.WELCOME.value)
         self._previous_id = -1
+        self._preloaded = False
         self._connect_signals()
 
     def _connect_signals(self) -> None:
@@ -61,6 +62,18 @@ class SetupWizard(QWizard):
             self.consent.start_over()
         self._previous_id = page_id
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._preloaded:
+            # Once the window is up, import the HTTP stack off the UI thread, so the consent
+            # and exchange pages do not wait for it. (QtWebEngine stays lazy: Qt modules are
+            # imported on the UI thread, on entering the consent page.)
+            self._preloaded = True
+            QTimer.singleShot(0, self._on_preload_timeout)
+
+    def _on_preload_timeout(self) -> None:
+        self.worker.submit(_preload, _ignore, _ignore)
+
     def done(self, result: int) -> None:
         """Finish, Cancel or the window closed: whatever still runs no longer counts."""
         self.worker.cancel_all()
@@ -71,3 +84,12 @@ class SetupWizard(QWizard):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.worker.cancel_all()
         super().closeEvent(event)
+
+
+def _preload() -> None:
+    import wizard.core.oauth
+    import wizard.core.tokens  # noqa: F401  (PyJWT)
+
+
+def _ignore(_result: object) -> None:
+    pass

@@ -1,0 +1,194 @@
+"""How long the wizard takes to appear, against bare PySide6 doing the least it could.
+
+    python bench/bench_gui.py [--runs 7]
+
+Two races, each run in fresh processes, baseline and wizard interleaved, medians reported:
+
+1. process start → first window painted: the wizard (``import wizard.cli`` as the
+   command does, then the window ``wizard.app.main`` builds) against a bare script that
+   shows an empty ``QWizard``. Target: ≤ 1.3×.
+2. process start → consent page loaded: the wizard driven Welcome → Details → Consent
+   by its own Next against a bare ``QWebEngineView`` loading the same sandbox page.
+   Target: ≤ 1.2×.
+
+The sandbox runs in this process, so its start-up is in neither number. Offscreen
+platform unless a display is set (QT_QPA_PLATFORM is passed through).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BARE_WINDOW = """
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QApplication, QWizard
+app = QApplication([])
+class FirstPaint(QObject):
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint:
+            print("READY", flush=True); app.exit(0)
+        return False
+w = QWizard(); w.resize(860, 640); f = FirstPaint(); w.installEventFilter(f); w.show()
+app.exec()
+"""
+
+WIZARD_WINDOW = """
+import wizard.cli  # what the amocrm-wizard command imports before it gets to the GUI
+WIZARD_EMBEDDED
+"""
+
+WIZARD_EMBEDDED = """
+from wizard.app import _prefill, _prepare_environment, application
+from wizard.cli import build_parser
+from PySide6.QtCore import QEvent, QObject
+_prepare_environment(headless=False)
+app = application()
+from wizard.ui.wizard import SetupWizard
+options, _ = build_parser().parse_known_args(["--env", ENV])
+w = SetupWizard(*_prefill(options, None))
+class FirstPaint(QObject):
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint:
+            print("READY", flush=True); app.exit(0)
+        return False
+f = FirstPaint(); w.installEventFilter(f); w.show()
+app.exec()
+"""
+
+BARE_CONSENT = """
+from PySide6.QtWebEngineWidgets import QWebEngineView
+from PySide6.QtCore import QUrl
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+v = QWebEngineView(); v.resize(860, 640)
+def done(ok):
+    print("READY" if ok else "FAILED", flush=True); app.exit(0)
+v.loadFinished.connect(done); v.show(); v.load(QUrl(CONSENT_URL))
+app.exec()
+"""
+
+WIZARD_CONSENT = """
+import wizard.cli
+from wizard.app import _prepare_environment, application
+from PySide6.QtCore import QTimer
+_prepare_environment(headless=False)
+app = application()
+from wizard.ui.model import Prefill, TargetChoice, TargetKind
+from wizard.ui.wizard import SetupWizard
+w = SetupWizard(Prefill(account=BASE_URL, client_id=CLIENT_ID, client_secret=SECRET,
+                        redirect_uri=REDIRECT), TargetChoice(TargetKind.ENV, ENV))
+w.show()
+def step():
+    if w.currentId() == 2:
+        if w.consent.loaded_ok:
+            print("READY", flush=True); app.exit(0); return
+    elif w.currentPage().isComplete():
+        w.next()
+    QTimer.singleShot(1, step)
+QTimer.singleShot(0, step)
+app.exec()
+"""
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    env.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        env.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+    env["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="amocrm-wizard-bench-")
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _time(code: str, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline().strip()
+    elapsed = time.perf_counter() - started
+    process.wait(timeout=60)
+    if line != "READY":
+        raise RuntimeError(f"the benchmark script did not get ready (said {line!r})")
+    return elapsed
+
+
+def _race(name: str, baseline: str, ours: str, runs: int, target: float, env: dict[str, str]) -> bool:
+    _time(baseline, env), _time(ours, env)  # warm the disk cache for both
+    base_times, our_times = [], []
+    for _ in range(runs):
+        base_times.append(_time(baseline, env))
+        our_times.append(_time(ours, env))
+    base, mine = statistics.median(base_times), statistics.median(our_times)
+    ratio = mine / base
+    verdict = "ok" if ratio <= target else "OVER TARGET"
+    print(f"{name}")
+    for label, median, times in (("bare PySide6", base, base_times), ("the wizard", mine, our_times)):
+        listed = ", ".join(f"{t * 1000:.0f}" for t in times)
+        print(f"  {label:12s}  median {median * 1000:7.0f} ms  (runs: {listed})")
+    print(f"  ratio {ratio:.2f}× (target ≤ {target}×): {verdict}")
+    return ratio <= target
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from wizard.sandbox import Sandbox
+
+    env = _env()
+    folder = Path(tempfile.mkdtemp(prefix="amocrm-wizard-bench-"))
+    env_file = repr(str(folder / ".env"))
+    with Sandbox() as sandbox:
+        it = sandbox.integration
+        values = (
+            f"ENV = {env_file}\nBASE_URL = {sandbox.base_url!r}\nCLIENT_ID = {it.client_id!r}\n"
+            f"SECRET = {it.client_secret!r}\nREDIRECT = {it.redirect_uri!r}\n"
+            f"CONSENT_URL = {sandbox.consent_url('bench')!r}\n"
+        )
+        print(f"platform: {env['QT_QPA_PLATFORM']}, {args.runs} runs each, medians\n")
+        first = _race(
+            "process start → first window painted",
+            BARE_WINDOW,
+            values + WIZARD_WINDOW.replace("WIZARD_EMBEDDED", WIZARD_EMBEDDED),
+            args.runs,
+            1.3,
+            env,
+        )
+        print()
+        _race(
+            "(for information) wizard.app embedded (still imports wizard.cli for argparse)",
+            BARE_WINDOW,
+            values + WIZARD_EMBEDDED,
+            args.runs,
+            1.3,
+            env,
+        )
+        print()
+        second = _race(
+            "process start → consent page loaded",
+            values + BARE_CONSENT,
+            values + WIZARD_CONSENT,
+            args.runs,
+            1.2,
+            env,
+        )
+    return 0 if first and second else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
