@@ -12,15 +12,20 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-# QSettings (the remembered .env path) and the keyring stay out of the developer's home.
-os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="amocrm-wizard-gui-config-")
+# The keyring stays out of the developer's own (headless Linux has none anyway).
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Qt
 
 # QtWebEngine is imported lazily, after the QApplication exists: it needs this set first.
 QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+# QSettings (the remembered .env path) goes to a throwaway folder, not the developer's home.
+QSettings.setPath(
+    QSettings.Format.NativeFormat,
+    QSettings.Scope.UserScope,
+    tempfile.mkdtemp(prefix="amocrm-wizard-gui-config-"),
+)
 
 from PySide6.QtWebEngineCore import QWebEngineUrlRequestInfo, QWebEngineUrlRequestInterceptor  # noqa: E402
 from PySide6.QtWidgets import QAbstractButton, QWizard  # noqa: E402

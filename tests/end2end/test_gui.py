@@ -310,3 +310,40 @@ def test_a_dead_refresh_token_sends_the_admin_to_connect_again(
     press_forward(qtbot, wizard)
     wait_for_step(qtbot, wizard, Step.DETAILS)
     assert wizard.details.isComplete()
+
+
+def test_saving_to_a_sqlite_database_tests_it_first_and_the_welcome_page_reads_it_back(
+    qtbot, make_wizard, sandbox: Sandbox, tmp_path: Path
+):
+    from wizard.targets import open_target
+
+    url = f"sqlite:///{tmp_path / 'backend.db'}"
+    wizard = make_wizard(sandbox_prefill(sandbox), tmp_path / ".env")
+    _to_consent(qtbot, wizard)
+    click_in_consent(wizard, "allow")
+    wait_for_step(qtbot, wizard, Step.EXCHANGE)
+    qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.SAVE)
+    chooser = wizard.save.target
+    chooser.set_db_url(url)
+    assert "Test database" in wizard.save.plan.text()
+    qtbot.mouseClick(chooser._test, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "can be written" in wizard.save.notice.text(), timeout=WAIT_MS)
+    assert "AMOCRM_REFRESH_TOKEN" in wizard.save.plan.text()
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.DONE)
+    assert not (tmp_path / ".env").exists()
+    stored = open_target(db=url).load()
+    assert stored is not None and stored.tokens == wizard.session.result.connection.tokens
+
+    # A second run pointed at the database finds the connection there.
+    from wizard.ui.model import TargetChoice, TargetKind
+    from wizard.ui.wizard import SetupWizard
+
+    again = SetupWizard(sandbox_prefill(sandbox), TargetChoice(TargetKind.DB, url))
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitUntil(lambda: again.welcome.summary_box.isVisible(), timeout=WAIT_MS)
+    assert sandbox.base_url in again.welcome.summary.text()
+    again.worker.wait_for_threads(WAIT_MS)
