@@ -235,13 +235,13 @@ def _needs_value(column: sa.Column[Any]) -> bool:
     return not column.nullable and column.server_default is None and not generated and not integer_key
 
 
-def _from_db(value: object) -> str:
+def _from_db(value: object, *, moment: bool = False) -> str:
+    """Back to the contract's text; ``moment``: numbers in this column are epoch seconds."""
     if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return format_utc(moment)
+        return format_utc(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
     if isinstance(value, bytes):
         return value.decode("utf-8")
-    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+    if moment and isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         return format_utc(datetime.fromtimestamp(float(value), timezone.utc))
     return str(value)
 
@@ -320,7 +320,13 @@ class SqlTarget(TokenTarget):
             return self.engine().connect()
         except sa_exc.DBAPIError as exc:
             raise self._connect_error(exc) from None
-        except sa_exc.SQLAlchemyError as exc:  # e.g. a bad query parameter in the URL
+        except (ValueError, TypeError) as exc:  # e.g. ?connect_timeout=soon
+            raise InvalidTargetError(
+                _("The --db URL has a parameter the database driver does not accept."),
+                _("Check the part of the URL after the question mark."),
+                detail=self._words(exc),
+            ) from None
+        except sa_exc.SQLAlchemyError as exc:
             raise TargetError(
                 _(
                     "Could not connect to the database at {where}: {reason}.",
@@ -432,7 +438,7 @@ class SqlTarget(TokenTarget):
             for key in layout.stored_keys:
                 value = mapping[COLUMNS[key]]
                 if value is not None:
-                    values[key] = _from_db(value)
+                    values[key] = _from_db(value, moment=key == keys.EXPIRES_AT)
         for key, value in self._known.items():
             if COLUMNS[key] not in layout.names:
                 values[key] = value
@@ -949,7 +955,9 @@ class _HeldRow(Held):
         """Read back before committing: a column too short for a JWT (or MySQL quietly
         truncating) must roll back, not replace a working pair with a broken one."""
         got = self._conn.execute(self._target._select_row(layout)).first()
-        stored = {k: _from_db(v) for k, v in got._mapping.items() if v is not None} if got else {}
+        mapping = got._mapping if got else {}
+        expires = COLUMNS[keys.EXPIRES_AT]
+        stored = {str(k): _from_db(v, moment=str(k) == expires) for k, v in mapping.items() if v is not None}
         wrong = [k for k in layout.stored_keys if stored.get(COLUMNS[k], "") != values[k]]
         if wrong:
             self._rollback()

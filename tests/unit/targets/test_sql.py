@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from tests.unit.targets.conftest import Db, MemoryKeyring, admin_engine, server_url
 from wizard.core import connection as k
 from wizard.core.connection import OWNED_KEYS, Connection
-from wizard.core.errors import InvalidTargetError, TargetError, TargetLockTimeout
+from wizard.core.errors import InvalidTargetError, TargetError, TargetLockTimeout, VerificationError
 from wizard.core.tokens import TokenPair
 from wizard.targets.keyring_store import SERVICE
 from wizard.targets.sql import COLUMNS, SqlTarget, parse_db_url
@@ -752,3 +752,29 @@ def test_not_a_sqlite_file(tmp_path: Path) -> None:
     with pytest.raises(TargetError, match="SQLite file"):
         SqlTarget(f"sqlite:///{path}").check_writable()
     assert path.read_text().startswith("this is not a database")
+
+
+def test_a_column_that_quietly_truncates_is_caught_before_commit(server_db: Db) -> None:
+    """MySQL without strict mode cuts a long token to fit and only warns; read back, roll back."""
+    if server_db.backend != "mysql":
+        pytest.skip("only MySQL truncates silently (outside strict mode)")
+    key = server_db.engine.dialect.identifier_preparer.quote("key")
+    server_db.run(
+        f"CREATE TABLE system_settings ({key} varchar(255) PRIMARY KEY, amocrm_base_url text, "
+        "amocrm_access_token varchar(40), amocrm_refresh_token varchar(40))",
+        f"INSERT INTO system_settings ({key}, amocrm_base_url, amocrm_access_token, amocrm_refresh_token) "
+        "VALUES ('amocrm_tokens', 'https://mycompany.amocrm.ru', 'old-access', 'old-refresh')",
+    )
+    lax = sa.make_url(server_db.url).update_query_dict({"init_command": "SET sql_mode=''"})
+    target = server_db.target(lax.render_as_string(hide_password=False))
+    with pytest.raises(VerificationError, match="amocrm_access_token") as caught:
+        target.save(connection(1))
+    assert pair(1).access_token[:40] not in str(caught.value)
+    assert target.read_values()[k.ACCESS_TOKEN] == "old-access"
+
+
+def test_a_bad_url_parameter_is_bad_input() -> None:
+    target = SqlTarget("mysql://root:S3cr3t-pw@127.0.0.1:1/test?connect_timeout=soon")
+    with pytest.raises(InvalidTargetError) as caught:
+        target.read_values()
+    assert "S3cr3t-pw" not in str(caught.value) + caught.value.detail
