@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from wizard.core.errors import InvalidTargetError
 from wizard.targets.base import Held, SaveReport, TokenTarget
 
@@ -10,15 +12,21 @@ __all__ = ["Held", "SaveReport", "TokenTarget", "open_target"]
 DEFAULT_ENV = ".env"
 
 
-def open_target(env: str | None = None, db: str | None = None) -> TokenTarget:
-    """The target named by ``--env PATH`` or ``--db URL`` (default: ``.env`` here)."""
+def open_target(
+    env: str | None = None, db: str | None = None, known_values: Mapping[str, str] | None = None
+) -> TokenTarget:
+    """The target named by ``--env PATH`` or ``--db URL`` (default: ``.env`` here).
+
+    ``known_values`` (contract keys from ``--account``, ``--client-id`` …) fill in what a
+    database table has no column for, such as the backend's own seed-shaped table.
+    """
     if env and db:
         raise InvalidTargetError("Both --env and --db were given.", "Choose one place for the tokens.")
     if db:
         # Imported here so the .env path never pays for SQLAlchemy.
         from wizard.targets.sql import SqlTarget
 
-        return SqlTarget(db)
+        return SqlTarget(db, known_values=known_values)
     from wizard.targets.envfile import EnvFileTarget
 
     return EnvFileTarget(env or DEFAULT_ENV)

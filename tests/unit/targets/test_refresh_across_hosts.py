@@ -79,3 +79,53 @@ def test_cli_connect_test_and_refresh_on_a_database(
     assert check.returncode == 0, check.stdout
     assert it.client_secret not in check.stdout
     assert os.environ.get("AMOCRM_CLIENT_SECRET") is None
+
+
+def test_the_backends_own_seed_table_with_flags_for_what_it_lacks(
+    db: Db, sandbox: Sandbox, cli_env: dict[str, str]
+) -> None:
+    """The Node backend's table keeps only the tokens; the flags and the secret's environment
+    variable supply the rest, on connect and on every later run."""
+    text = "TEXT" if db.backend != "mysql" else "VARCHAR(255)"
+    db.run(
+        f"CREATE TABLE system_settings (key {text} PRIMARY KEY, value TEXT, "
+        "amocrm_access_token TEXT, amocrm_refresh_token TEXT, updated_at TIMESTAMP NULL)"
+        if db.backend != "mysql"
+        else "CREATE TABLE system_settings (`key` VARCHAR(255) PRIMARY KEY, value TEXT, "
+        "amocrm_access_token TEXT, amocrm_refresh_token TEXT, updated_at DATETIME NULL) ENGINE=InnoDB",
+    )
+    db.run(
+        "INSERT INTO system_settings ("
+        + ("`key`" if db.backend == "mysql" else "key")
+        + ", value) VALUES ('smtp', 'mail.example.com')"
+    )
+    it = sandbox.integration
+    env = {**cli_env, "AMOCRM_CLIENT_SECRET": it.client_secret}
+    flags = [
+        "--db",
+        db.url,
+        "--account",
+        sandbox.base_url,
+        "--client-id",
+        it.client_id,
+        "--redirect-uri",
+        it.redirect_uri,
+    ]
+    base = [sys.executable, "-m", "wizard"]
+    connect = subprocess.run(
+        [*base, "connect", *flags, "--code", sandbox.issue_code()],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert connect.returncode == 0, connect.stderr
+    assert "amocrm_client_id" in connect.stdout  # the admin is told what the table could not hold
+    sandbox.expire_access_tokens()
+    test = subprocess.run([*base, "test", *flags], env=env, capture_output=True, text=True, timeout=60)
+    assert test.returncode == 0, test.stderr
+    assert sandbox.stats.refreshes == 1
+    ours, other = db.rows()  # ordered by key: "amocrm_tokens" < "smtp"
+    assert other == ("smtp", "mail.example.com", None, None, None)
+    assert ours[0] == "amocrm_tokens" and ours[1] is None
+    assert ours[2].startswith("eyJ") and ours[3].startswith("def502") and ours[4] is not None

@@ -1,0 +1,347 @@
+"""The headless commands behind ``amocrm-wizard connect|check|test|refresh|status|sandbox``.
+
+Kept apart from ``wizard.cli`` so that opening the GUI never imports requests and the rest
+of the protocol stack before the first window is up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from datetime import timedelta
+from typing import TextIO
+
+from wizard.cli import say
+from wizard.core import oauth, validate
+from wizard.core.account import Account, parse_account
+from wizard.core.connection import (
+    BASE_URL,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    MAY_BE_EMPTY,
+    OWNED_KEYS,
+    REDIRECT_URI,
+    SECRET_KEYS,
+    SUBDOMAIN,
+    Connection,
+)
+from wizard.core.errors import ConfigError, IncompleteConfigError
+from wizard.core.i18n import _
+from wizard.core.logs import LOGGER_NAME
+from wizard.core.redact import mask, register_secret
+from wizard.core.tokens import TokenPair, format_utc, utcnow
+from wizard.targets import TokenTarget, open_target
+
+log = logging.getLogger(LOGGER_NAME)
+
+SECRET_ENV = "AMOCRM_CLIENT_SECRET"
+
+
+def _target(options: argparse.Namespace) -> TokenTarget:
+    return open_target(env=options.env, db=options.db, known_values=_known_values(options))
+
+
+def _known_values(options: argparse.Namespace) -> dict[str, str]:
+    """What the flags (and the secret's environment variable) say, for a database table
+    that keeps only the tokens, like the backend's own ``system_settings``."""
+    known: dict[str, str] = {}
+    if getattr(options, "account", None):
+        known[BASE_URL] = parse_account(options.account).base_url
+    if getattr(options, "client_id", None):
+        known[CLIENT_ID] = validate.client_id(options.client_id)
+    if getattr(options, "redirect_uri", None):
+        known[REDIRECT_URI] = validate.redirect_uri(options.redirect_uri)
+    if os.environ.get(SECRET_ENV):
+        known[CLIENT_SECRET] = os.environ[SECRET_ENV]
+    return known
+
+
+# --- connect --------------------------------------------------------------------------
+
+
+def cmd_connect(options: argparse.Namespace, out: TextIO) -> int:
+    target = _target(options)
+    stored = target.load()
+    account = parse_account(_pick(options.account, stored.base_url if stored else "", "--account"))
+    client_id = validate.client_id(
+        _pick(options.client_id, stored.client_id if stored else "", "--client-id")
+    )
+    redirect_uri = validate.redirect_uri(
+        _pick(options.redirect_uri, stored.redirect_uri if stored else "", "--redirect-uri")
+    )
+    secret = validate.client_secret(_client_secret(options, account, client_id, stored))
+    register_secret(secret)
+    # Refuse an unwritable target now: a code spent on tokens we cannot store is lost.
+    target.check_writable()
+
+    code = _obtain_code(options, account, client_id, out)
+    register_secret(code)
+    tokens = oauth.exchange_code(account, client_id, secret, redirect_uri, code)
+    info = oauth.fetch_account(account, tokens.access_token)
+    connection = Connection(account.base_url, client_id, secret, redirect_uri, tokens)
+    report = target.save(connection)
+    _remember_secret(connection)
+    log.info("Connected %s (account %s); saved to %s.", account.base_url, info.get("id"), report.target)
+
+    say(
+        _("Connected to “{name}” (account {id}).", name=info.get("name", "?"), id=info.get("id", "?")),
+        file=out,
+    )
+    say(_("Saved to {target}: {keys}", target=report.target, keys=", ".join(report.written)), file=out)
+    for key, where in report.elsewhere.items():
+        say(f"  {key}: {where}", file=out)
+    _print_pair(tokens, out)
+    return 0
+
+
+def _pick(given: str | None, stored: str | bool | None, flag: str) -> str:
+    value = given or (stored if isinstance(stored, str) else "")
+    if not value:
+        raise ConfigError(
+            _("{flag} is missing.", flag=flag),
+            _("Pass {flag} (or run the wizard without a command).", flag=flag),
+        )
+    return value
+
+
+def _client_secret(
+    options: argparse.Namespace, account: Account, client_id: str, stored: Connection | None
+) -> str:
+    """From --client-secret-stdin, the environment, the target, or the keyring: never argv."""
+    if options.client_secret_stdin:
+        return sys.stdin.readline().strip()
+    if os.environ.get(SECRET_ENV):
+        return os.environ[SECRET_ENV]
+    if (
+        stored
+        and stored.client_secret
+        and stored.base_url == account.base_url
+        and stored.client_id == client_id
+    ):
+        return stored.client_secret
+    from wizard.targets.keyring_store import load_secret
+
+    secret = load_secret(account.base_url, client_id)
+    if secret:
+        return secret
+    raise ConfigError(
+        _("The client secret is missing."),
+        _(
+            "Set the {secret_env} environment variable, or pass --client-secret-stdin and type it.",
+            secret_env=SECRET_ENV,
+        ),
+    )
+
+
+def _obtain_code(options: argparse.Namespace, account: Account, client_id: str, out: TextIO) -> str:
+    if options.code:
+        return str(options.code).strip()
+    if options.redirect_url:
+        # The admin opened the consent page themselves: there is no state of ours to check.
+        return oauth.parse_callback(options.redirect_url, account, expected_state=None).code
+    state = oauth.new_state()
+    say(_("Open this address in a browser, press “Allow”, then paste here the whole"), file=out)
+    say(_("address the browser went to (it contains “code=”):"), file=out)
+    say(f"\n  {oauth.consent_url(account, client_id, state)}\n", file=out)
+    out.flush()
+    say("Address: ", end="", file=out, flush=True)
+    pasted = sys.stdin.readline()
+    if not pasted.strip():
+        raise ConfigError(_("No address was pasted."), _("Run the command again and paste the address."))
+    return oauth.parse_callback(pasted, account, expected_state=state).code
+
+
+def _remember_secret(connection: Connection) -> None:
+    try:
+        from wizard.targets.keyring_store import save_secret
+    except ImportError:  # the keyring module is optional for the headless path
+        return
+    save_secret(connection.base_url, connection.client_id, connection.client_secret)
+
+
+# --- check, status --------------------------------------------------------------------
+
+
+def cmd_check(options: argparse.Namespace, out: TextIO) -> int:
+    target = _target(options)
+    values = target.read_values()
+    loopback = _is_loopback(values.get("AMOCRM_BASE_URL", ""))
+    missing = []
+    say(_("Configuration in {description}:", description=target.description), file=out)
+    for key in OWNED_KEYS:
+        value = values.get(key, "")
+        allowed_empty = key in MAY_BE_EMPTY and key in values and (loopback or key != SUBDOMAIN)
+        if value or allowed_empty:
+            shown = mask(value) if key in SECRET_KEYS else (value or _("(empty: local sandbox)"))
+            say(f"  ✓ {key}: {shown}", file=out)
+        else:
+            missing.append(key)
+            say(f"  ✗ {key}: missing", file=out)
+    if missing:
+        say(
+            _(
+                "{missing} of {total} keys are missing. Run amocrm-wizard to connect.",
+                missing=len(missing),
+                total=len(OWNED_KEYS),
+            ),
+            file=out,
+        )
+        return 1
+    say(_("All keys are present."), file=out)
+    return 0
+
+
+def _is_loopback(base_url: str) -> bool:
+    try:
+        return parse_account(base_url).is_loopback
+    except ConfigError:
+        return False
+
+
+def cmd_status(options: argparse.Namespace, out: TextIO) -> int:
+    connection = _stored(_target(options))
+    tokens = connection.tokens
+    assert tokens is not None
+    now = utcnow()
+    say(f"Account: {connection.base_url}", file=out)
+    state = "expired" if tokens.access_expired(now) else "valid"
+    say(
+        _(
+            "Access token: {state}, expires {when} ({relative})",
+            state=state,
+            when=format_utc(tokens.expires_at),
+            relative=oauth.expires_in_words(tokens.expires_at, now),
+        ),
+        file=out,
+    )
+    if tokens.is_long_lived:
+        days = (tokens.expires_at - now).total_seconds() / 86400
+        say(
+            _("Long-lived token: it cannot be renewed; create a new one in amoCRM before it ends."),
+            file=out,
+        )
+        if days < 14:
+            say(_("Warning: it ends in {days:.0f} days.", days=max(days, 0)), file=out)
+        return 0
+    end = tokens.refresh_expires_at
+    days_left = tokens.refresh_days_left(now)
+    assert end is not None and days_left is not None
+    age = (now - tokens.issued_at).total_seconds() / 86400
+    say(
+        _(
+            "Refresh token: issued {issued} ({age:.0f} days ago), dies {end} if unused: {left:.0f} days left",
+            issued=format_utc(tokens.issued_at),
+            age=age,
+            end=format_utc(end),
+            left=max(days_left, 0),
+        ),
+        file=out,
+    )
+    if days_left <= 0:
+        say(_("The refresh token has died. Run amocrm-wizard and choose “Connect again”."), file=out)
+    elif days_left < 30:
+        say(_("Renew soon: amocrm-wizard refresh"), file=out)
+    return 0
+
+
+def _stored(target: TokenTarget) -> Connection:
+    connection = target.load()
+    if connection is None or connection.tokens is None:
+        raise IncompleteConfigError(
+            _("No amoCRM connection is stored in {description}.", description=target.description),
+            _("Run amocrm-wizard to connect first."),
+        )
+    return connection
+
+
+# --- test, refresh --------------------------------------------------------------------
+
+
+def cmd_test(options: argparse.Namespace, out: TextIO) -> int:
+    from wizard.runtime.client import AmoCRMClient
+
+    target = _target(options)
+    _stored(target)
+    with AmoCRMClient(target) as client:
+        info = client.account()
+        renewed = client.source.refresh_count
+    say(f"Connected: “{info.get('name', '?')}” (account {info.get('id', '?')}).", file=out)
+    if renewed:
+        say(
+            _("The tokens were renewed and saved to {description}.", description=target.description), file=out
+        )
+    return 0
+
+
+def cmd_refresh(options: argparse.Namespace, out: TextIO) -> int:
+    from wizard.runtime.source import TokenSource
+
+    target = _target(options)
+    stored = _stored(target)
+    assert stored.tokens is not None
+    if options.if_older_than is not None:
+        age = utcnow() - stored.tokens.issued_at
+        if age < options.if_older_than:
+            say(
+                _(
+                    "Not renewed: the tokens are {age} old, less than {limit}.",
+                    age=_days(age),
+                    limit=_days(options.if_older_than),
+                ),
+                file=out,
+            )
+            return 0
+    connection = TokenSource(target).refresh()
+    assert connection.tokens is not None
+    say(_("Tokens renewed and saved to {description}.", description=target.description), file=out)
+    _print_pair(connection.tokens, out)
+    return 0
+
+
+def _days(age: timedelta) -> str:
+    return f"{age.total_seconds() / 86400:.1f} days"
+
+
+def _print_pair(tokens: TokenPair, out: TextIO) -> None:
+    say(
+        _(
+            "Access token {token} valid until {end}",
+            token=mask(tokens.access_token),
+            end=format_utc(tokens.expires_at),
+        ),
+        file=out,
+    )
+    end = tokens.refresh_expires_at
+    if end is not None:
+        say(
+            _(
+                "Refresh token {token} dies {end} if unused.",
+                token=mask(tokens.refresh_token),
+                end=format_utc(end),
+            ),
+            file=out,
+        )
+
+
+# --- sandbox --------------------------------------------------------------------------
+
+
+def cmd_sandbox(options: argparse.Namespace, out: TextIO) -> int:
+    from wizard.sandbox import run
+
+    if not 0 <= options.port < 65536:
+        raise ConfigError(_("--port must be between 0 and 65535."), _("Pass a free port, e.g. --port 8765."))
+    run(port=options.port, rate_limit=options.rate_limit, out=out)
+    return 0
+
+
+COMMANDS = {
+    "connect": cmd_connect,
+    "check": cmd_check,
+    "test": cmd_test,
+    "refresh": cmd_refresh,
+    "status": cmd_status,
+    "sandbox": cmd_sandbox,
+}
