@@ -30,6 +30,12 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
 
+# Qt Linguist catalogues are compiled here (and by build.spec), never committed.
+for ts in resources/translations/*.ts; do
+  [ -e "$ts" ] || continue
+  .venv/bin/pyside6-lrelease -silent "$ts" -qm "${ts%.ts}.qm"
+done
+
 if command -v npm >/dev/null 2>&1; then
   npm install --prefix tests/node --no-audit --no-fund --silent >/dev/null
 fi
