@@ -58,7 +58,7 @@ if [ "$CHECK" = 1 ]; then
     if [ ! -f "$po" ]; then
       echo "$po is missing." >&2
       status=1
-    elif ! "$PYBABEL" update -q -N --ignore-pot-creation-date --check -D "$DOMAIN" -l "$lang" \
+    elif ! "$PYBABEL" update -N --ignore-pot-creation-date --check -D "$DOMAIN" -l "$lang" \
       -i "$work/new.pot" -o "$po" 2>/dev/null; then
       echo "$po is out of date." >&2
       status=1
@@ -73,7 +73,7 @@ same_but_date "$work/new.pot" "$POT" || cp "$work/new.pot" "$POT"
 for lang in $LANGUAGES; do
   po="$LOCALE_DIR/$lang/LC_MESSAGES/$DOMAIN.po"
   if [ -f "$po" ]; then
-    "$PYBABEL" update -q --no-fuzzy-matching --ignore-pot-creation-date -D "$DOMAIN" -l "$lang" \
+    "$PYBABEL" update --no-fuzzy-matching --ignore-pot-creation-date -D "$DOMAIN" -l "$lang" \
       -i "$POT" -o "$po"
   else
     mkdir -p "$(dirname "$po")"
