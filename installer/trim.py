@@ -62,7 +62,9 @@ KEEP_PLUGINS: dict[str, tuple[str, ...]] = {
     "wayland-decoration-client": ("*",),
     "wayland-graphics-integration-client": ("*",),
     "iconengines": ("qsvgicon",),  # themed (SVG) icons of the desktop
-    "imageformats": ("qsvg", "qico", "qjpeg", "qgif"),  # not qpdf (it pulls QtPdf), tiff, webp, ...
+    # SVG and ICO only: the app's icons are PNG (built into QtGui), themes may use SVG; web
+    # content is decoded by Chromium itself. Not qpdf (it pulls QtPdf), jpeg, gif, tiff, webp, ...
+    "imageformats": ("qsvg", "qico"),
     "tls": ("*",),
     "networkinformation": ("*",),
     "styles": ("*",),  # qmodernwindowsstyle on Windows
