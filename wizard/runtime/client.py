@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from wizard.core import oauth
 from wizard.core.http import DEFAULT_TIMEOUT, USER_AGENT, transport_error
@@ -34,8 +35,13 @@ class AmoCRMClient(requests.Session):
         backoff: float = 0.25,
         max_backoff: float = 8.0,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        pool_size: int = 32,
     ) -> None:
         super().__init__()
+        # Backends call amoCRM from many threads at once; requests' default pool of 10
+        # would open and throw away a connection for every thread past the tenth.
+        for prefix in ("https://", "http://"):
+            self.mount(prefix, HTTPAdapter(pool_connections=4, pool_maxsize=pool_size))
         self.headers["User-Agent"] = USER_AGENT
         self.verify = True
         # Refresh grants go through a session of their own: it must not carry this one's auth.
