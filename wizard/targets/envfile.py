@@ -124,17 +124,11 @@ class EnvFileTarget(TokenTarget):
         self.check_writable()
         deadline = time.monotonic() + timeout
         if not self._thread_lock.acquire(timeout=timeout):
-            raise TargetLockTimeout(
-                _("Another amocrm-wizard is still working on {path}.", path=self.path),
-                _("Wait a minute and try again."),
-            )
+            raise self._busy()
         try:
             self._lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
         except filelock.Timeout as exc:
-            raise TargetLockTimeout(
-                _("Another amocrm-wizard is still working on {path}.", path=self.path),
-                _("Wait a minute and try again."),
-            ) from exc
+            raise self._busy() from exc
         except OSError as exc:
             raise TargetError(
                 _("Cannot lock {path}: {strerror}.", path=self.path, strerror=exc.strerror),
@@ -148,6 +142,12 @@ class EnvFileTarget(TokenTarget):
         finally:
             self._lock.release()
             self._thread_lock.release()
+
+    def _busy(self) -> TargetLockTimeout:
+        return TargetLockTimeout(
+            _("Another amocrm-wizard is still working on {path}.", path=self.path),
+            _("Wait a minute and try again."),
+        )
 
     def _write(self, connection: Connection) -> SaveReport:
         values = connection.to_values()
