@@ -187,3 +187,32 @@ def test_a_killed_writer_never_leaves_a_torn_file(tmp_path: Path) -> None:
         if "AMOCRM_REFRESH_TOKEN" in values:
             n = values["AMOCRM_REFRESH_TOKEN"].removeprefix("def50200")  # type: ignore[union-attr]
             assert values["AMOCRM_ACCESS_TOKEN"] == "eyJ." + "a" * 4000 + n
+
+
+HOLDER = """
+import sys, time
+from wizard.targets.envfile import EnvFileTarget
+with EnvFileTarget(sys.argv[1]).lock():
+    print("held", flush=True)
+    time.sleep(30)
+"""
+
+
+def test_a_held_lock_times_out_another_process_with_a_plain_message(tmp_path: Path) -> None:
+    from wizard.core.errors import TargetLockTimeout
+
+    path = tmp_path / ".env"
+    EnvFileTarget(path).save(connection())
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        with pytest.raises(TargetLockTimeout) as info, EnvFileTarget(path).lock(timeout=0.5):
+            pass
+        assert 0.4 < time.monotonic() - started < 5
+        assert info.value.exit_code == 5 and "Wait" in info.value.hint
+    finally:
+        holder.kill()
+        holder.wait()
+    with EnvFileTarget(path).lock(timeout=5) as held:  # the dead holder's lock is gone
+        assert held.stored == connection()
