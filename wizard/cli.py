@@ -145,13 +145,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def report_error(error: WizardError, out: TextIO) -> None:
-    say(_("Error: {message}", message=error.message), file=out)
-    if error.hint:
-        say(_("What to do: {hint}", hint=error.hint), file=out)
-    if error.detail:
+    """Title, what happened, what to do: the catalogue's three parts, as the GUI shows them."""
+    from wizard.core.catalogue import describe
+
+    failure = describe(error)
+    say(_("Error: {title}.", title=failure.title), file=out)
+    say(failure.explanation, file=out)
+    sent = getattr(error, "sent", "")
+    if sent:
+        say(_("The Redirect URI that was sent: {sent}", sent=sent), file=out)
+    if failure.fix:
+        say(_("What to do: {hint}", hint=failure.fix), file=out)
+    if failure.detail:
         say(
-            _("(amoCRM said: {detail})", detail=error.detail)
+            _("(amoCRM said: {detail})", detail=failure.detail)
             if error.exit_code == 3
-            else f"({error.detail})",
+            else f"({failure.detail})",
             file=out,
         )

@@ -28,7 +28,7 @@ from wizard.core.connection import (
     Connection,
 )
 from wizard.core.errors import ConfigError, IncompleteConfigError
-from wizard.core.i18n import _
+from wizard.core.i18n import Text, _, render
 from wizard.core.logs import LOGGER_NAME
 from wizard.core.redact import mask, register_secret
 from wizard.core.tokens import TokenPair, format_utc, utcnow
@@ -91,7 +91,7 @@ def cmd_connect(options: argparse.Namespace, out: TextIO) -> int:
     )
     say(_("Saved to {target}: {keys}", target=report.target, keys=", ".join(report.written)), file=out)
     for key, where in report.elsewhere.items():
-        say(f"  {key}: {where}", file=out)
+        say(f"  {key}: {render(where)}", file=out)
     _print_pair(tokens, out)
     return 0
 
@@ -142,11 +142,16 @@ def _obtain_code(options: argparse.Namespace, account: Account, client_id: str, 
         # The admin opened the consent page themselves: there is no state of ours to check.
         return oauth.parse_callback(options.redirect_url, account, expected_state=None).code
     state = oauth.new_state()
-    say(_("Open this address in a browser, press “Allow”, then paste here the whole"), file=out)
-    say(_("address the browser went to (it contains “code=”):"), file=out)
+    say(
+        _(
+            "Open this address in a browser and press “Allow”. Then paste here the whole address\n"
+            "the browser went to (it contains “code=”):"
+        ),
+        file=out,
+    )
     say(f"\n  {oauth.consent_url(account, client_id, state)}\n", file=out)
     out.flush()
-    say("Address: ", end="", file=out, flush=True)
+    say(_("Address: "), end="", file=out, flush=True)
     pasted = sys.stdin.readline()
     if not pasted.strip():
         raise ConfigError(_("No address was pasted."), _("Run the command again and paste the address."))
@@ -175,10 +180,10 @@ def cmd_check(options: argparse.Namespace, out: TextIO) -> int:
         allowed_empty = key in MAY_BE_EMPTY and key in values and (loopback or key != SUBDOMAIN)
         if value or allowed_empty:
             shown = mask(value) if key in SECRET_KEYS else (value or _("(empty: local sandbox)"))
-            say(f"  ✓ {key}: {shown}", file=out)
+            say(f"  ✓ {key}: {render(shown)}", file=out)
         else:
             missing.append(key)
-            say(f"  ✗ {key}: missing", file=out)
+            say(_("  ✗ {key}: missing", key=key), file=out)
     if missing:
         say(
             _(
@@ -205,8 +210,8 @@ def cmd_status(options: argparse.Namespace, out: TextIO) -> int:
     tokens = connection.tokens
     assert tokens is not None
     now = utcnow()
-    say(f"Account: {connection.base_url}", file=out)
-    state = "expired" if tokens.access_expired(now) else "valid"
+    say(_("Account: {url}", url=connection.base_url), file=out)
+    state = _("expired") if tokens.access_expired(now) else _("valid")
     say(
         _(
             "Access token: {state}, expires {when} ({relative})",
@@ -267,7 +272,10 @@ def cmd_test(options: argparse.Namespace, out: TextIO) -> int:
     with AmoCRMClient(target) as client:
         info = client.account()
         renewed = client.source.refresh_count
-    say(f"Connected: “{info.get('name', '?')}” (account {info.get('id', '?')}).", file=out)
+    say(
+        _("Connected to “{name}” (account {id}).", name=info.get("name", "?"), id=info.get("id", "?")),
+        file=out,
+    )
     if renewed:
         say(
             _("The tokens were renewed and saved to {description}.", description=target.description), file=out
@@ -300,8 +308,8 @@ def cmd_refresh(options: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _days(age: timedelta) -> str:
-    return f"{age.total_seconds() / 86400:.1f} days"
+def _days(age: timedelta) -> Text:
+    return _("{days:.1f} days", days=age.total_seconds() / 86400)
 
 
 def _print_pair(tokens: TokenPair, out: TextIO) -> None:

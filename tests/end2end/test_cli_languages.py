@@ -31,7 +31,7 @@ from wizard.core.catalogue import TITLES, describe
 from wizard.core.connection import OWNED_KEYS
 from wizard.core.errors import WizardError
 from wizard.core.http import new_session, send
-from wizard.core.i18n import DOMAIN, LOCALE_DIR, Text, _
+from wizard.core.i18n import DOMAIN, LOCALE_DIR, Text, _, render
 from wizard.runtime.client import AmoCRMClient
 from wizard.runtime.source import TokenSource
 from wizard.sandbox import Sandbox
@@ -315,7 +315,7 @@ def database_refused(w: World) -> Case:
 
     return Case(
         caught(lambda: SqlTarget(url).check_writable()),
-        "target",
+        "database_refused",
         5,
         per_language(lambda lang: [*argv(lang), "--redirect-uri", it.redirect_uri, "--code", "c"]),
         env={"AMOCRM_CLIENT_SECRET": w.secret},
@@ -349,8 +349,11 @@ def forged_state(w: World) -> Case:
         secrets=(w.secret,),
         untouched=(w.tmp / "new.env",),
         prompts=(
-            _("Open this address in a browser, press “Allow”, then paste here the whole"),
-            _("address the browser went to (it contains “code=”):"),
+            _(
+                "Open this address in a browser and press “Allow”. Then paste here the whole address\n"
+                "the browser went to (it contains “code=”):"
+            ),
+            _("Address: "),
         ),
     )
 
@@ -401,8 +404,9 @@ def run_both(
 
 
 def printed(error: WizardError, language: str) -> list[str]:
-    """The lines the CLI prints for ``error`` in ``language`` (message, fix, amoCRM's words)."""
-    lines = [_("Error: {message}", message=error.message).render(language)]
+    """The lines the CLI prints for ``error`` in ``language``: the catalogue's title, the
+    message, the fix and amoCRM's words."""
+    lines = [_("Error: {title}.", title=TITLES[error.code]).render(language), render(error.message, language)]
     if error.hint:
         lines.append(_("What to do: {hint}", hint=error.hint).render(language))
     if error.detail and error.exit_code == 3:

@@ -19,13 +19,13 @@ import requests
 from wizard.core import errors as e
 from wizard.core.account import Account
 from wizard.core.http import DEFAULT_TIMEOUT, new_session, send
-from wizard.core.i18n import _
+from wizard.core.i18n import Text, _
 from wizard.core.tokens import TokenPair, utcnow
 
 #: Consent is served from the platform's www host; the sandbox serves its own.
 CONSENT_HOSTS = {"amocrm.ru": "https://www.amocrm.ru", "kommo.com": "https://www.kommo.com"}
 
-_CONNECT_AGAIN = _("Run amocrm-wizard again and choose “Connect again” to give the integration access anew.")
+_CONNECT_AGAIN = _("Run amocrm-wizard again and choose “Connect again” to give the integration access again.")
 
 
 # --- consent --------------------------------------------------------------------------
@@ -381,7 +381,7 @@ def _blocked(detail: str, status: int) -> e.AccountBlockedError:
 
 def _rate_limited() -> e.RateLimitedError:
     return e.RateLimitedError(
-        _("amoCRM is limiting requests (more than 7 a second)."), _("Wait a few seconds and try again.")
+        _("amoCRM allows at most 7 requests a second."), _("Wait a few seconds and try again.")
     )
 
 
@@ -394,7 +394,7 @@ def _server_error(status: int, detail: str) -> e.ServerError:
     )
 
 
-def expires_in_words(moment: datetime, now: datetime | None = None) -> str:
+def expires_in_words(moment: datetime, now: datetime | None = None) -> Text:
     """``in 23 h 59 min`` / ``2 h ago``: short, for status lines."""
     seconds = int((moment - (now or utcnow())).total_seconds())
     past = seconds < 0
@@ -402,5 +402,10 @@ def expires_in_words(moment: datetime, now: datetime | None = None) -> str:
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
-    text = f"{days} d {hours} h" if days else f"{hours} h {minutes} min" if hours else f"{minutes} min"
-    return f"{text} ago" if past else f"in {text}"
+    if days:
+        span = _("{days} d {hours} h", days=days, hours=hours)
+    elif hours:
+        span = _("{hours} h {minutes} min", hours=hours, minutes=minutes)
+    else:
+        span = _("{minutes} min", minutes=minutes)
+    return _("{span} ago", span=span) if past else _("in {span}", span=span)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from wizard.core.errors import InvalidTargetError
+from wizard.core.i18n import _
 from wizard.targets.base import Held, SaveReport, TokenTarget
 
 __all__ = ["Held", "SaveReport", "TokenTarget", "open_target"]
@@ -21,7 +22,7 @@ def open_target(
     database table has no column for, such as the backend's own seed-shaped table.
     """
     if env and db:
-        raise InvalidTargetError("Both --env and --db were given.", "Choose one place for the tokens.")
+        raise InvalidTargetError(_("Both --env and --db were given."), _("Choose one place for the tokens."))
     if db:
         # Imported here so the .env path never pays for SQLAlchemy.
         from wizard.targets.sql import SqlTarget

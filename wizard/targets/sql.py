@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -55,12 +55,21 @@ from sqlalchemy.engine import Connection as DbConnection
 
 from wizard.core import connection as keys
 from wizard.core.connection import OWNED_KEYS, Connection
-from wizard.core.errors import InvalidTargetError, TargetError, TargetLockTimeout, VerificationError
-from wizard.core.i18n import _
+from wizard.core.errors import (
+    DatabaseRefusedError,
+    InvalidTargetError,
+    TargetError,
+    TargetLockTimeout,
+    VerificationError,
+)
+from wizard.core.i18n import Text, _
 from wizard.core.redact import redact
 from wizard.core.tokens import format_utc, parse_utc, utcnow
 from wizard.targets import keyring_store
 from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, SaveReport, TokenTarget, iter_secrets
+
+#: What the wizard was doing when the database refused.
+Action = Literal["read", "write", "lock"]
 
 log = logging.getLogger(__name__)
 
@@ -415,7 +424,7 @@ class SqlTarget(TokenTarget):
     def read_values(self) -> dict[str, str]:
         if self._sqlite_file_missing():
             return {}
-        with self._connect() as conn, self._errors(_("read")), conn.begin():
+        with self._connect() as conn, self._errors("read"), conn.begin():
             layout = self._find_layout(conn)
             if layout is None:
                 return {}
@@ -459,7 +468,7 @@ class SqlTarget(TokenTarget):
     def plan(self, connection: Connection) -> SaveReport:
         if self._sqlite_file_missing():
             return SaveReport(self.description, OWNED_KEYS)
-        with self._connect() as conn, self._errors(_("read")), conn.begin():
+        with self._connect() as conn, self._errors("read"), conn.begin():
             layout = self._find_layout(conn)
         if layout is None:
             return SaveReport(self.description, OWNED_KEYS)
@@ -497,7 +506,7 @@ class SqlTarget(TokenTarget):
                 return  # creating the file is all a save needs, and the folder is writable
             if not os.access(path, os.R_OK | os.W_OK):
                 raise TargetError(_("{path} is read-only.", path=path), _fix_sqlite(path))
-        with self._connect() as conn, self._errors(_("write to")):
+        with self._connect() as conn, self._errors("write"):
             if self.backend == "sqlite":
                 conn.execution_options(**{_SQLITE_BUSY_MS: math.ceil(CHECK_LOCK_WAIT * 1000)})
             conn.begin()
@@ -600,9 +609,9 @@ class SqlTarget(TokenTarget):
     # --- errors -----------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _errors(self, doing: str, secrets: tuple[str, ...] = ()) -> Iterator[None]:
-        """Turn database errors into ``TargetError`` in plain words; ``doing`` completes
-        "The user may not …" / "refused to …" (e.g. "write to")."""
+    def _errors(self, doing: Action, secrets: tuple[str, ...] = ()) -> Iterator[None]:
+        """Turn database errors into ``TargetError`` in plain words; ``doing`` says what the
+        wizard was doing ("read", "write" or "lock"), so each message is a whole sentence."""
         try:
             yield
         except sa_exc.DBAPIError as exc:
@@ -619,13 +628,8 @@ class SqlTarget(TokenTarget):
             ) from None
         except sa_exc.SQLAlchemyError as exc:
             self._layout = None
-            raise TargetError(
-                _(
-                    "The database at {where} refused to {doing} system_settings: {reason}.",
-                    where=self.url.where,
-                    doing=doing,
-                    reason=self._words(exc, secrets),
-                ),
+            raise DatabaseRefusedError(
+                _refused(doing, self.url.where, self._words(exc, secrets)),
                 _("Check the table and the user's rights."),
             ) from None
 
@@ -664,10 +668,10 @@ class SqlTarget(TokenTarget):
             or (sqlstate or "").startswith(("08", "57P"))
         )
 
-    def _explain(self, exc: sa_exc.DBAPIError, doing: str, secrets: tuple[str, ...] = ()) -> TargetError:
+    def _explain(self, exc: sa_exc.DBAPIError, doing: Action, secrets: tuple[str, ...] = ()) -> TargetError:
         sqlstate, errno, sqlite_name = _codes(exc)
         words = self._words(exc, secrets)
-        user = self.url.engine_url.username or "(no user)"
+        user = self.url.engine_url.username or _("(no user)")
         if self._is_lock_timeout(exc):
             return self._busy()
         if self._is_disconnect(exc):
@@ -686,13 +690,8 @@ class SqlTarget(TokenTarget):
                     _fix_sqlite(self.url.sqlite_path),
                     detail=words,
                 )
-            return TargetError(
-                _(
-                    "The user {user} may not {doing} system_settings in {where}.",
-                    user=user,
-                    doing=doing,
-                    where=self.url.where,
-                ),
+            return DatabaseRefusedError(
+                _not_allowed(doing, user, self.url.where),
                 _(
                     "Grant it SELECT, INSERT and UPDATE on system_settings (and CREATE while the table "
                     "does not exist yet), or use another user."
@@ -705,13 +704,8 @@ class SqlTarget(TokenTarget):
                 _fix_sqlite(self.url.sqlite_path),
                 detail=words,
             )
-        return TargetError(
-            _(
-                "The database at {where} refused to {doing} system_settings: {reason}.",
-                where=self.url.where,
-                doing=doing,
-                reason=words,
-            ),
+        return DatabaseRefusedError(
+            _refused(doing, self.url.where, words),
             _("Check the table and the user's rights."),
             detail=words,
         )
@@ -720,7 +714,7 @@ class SqlTarget(TokenTarget):
         _sqlstate, errno, _sqlite = _codes(exc)
         words = self._words(exc)
         where = self.url.where
-        user = self.url.engine_url.username or "(no user)"
+        user = self.url.engine_url.username or _("(no user)")
         database = self.url.engine_url.database or ""
         lowered = words.lower() + " " + str(getattr(exc, "orig", "")).lower()
         if self.backend == "sqlite":
@@ -730,19 +724,19 @@ class SqlTarget(TokenTarget):
                 detail=words,
             )
         if errno == 1045 or _AUTH_FAILED.search(lowered):
-            return TargetError(
+            return DatabaseRefusedError(
                 _("The database at {where} refused the user {user} or its password.", where=where, user=user),
                 _("Check the user name and password in the URL."),
                 detail=words,
             )
         if errno == 1049 or _UNKNOWN_DATABASE.search(lowered):
-            return TargetError(
+            return DatabaseRefusedError(
                 _("The database {database} does not exist at {where}.", database=database, where=where),
                 _("Create it first, or correct its name in the URL."),
                 detail=words,
             )
         if errno == 1044:
-            return TargetError(
+            return DatabaseRefusedError(
                 _(
                     "The user {user} may not use the database {database} at {where}.",
                     user=user,
@@ -761,7 +755,7 @@ class SqlTarget(TokenTarget):
             reason = _("the host name is not known")
         else:
             reason = words
-        return TargetError(
+        return DatabaseRefusedError(
             _("Could not connect to the database at {where}: {reason}.", where=where, reason=reason),
             _("Check the address and that the server is running."),
             detail=words,
@@ -829,7 +823,7 @@ class _HeldRow(Held):
     def acquire(self, deadline: float) -> None:
         target = self._target
         try:
-            with target._errors(_("lock")):
+            with target._errors("lock"):
                 row = self._lock_row_retrying(deadline)
         except TargetError:
             self._broken = True
@@ -918,7 +912,7 @@ class _HeldRow(Held):
         secrets = tuple(s for s in iter_secrets(connection) if s)
         values = connection.to_values()
         try:
-            with target._errors(_("write to"), secrets):
+            with target._errors("write", secrets):
                 if not self._conn.in_transaction():
                     self._relock()
                 layout = self._layout
@@ -1014,3 +1008,26 @@ class _HeldRow(Held):
             or keyring_store.save_secret(connection.base_url, connection.client_id, secret)
         )
         return self._target._report(layout, secret_saved=saved)
+
+
+# Whole sentences per action, so a translation never has to splice a verb into a sentence.
+def _refused(doing: Action, where: str, reason: str) -> Text:
+    if doing == "read":
+        return _(
+            "The database at {where} refused to read system_settings: {reason}.", where=where, reason=reason
+        )
+    if doing == "lock":
+        return _(
+            "The database at {where} refused to lock system_settings: {reason}.", where=where, reason=reason
+        )
+    return _(
+        "The database at {where} refused to write to system_settings: {reason}.", where=where, reason=reason
+    )
+
+
+def _not_allowed(doing: Action, user: str, where: str) -> Text:
+    if doing == "read":
+        return _("The user {user} may not read system_settings in {where}.", user=user, where=where)
+    if doing == "lock":
+        return _("The user {user} may not lock system_settings in {where}.", user=user, where=where)
+    return _("The user {user} may not write to system_settings in {where}.", user=user, where=where)

@@ -136,7 +136,7 @@ def test_extraction_finds_the_messages() -> None:
     ids = {found.msgid for found in extracted()}
     assert len(ids) > 150
     assert "Could not connect to {host}." in ids  # core
-    assert "Error: {message}" in ids  # cli.py
+    assert "Error: {title}." in ids  # cli.py
     assert "All keys are present." in ids  # commands.py
 
 
@@ -255,12 +255,12 @@ def test_describe_renders_title_explanation_and_fix_in_russian() -> None:
 
 def test_nested_text_params_render_in_the_same_language() -> None:
     inner = _("Could not connect to {host}.", host="mycompany.amocrm.ru")
-    outer = _("Error: {message}", message=inner)
-    assert str(outer) == "Error: Could not connect to mycompany.amocrm.ru."
+    outer = _("Error: {title}.", title=inner)
+    assert str(outer) == "Error: Could not connect to mycompany.amocrm.ru.."
     assert outer.render("en") == str(outer)
     ru = entries("ru")
-    expected = ru["Error: {message}"].format(
-        message=ru["Could not connect to {host}."].format(host="mycompany.amocrm.ru")
+    expected = ru["Error: {title}."].format(
+        title=ru["Could not connect to {host}."].format(host="mycompany.amocrm.ru")
     )
     assert outer.render("ru") == expected
     # Two levels down, and a plain string parameter beside a Text one.
