@@ -110,7 +110,14 @@ def _run(prefill: Prefill, target: TargetChoice) -> int:
     from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop
     from PySide6.QtWidgets import QDialog
 
+    from wizard.core.i18n import current_language
     from wizard.ui.wizard import SetupWizard
+
+    language = current_language()  # the system's, unless AMOCRM_WIZARD_LANG says otherwise
+    if language != "en":
+        from wizard.ui.texts import switch_language
+
+        switch_language(language)
 
     wizard = SetupWizard(prefill, target)
     loop = QEventLoop()

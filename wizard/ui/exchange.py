@@ -1,4 +1,5 @@
-"""Page 4: the code becomes tokens, and the tokens are tried on /api/v4/account.
+"""Page 4: the code (or a long-lived token) becomes tokens, and the tokens are tried on
+/api/v4/account.
 
 Also where Welcome's "Test it" and "Renew now" do their work. Everything runs on the
 worker; leaving the page or closing the window drops the result, and nothing is saved
@@ -13,62 +14,36 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from wizard.core import errors as e
 from wizard.ui.base import WizardPage
-from wizard.ui.model import Fix, Mode, Result, Session, Step, TargetChoice, fix_for
+from wizard.ui.jobs import exchange_job, long_lived_job, renew_job, test_job
+from wizard.ui.model import Fix, Mode, Result, Session, Step, fix_for
 from wizard.ui.qtcompat import emit
 from wizard.ui.widgets import BusyIndicator, Notice, local_time, row
 from wizard.ui.worker import Worker
 
 if TYPE_CHECKING:
-    from wizard.core.connection import Connection
+    from wizard.ui.diagnosis import RedirectCompare
 
-
-def exchange_job(connection: Connection, code: str) -> Result:
-    from wizard.core import oauth
-
-    account = connection.account
-    tokens = oauth.exchange_code(
-        account, connection.client_id, connection.client_secret, connection.redirect_uri, code
-    )
-    info = oauth.fetch_account(account, tokens.access_token)
-    return Result(connection.with_tokens(tokens), info)
-
-
-def test_job(target: TargetChoice) -> Result:
-    from wizard.runtime.client import AmoCRMClient
-
-    with AmoCRMClient(target.open()) as client:
-        info = client.account()
-        return Result(client.source.connection, info, renewed=client.source.refresh_count > 0)
-
-
-def renew_job(target: TargetChoice) -> Result:
-    from wizard.core import oauth
-    from wizard.runtime.source import TokenSource
-
-    connection = TokenSource(target.open()).refresh()
-    assert connection.tokens is not None
-    info = oauth.fetch_account(connection.account, connection.tokens.access_token)
-    return Result(connection, info, renewed=True)
+__all__ = ["ExchangePage", "exchange_job", "renew_job", "test_job"]
 
 
 class ExchangePage(WizardPage):
     def __init__(self, session: Session, worker: Worker, parent: QWidget | None = None) -> None:
         super().__init__(session, worker, parent)
-        self.setTitle(self.tr("Getting the tokens"))
-        self.setSubTitle(self.tr("The wizard talks to amoCRM; this takes a few seconds."))
-        layout = QVBoxLayout(self)
+        self.layout_ = QVBoxLayout(self)
         self.busy = BusyIndicator(self)
-        layout.addWidget(self.busy)
+        self.layout_.addWidget(self.busy)
         self.notice = Notice(self)
-        layout.addWidget(self.notice)
-        self.fix_button = QPushButton(self.tr("Try again"), self)
+        self.layout_.addWidget(self.notice)
+        self.fix_button = QPushButton(self)
+        self.fix_button.setAutoDefault(False)
         self.fix_button.hide()
-        layout.addLayout(row(self.fix_button))
+        self.layout_.addLayout(row(self.fix_button))
+        self.compare: RedirectCompare | None = None  # built on the first redirect URI mismatch
+        self._compare_index = self.layout_.count()
 
         self.details = QWidget(self)
         form = QFormLayout(self.details)
         self.account_name = QLabel(self.details)
-        self.account_name.setAccessibleName(self.tr("Account name"))
         font = self.account_name.font()
         font.setPointSizeF(font.pointSizeF() * 1.25)
         font.setBold(True)
@@ -79,24 +54,59 @@ class ExchangePage(WizardPage):
         self.scopes.setWordWrap(True)
         self.access_expiry = QLabel(self.details)
         self.refresh_expiry = QLabel(self.details)
+        self.refresh_expiry.setWordWrap(True)
+        self._rows = []
         for label, widget in (
-            (self.tr("Account:"), self.account_name),
-            (self.tr("Account ID:"), self.account_id),
-            (self.tr("Connected as user:"), self.user),
-            (self.tr("Access granted to:"), self.scopes),
-            (self.tr("Access token valid until:"), self.access_expiry),
-            (self.tr("Refresh token dies if unused:"), self.refresh_expiry),
+            (lambda: self.tr("Account:"), self.account_name),
+            (lambda: self.tr("Account ID:"), self.account_id),
+            (lambda: self.tr("Connected as user:"), self.user),
+            (lambda: self.tr("Access granted to:"), self.scopes),
+            (lambda: self.tr("Access token valid until:"), self.access_expiry),
+            (lambda: self.tr("Refresh token dies if unused:"), self.refresh_expiry),
         ):
-            title = QLabel(label, self.details)
+            title = QLabel(self.details)
+            title.setBuddy(widget)
             form.addRow(title, widget)
-            if widget is not self.account_name:
-                widget.setAccessibleName(label.rstrip(":"))
-        layout.addWidget(self.details)
+            self.texts.bind(title.setText, label)
+            self.texts.bind(widget.setAccessibleName, lambda label=label: label().rstrip(":"))
+            self._rows.append(title)
+        self.layout_.addWidget(self.details)
         self.details.hide()
-        layout.addStretch(1)
+        self.layout_.addStretch(1)
+        self.add_help(self.layout_)
         self._job: int | None = None
         self._fix = Fix.RETRY
+        self._error: e.WizardError | None = None
+        self._result: Result | None = None
+        self._bind_texts()
         self._connect_signals()
+
+    def _bind_texts(self) -> None:
+        self.texts.bind(self.setTitle, self._title)
+        self.texts.bind(self.setSubTitle, self._subtitle)
+
+    def _title(self) -> str:
+        if self.session.mode is Mode.CONNECT and self.session.use_long_lived:
+            return self.tr("Testing the long-lived token")
+        return {
+            Mode.CONNECT: self.tr("Getting the tokens"),
+            Mode.TEST: self.tr("Testing the stored connection"),
+            Mode.RENEW: self.tr("Renewing the tokens"),
+        }[self.session.mode]
+
+    def _subtitle(self) -> str:
+        if self.session.mode is Mode.CONNECT:
+            return self.tr("The wizard talks to amoCRM; nothing is saved until the next page.")
+        return self.tr("The wizard talks to amoCRM with what is stored.")
+
+    def help_text(self) -> str:
+        return self.tr(
+            "Here the wizard exchanges the code for tokens and reads your account with them, to be "
+            "sure they work. If amoCRM refuses, the message says what to change and the button "
+            "takes you to the page where you change it.\n\n"
+            "The values it uses are on your integration in amoCRM: Settings → Integrations "
+            "(Настройки → Интеграции) → your integration → Keys and scopes (Ключи и доступы)."
+        )
 
     def _connect_signals(self) -> None:
         self.fix_button.clicked.connect(self._on_fix_clicked)
@@ -105,18 +115,7 @@ class ExchangePage(WizardPage):
 
     def initializePage(self) -> None:
         self.session.result = None
-        self.setTitle(
-            {
-                Mode.CONNECT: self.tr("Getting the tokens"),
-                Mode.TEST: self.tr("Testing the stored connection"),
-                Mode.RENEW: self.tr("Renewing the tokens"),
-            }[self.session.mode]
-        )
-        self.setSubTitle(
-            self.tr("Nothing is saved until the next page.")
-            if self.session.mode is Mode.CONNECT
-            else self.tr("The wizard talks to amoCRM with what is stored.")
-        )
+        self.texts.refresh()
         self._start()
 
     def cleanupPage(self) -> None:
@@ -130,6 +129,13 @@ class ExchangePage(WizardPage):
     def nextId(self) -> int:
         return Step.SAVE.value if self.session.mode is Mode.CONNECT else Step.DONE.value
 
+    def retranslate(self) -> None:
+        super().retranslate()
+        if self._result is not None and self.details.isVisible():
+            self._show(self._result)
+        if self._error is not None:
+            self._show_fix_button()
+
     # --- the job --------------------------------------------------------------------
 
     def _start(self) -> None:
@@ -137,26 +143,37 @@ class ExchangePage(WizardPage):
         self.notice.clear()
         self.fix_button.hide()
         self.details.hide()
+        if self.compare is not None:
+            self.compare.hide()
+        self._error = None
         self.worker.cancel(self._job)
         if session.mode is Mode.CONNECT:
-            connection, code = session.details_connection(), session.code
-            self.busy.start(
-                self.tr("Exchanging the code for tokens at {host}, then reading the account…").format(
-                    host=connection.account.host
+            connection = session.details_connection()
+            host = connection.account.host
+            if session.use_long_lived:
+                token = session.long_lived_token
+                self.busy.start(lambda: self.tr("Trying the long-lived token on {host}…").format(host=host))
+                self._job = self.worker.submit(
+                    lambda: long_lived_job(connection, token), self._on_done, self._on_failed
                 )
-            )
-            self._job = self.worker.submit(
-                lambda: exchange_job(connection, code), self._on_done, self._on_failed
-            )
+            else:
+                code = session.code
+                self.busy.start(
+                    lambda: self.tr(
+                        "Exchanging the code for tokens at {host}, then reading the account…"
+                    ).format(host=host)
+                )
+                self._job = self.worker.submit(
+                    lambda: exchange_job(connection, code), self._on_done, self._on_failed
+                )
         else:
-            target = session.target
+            target, known = session.target, session.known_values()
             job = test_job if session.mode is Mode.TEST else renew_job
-            self.busy.start(
-                self.tr("Calling amoCRM with the stored tokens…")
-                if session.mode is Mode.TEST
-                else self.tr("Renewing the tokens and saving the new pair…")
-            )
-            self._job = self.worker.submit(lambda: job(target), self._on_done, self._on_failed)
+            if session.mode is Mode.TEST:
+                self.busy.start(lambda: self.tr("Calling amoCRM with the stored tokens…"))
+            else:
+                self.busy.start(lambda: self.tr("Renewing the tokens and saving the new pair…"))
+            self._job = self.worker.submit(lambda: job(target, known), self._on_done, self._on_failed)
         emit(self.completeChanged)
 
     def _on_done(self, result: Any) -> None:
@@ -164,49 +181,73 @@ class ExchangePage(WizardPage):
         self._job = None
         self.busy.stop()
         self.session.result = result
+        self._result = result
         self._show(result)
-        if self.session.mode is Mode.RENEW:
+        mode = self.session.mode
+        target = self.session.target.value
+        if mode is Mode.RENEW:
             self.notice.show_message(
                 Notice.Kind.SUCCESS,
-                self.tr("The tokens were renewed and saved to {target}.").format(
-                    target=self.session.target.value
-                ),
+                lambda: self.tr("The tokens were renewed and saved to {target}.").format(target=target),
             )
         elif result.renewed:
             self.notice.show_message(
                 Notice.Kind.SUCCESS,
-                self.tr("The connection works. The tokens had expired and were renewed and saved."),
+                lambda: self.tr("The connection works. The tokens had expired and were renewed and saved."),
             )
-        elif self.session.mode is Mode.TEST:
-            self.notice.show_message(Notice.Kind.SUCCESS, self.tr("The connection works."))
+        elif mode is Mode.TEST:
+            self.notice.show_message(Notice.Kind.SUCCESS, lambda: self.tr("The connection works."))
+        elif self.session.use_long_lived:
+            self.notice.show_message(
+                Notice.Kind.SUCCESS,
+                lambda: self.tr("The long-lived token works. Nothing is saved yet: press Next."),
+            )
         else:
             self.notice.show_message(
                 Notice.Kind.SUCCESS,
-                self.tr("Connected. Nothing is saved yet: press Next to choose where the tokens go."),
+                lambda: self.tr("Connected. Nothing is saved yet: press Next to choose where the tokens go."),
             )
         emit(self.completeChanged)
 
     def _on_failed(self, error: e.WizardError) -> None:
         self._job = None
         self.busy.stop()
-        self._fix = fix_for(error, self.session.mode)
-        extra = ""
-        if isinstance(error, e.RedirectUriMismatchError) and error.sent:
-            extra = self.tr("The wizard sent: {sent}").format(sent=error.sent)
-        nothing = self.tr("Nothing was saved.") if self.session.mode is Mode.CONNECT else ""
-        self.notice.show_error(error, " ".join(x for x in (extra, nothing) if x))
+        self._error = error
+        self._fix = fix_for(error, self.session.mode, long_lived=self.session.use_long_lived)
+        connect = self.session.mode is Mode.CONNECT
+        self.notice.show_error(error, lambda: self.tr("Nothing was saved.") if connect else "")
+        if isinstance(error, e.RedirectUriMismatchError):
+            self._show_compare(error.sent or self.session.redirect_uri)
+        self._show_fix_button()
+        self.fix_button.show()
+        self.fix_button.setFocus()
+        emit(self.completeChanged)
+
+    def _show_fix_button(self) -> None:
         self.fix_button.setText(
             {
                 Fix.DETAILS: self.tr("Go back to the integration details"),
                 Fix.CONSENT: self.tr("Go back to the consent page"),
                 Fix.WELCOME: self.tr("Go back to the start"),
+                Fix.RECONNECT: self.tr("Connect again (everything prefilled)"),
                 Fix.RETRY: self.tr("Try again"),
             }[self._fix]
         )
-        self.fix_button.setAccessibleDescription(error.hint)
-        self.fix_button.show()
-        self.fix_button.setFocus()
-        emit(self.completeChanged)
+        if self._error is not None:
+            from wizard.core.catalogue import describe
+
+            self.fix_button.setAccessibleDescription(describe(self._error).fix)
+
+    def _show_compare(self, sent: str) -> None:
+        if self.compare is None:
+            from wizard.ui.diagnosis import RedirectCompare
+
+            self.compare = RedirectCompare(self)
+            self.compare.use_registered.connect(self._on_use_registered)
+            self.layout_.insertWidget(self._compare_index, self.compare)
+            QWidget.setTabOrder(self.fix_button, self.compare.registered)
+        self.compare.set_sent(sent)
+        self.compare.show()
 
     def _show(self, result: Result) -> None:
         info = result.account_info
@@ -222,17 +263,33 @@ class ExchangePage(WizardPage):
         self.access_expiry.setText(local_time(tokens.expires_at))
         end = tokens.refresh_expires_at
         self.refresh_expiry.setText(
-            local_time(end) if end else self.tr("no refresh token (long-lived token)")
+            local_time(end) if end else self.tr("no refresh token: a long-lived token cannot be renewed")
         )
         self.details.show()
 
     # --- slots ----------------------------------------------------------------------
 
-    def _on_fix_clicked(self) -> None:
+    def _on_use_registered(self, uri: str) -> None:
         wizard = self.wizard()
+        self._go_back_to(Step.DETAILS)
+        details = getattr(wizard, "details", None)
+        if details is not None and wizard.currentId() == Step.DETAILS.value:
+            details.redirect.setText(uri)
+            details.redirect.setFocus()
+
+    def _on_fix_clicked(self) -> None:
         if self._fix is Fix.RETRY:
             self._start()
             return
+        if self._fix is Fix.RECONNECT:
+            reconnect = getattr(self.wizard(), "reconnect", None)
+            if reconnect is not None:
+                reconnect()
+            return
         goal = {Fix.DETAILS: Step.DETAILS, Fix.CONSENT: Step.CONSENT, Fix.WELCOME: Step.WELCOME}[self._fix]
-        while wizard.currentId() > goal.value:
+        self._go_back_to(goal)
+
+    def _go_back_to(self, goal: Step) -> None:
+        wizard = self.wizard()
+        while wizard.currentId() > goal.value and goal.value in wizard.visitedIds():
             wizard.back()

@@ -8,6 +8,7 @@ so it can be tested without a display.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -50,18 +51,19 @@ class TargetChoice:
     kind: TargetKind
     value: str  # a path or a database URL
 
-    def open(self) -> TokenTarget:
+    def open(self, known_values: Mapping[str, str] | None = None) -> TokenTarget:
+        """The target itself. ``known_values``: contract keys the admin entered, for a
+        database table that keeps only the tokens (see ``open_target``). A build without
+        the database driver raises ImportError (the UI says so in words)."""
         from wizard.targets import open_target
 
         if self.kind is TargetKind.DB:
-            try:
-                return open_target(db=self.value)
-            except ImportError as exc:  # the database target is optional in this build
-                raise e.TargetError(
-                    "Database targets are not available in this build.",
-                    "Save to a .env file instead.",
-                ) from exc
+            return open_target(db=self.value, known_values=known_values)
         return open_target(env=self.value)
+
+    def args(self) -> list[str]:
+        """The command-line flags naming this target (for the scheduled renewal)."""
+        return ["--db", self.value] if self.kind is TargetKind.DB else ["--env", self.value]
 
 
 @dataclass
@@ -104,6 +106,9 @@ class Session:
     client_id: str = ""
     client_secret: str = ""
     redirect_uri: str = ""
+    #: A private integration's long-lived token, used instead of consent and exchange.
+    use_long_lived: bool = False
+    long_lived_token: str = ""
     # Consent.
     code: str = ""
     # Exchange.
@@ -111,6 +116,29 @@ class Session:
     # Save.
     saved: SaveReport | None = None
     notes: list[str] = field(default_factory=list)
+
+    def known_values(self) -> dict[str, str]:
+        """What the admin entered (or the flags said), as contract keys, for a database
+        table that has no column for them."""
+        from wizard.core.account import parse_account
+        from wizard.core.errors import WizardError
+
+        known: dict[str, str] = {}
+        base_url = self.account.base_url if self.account else ""
+        if not base_url and self.prefill.account:
+            try:
+                base_url = parse_account(self.prefill.account).base_url
+            except WizardError:
+                base_url = ""
+        for key, value in (
+            ("AMOCRM_BASE_URL", base_url),
+            ("AMOCRM_CLIENT_ID", self.client_id or self.prefill.client_id),
+            ("AMOCRM_CLIENT_SECRET", self.client_secret or self.prefill.client_secret),
+            ("AMOCRM_REDIRECT_URI", self.redirect_uri or self.prefill.redirect_uri),
+        ):
+            if value:
+                known[key] = value
+        return known
 
     def details_connection(self) -> Connection:
         from wizard.core.connection import Connection
@@ -185,14 +213,22 @@ class Fix(enum.Enum):
     DETAILS = "details"  # a credential is wrong: back to the four fields
     CONSENT = "consent"  # the code is spent, expired or refused: get a new one
     WELCOME = "welcome"  # the stored connection cannot be used: choose again
+    RECONNECT = "reconnect"  # the stored refresh token is dead: consent again, all prefilled
     RETRY = "retry"  # nobody needs to change anything: try again
 
 
-def fix_for(error: e.WizardError, mode: Mode) -> Fix:
+def fix_for(error: e.WizardError, mode: Mode, *, long_lived: bool = False) -> Fix:
     if mode is not Mode.CONNECT:
         if isinstance(error, e.TransportError) and error.retryable:
             return Fix.RETRY
+        if isinstance(error, e.ReauthorizationRequired):
+            return Fix.RECONNECT
         return Fix.WELCOME
+    if isinstance(error, e.TransportError):
+        # An unreachable account is most often a mistyped address; a 5xx is worth a retry.
+        return Fix.RETRY if isinstance(error, e.ServerError | e.RateLimitedError) else Fix.DETAILS
+    if long_lived:
+        return Fix.DETAILS  # the token or the address is wrong: both are on the details page
     if isinstance(
         error,
         e.ClientIdRejectedError
@@ -202,7 +238,11 @@ def fix_for(error: e.WizardError, mode: Mode) -> Fix:
         | e.ConfigError,
     ):
         return Fix.DETAILS
-    if isinstance(error, e.TransportError):
-        # An unreachable account is most often a mistyped address; a 5xx is worth a retry.
-        return Fix.RETRY if isinstance(error, e.ServerError | e.RateLimitedError) else Fix.DETAILS
     return Fix.CONSENT
+
+
+def looks_like_jwt(text: str) -> bool:
+    """Three dot-separated base64url parts, nothing else: the shape of a long-lived token."""
+    parts = text.strip().split(".")
+    allowed = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=")
+    return len(parts) == 3 and all(parts[:2]) and all(set(p) <= allowed for p in parts)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget, QWizard
 
-from wizard.core.errors import VerificationError, WizardError
+from wizard.core.errors import WizardError
+from wizard.core.i18n import render
 from wizard.ui.base import WizardPage, paragraph
-from wizard.ui.model import Session, Step, TargetChoice, TargetKind
+from wizard.ui.jobs import Saved, open_choice, plan_job, save_job
+from wizard.ui.model import Session, Step, TargetKind
 from wizard.ui.qtcompat import emit
 from wizard.ui.widgets import SETTINGS_ENV_PATH, BusyIndicator, Notice, TargetChooser, settings
 from wizard.ui.worker import Worker
@@ -19,78 +20,45 @@ if TYPE_CHECKING:
     from wizard.targets.base import SaveReport
 
 
-@dataclass(frozen=True)
-class Saved:
-    report: SaveReport
-    keyring_note: str
-
-
-def plan_job(choice: TargetChoice, connection: Connection, check: bool) -> SaveReport:
-    target = choice.open()
-    try:
-        if check:
-            target.check_writable()
-        return target.plan(connection)
-    finally:
-        target.close()
-
-
-def save_job(choice: TargetChoice, connection: Connection) -> Saved:
-    """Write, read back, compare: the admin is told "saved" only when it really is."""
-    target = choice.open()
-    try:
-        target.check_writable()
-        report = target.save(connection)
-        stored = target.load()
-        wanted = connection.to_values()
-        got = stored.to_values() if stored is not None else {}
-        wrong = [key for key in report.written if got.get(key) != wanted.get(key)]
-        if wrong:
-            raise VerificationError(
-                f"After saving, {target.description} does not hold what was written ({', '.join(wrong)}).",
-                "Check that nothing else is writing there at the same moment, then save again.",
-            )
-    finally:
-        target.close()
-    return Saved(report, _remember_secret(connection))
-
-
-def _remember_secret(connection: Connection) -> str:
-    """The secret goes to the OS keyring too, so a later run can prefill it; optional."""
-    try:
-        from wizard.targets.keyring_store import save_secret
-    except ImportError:
-        return ""
-    try:
-        saved = save_secret(connection.base_url, connection.client_id, connection.client_secret)
-    except WizardError as error:
-        return error.message
-    return "" if saved is None or saved else "The OS keyring is not available; the secret was not kept there."
-
-
 class SavePage(WizardPage):
     def __init__(self, session: Session, worker: Worker, parent: QWidget | None = None) -> None:
         super().__init__(session, worker, parent)
-        self.setTitle(self.tr("Save the connection"))
-        self.setSubTitle(self.tr("Nothing has been written yet. Press Save to write it."))
         self.setCommitPage(True)
-        self.setButtonText(QWizard.WizardButton.CommitButton, self.tr("Save"))
         layout = QVBoxLayout(self)
-        layout.addWidget(paragraph(self.tr("Write the tokens to:"), self))
+        self.where = paragraph("", self)
+        layout.addWidget(self.where)
         self.target = TargetChooser(self, with_test_button=True)
         layout.addWidget(self.target)
         self.plan = QLabel(self)
         self.plan.setWordWrap(True)
-        self.plan.setAccessibleName(self.tr("What will be written"))
         layout.addWidget(self.plan)
         self.busy = BusyIndicator(self)
         layout.addWidget(self.busy)
         self.notice = Notice(self)
         layout.addWidget(self.notice)
         layout.addStretch(1)
+        self.add_help(layout)
         self._job: int | None = None
         self._saved: Saved | None = None
+        self._report: SaveReport | None = None
+        self._bind_texts()
         self._connect_signals()
+
+    def _bind_texts(self) -> None:
+        t = self.texts
+        t.bind(self.setTitle, lambda: self.tr("Save the connection"))
+        t.bind(self.setSubTitle, lambda: self.tr("Nothing has been written yet. Press Save to write it."))
+        t.bind(self.setButtonText, lambda: self.tr("Save"), QWizard.WizardButton.CommitButton)
+        t.bind(self.where.setText, lambda: self.tr("Write the tokens to:"))
+        t.bind(self.plan.setAccessibleName, lambda: self.tr("What will be written"))
+
+    def help_text(self) -> str:
+        return self.tr(
+            "Choose the file or database your backend reads its amoCRM settings from. For a .env "
+            "file the wizard replaces only its own AMOCRM_… lines and keeps everything else. For a "
+            "database it writes the row amocrm_tokens of the table system_settings. Press “Test "
+            "database” to check a database before saving. Nothing is written until you press Save."
+        )
 
     def _connect_signals(self) -> None:
         self.target.changed.connect(self._on_target_changed)
@@ -100,6 +68,7 @@ class SavePage(WizardPage):
 
     def initializePage(self) -> None:
         self._saved = None
+        self.notice.clear()
         self.target.set_choice(self.session.target)  # Welcome's choice (remembered default or flags)
         self._show_plan()
 
@@ -114,7 +83,9 @@ class SavePage(WizardPage):
         choice = self.target.choice()
         connection = self._connection()
         self.notice.clear()
-        self.busy.start(self.tr("Writing to {target} and reading it back…").format(target=choice.value))
+        self.busy.start(
+            lambda: self.tr("Writing to {target} and reading it back…").format(target=choice.value)
+        )
         self._job = self.worker.submit(lambda: save_job(choice, connection), self._on_saved, self._on_failed)
         self.target.set_busy(True)
         emit(self.completeChanged)
@@ -123,6 +94,10 @@ class SavePage(WizardPage):
     def nextId(self) -> int:
         return Step.DONE.value
 
+    def retranslate(self) -> None:
+        super().retranslate()
+        self._render_plan()
+
     # --- plan -----------------------------------------------------------------------
 
     def _connection(self) -> Connection:
@@ -130,31 +105,40 @@ class SavePage(WizardPage):
         return self.session.result.connection
 
     def _show_plan(self) -> None:
+        self._report = None
+        self._plan_error: WizardError | None = None
         choice = self.target.choice()
-        if not choice.value:
-            self.plan.setText(self.tr("Choose a file or enter a database URL."))
-            return
-        if choice.kind is TargetKind.DB:
-            self.plan.setText(
-                self.tr("Press “Test database” to check the database and see which values go where.")
-            )
-            return
-        try:
-            report = choice.open().plan(self._connection())
-        except WizardError as error:
-            self.plan.setText(f"{error.message} {error.hint}")
-            return
-        self._render_plan(report)
+        if choice.value and choice.kind is TargetKind.ENV:
+            try:
+                self._report = open_choice(choice).plan(self._connection())
+            except WizardError as error:
+                self._plan_error = error
+        self._render_plan()
 
-    def _render_plan(self, report: SaveReport) -> None:
+    def _render_plan(self) -> None:
+        choice = self.target.choice()
+        report = self._report
+        if report is None:
+            error = getattr(self, "_plan_error", None)
+            if not choice.value:
+                text = self.tr("Choose a file or enter a database URL.")
+            elif error is not None:
+                text = f"{render(error.message)} {render(error.hint)}".strip()
+            elif choice.kind is TargetKind.DB:
+                text = self.tr("Press “Test database” to check the database and see which values go where.")
+            else:
+                text = ""
+            self.plan.setText(text)
+            return
         lines = [self.tr("These keys will be written to {target}:").format(target=report.target)]
         lines += [f"  • {key}" for key in report.written]
         if report.elsewhere:
             lines.append(self.tr("Kept elsewhere:"))
-            lines += [f"  • {key}: {where}" for key, where in report.elsewhere.items()]
-        if self.target.choice().kind is TargetKind.ENV:
+            lines += [f"  • {key}: {render(where)}" for key, where in report.elsewhere.items()]
+        if choice.kind is TargetKind.ENV:
             lines.append(self.tr("Other lines in the file are kept as they are."))
         self.plan.setText("\n".join(lines))
+        self.plan.setAccessibleDescription(self.plan.text())
 
     # --- slots ----------------------------------------------------------------------
 
@@ -169,7 +153,8 @@ class SavePage(WizardPage):
             return
         connection = self._connection()
         self.worker.cancel(self._job)
-        self.busy.start(self.tr("Connecting to the database…"))
+        self.notice.clear()
+        self.busy.start(lambda: self.tr("Connecting to the database…"))
         self.target.set_busy(True)
         self._job = self.worker.submit(
             lambda: plan_job(choice, connection, check=True), self._on_tested, self._on_failed
@@ -183,8 +168,9 @@ class SavePage(WizardPage):
         self._job = None
         self.busy.stop()
         self.target.set_busy(False)
-        self._render_plan(report)
-        self.notice.show_message(Notice.Kind.SUCCESS, self.tr("The database can be written to."))
+        self._report = report
+        self._render_plan()
+        self.notice.show_message(Notice.Kind.SUCCESS, lambda: self.tr("The database can be written to."))
         emit(self.completeChanged)
 
     def _on_saved(self, saved: Any) -> None:
@@ -208,5 +194,7 @@ class SavePage(WizardPage):
         self._job = None
         self.busy.stop()
         self.target.set_busy(False)
-        self.notice.show_error(error, self.tr("Nothing was written. Fix it, or choose another place."))
+        self.notice.show_error(
+            error, lambda: self.tr("Nothing was written. Fix it, or choose another place.")
+        )
         emit(self.completeChanged)

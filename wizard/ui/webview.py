@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, QUrl, Signal
 from PySide6.QtWebEngineCore import (
     QWebEngineNewWindowRequest,
     QWebEnginePage,
@@ -98,14 +98,22 @@ class ConsentBrowser(QWidget):
         settings.setAttribute(QWebEngineSettings.WebAttribute.LocalStorageEnabled, False)
         settings.setAttribute(QWebEngineSettings.WebAttribute.PluginsEnabled, False)
         self.view.setPage(self.page)
-        self.view.setAccessibleName(self.tr("amoCRM consent page"))
-        self.view.setAccessibleDescription(
-            self.tr("The amoCRM page where you allow the integration to access your account.")
-        )
+        self._retranslate()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
         self.setFocusProxy(self.view)
+
+    def _retranslate(self) -> None:
+        self.view.setAccessibleName(self.tr("amoCRM consent page"))
+        self.view.setAccessibleDescription(
+            self.tr("The amoCRM page where you allow the integration to access your account.")
+        )
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self._retranslate()
+        super().changeEvent(event)
 
     def load(self, url: str) -> None:
         self.view.load(QUrl(url))

@@ -1,12 +1,23 @@
-"""Page 1: what is stored already, and what Next will do about it."""
+"""Page 1: the language, what is stored already, and what Next will do about it."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QButtonGroup, QGroupBox, QLabel, QRadioButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from wizard.core.errors import WizardError
+from wizard.ui import texts as ui_texts
 from wizard.ui.base import WizardPage, paragraph
+from wizard.ui.jobs import read_job
 from wizard.ui.model import Mode, Session, Step, StoredSummary, default_mode, summarize
 from wizard.ui.qtcompat import emit
 from wizard.ui.widgets import BusyIndicator, Notice, TargetChooser, local_time
@@ -16,20 +27,25 @@ from wizard.ui.worker import Worker
 class WelcomePage(WizardPage):
     def __init__(self, session: Session, worker: Worker, parent: QWidget | None = None) -> None:
         super().__init__(session, worker, parent)
-        self.setTitle(self.tr("Connect amoCRM to your backend"))
-        self.setSubTitle(
-            self.tr(
-                "This wizard gets the tokens your backend needs to work with amoCRM or Kommo, "
-                "and writes them where the backend reads them."
-            )
-        )
         layout = QVBoxLayout(self)
+        language_row = QHBoxLayout()
+        self.language_label = QLabel(self)
+        self.language = QComboBox(self)
+        for code, name in ui_texts.LANGUAGE_NAMES.items():
+            self.language.addItem(name, code)
+        self.language_label.setBuddy(self.language)
+        language_row.addStretch(1)
+        language_row.addWidget(self.language_label)
+        language_row.addWidget(self.language)
+        layout.addLayout(language_row)
+
         self.demo_note = paragraph("", self)
         self.demo_note.setObjectName("demoNote")
         self.demo_note.hide()
         layout.addWidget(self.demo_note)
 
-        layout.addWidget(paragraph(self.tr("Where the connection is kept:"), self))
+        self.where_label = paragraph("", self)
+        layout.addWidget(self.where_label)
         self.target = TargetChooser(self)
         layout.addWidget(self.target)
 
@@ -38,21 +54,16 @@ class WelcomePage(WizardPage):
         self.notice = Notice(self)
         layout.addWidget(self.notice)
 
-        self.summary_box = QGroupBox(self.tr("The connection stored there"), self)
+        self.summary_box = QGroupBox(self)
         box = QVBoxLayout(self.summary_box)
         self.summary = QLabel(self.summary_box)
         self.summary.setWordWrap(True)
-        self.summary.setAccessibleName(self.tr("Stored connection"))
         box.addWidget(self.summary)
-        self.choice_label = paragraph(self.tr("What should Next do?"), self.summary_box)
+        self.choice_label = paragraph("", self.summary_box)
         box.addWidget(self.choice_label)
-        self.test_radio = QRadioButton(self.tr("Test it: call amoCRM with the stored tokens"), self)
-        self.renew_radio = QRadioButton(
-            self.tr("Renew now: get a fresh pair of tokens (the 3 months start again)"), self
-        )
-        self.again_radio = QRadioButton(
-            self.tr("Connect again: go through the amoCRM consent page (details prefilled)"), self
-        )
+        self.test_radio = QRadioButton(self)
+        self.renew_radio = QRadioButton(self)
+        self.again_radio = QRadioButton(self)
         self.choices = QButtonGroup(self)
         for mode, radio in (
             (Mode.TEST, self.test_radio),
@@ -65,38 +76,107 @@ class WelcomePage(WizardPage):
         layout.addWidget(self.summary_box)
         self.summary_box.hide()
         layout.addStretch(1)
+        self.add_help(layout)
 
         self._read_job: int | None = None
-        self._loaded_for: object = None
+        self._waiting = False
+        self._summary: StoredSummary | None = None
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(400)
+        self._bind_texts()
+        self._sync_language_switch()
         self._connect_signals()
+
+    def _bind_texts(self) -> None:
+        t = self.texts
+        t.bind(self.setTitle, lambda: self.tr("Connect amoCRM to your backend"))
+        t.bind(
+            self.setSubTitle,
+            lambda: self.tr(
+                "This wizard gets the tokens your backend needs to work with amoCRM or Kommo, "
+                "and writes them where the backend reads them."
+            ),
+        )
+        t.bind(self.language_label.setText, lambda: self.tr("Language:"))
+        t.bind(self.language.setAccessibleName, lambda: self.tr("Language"))
+        t.bind(
+            self.language.setAccessibleDescription,
+            lambda: self.tr("The language of the wizard; it changes at once."),
+        )
+        t.bind(self.language.setToolTip, self.language.accessibleDescription)
+        t.bind(self.where_label.setText, lambda: self.tr("Where the connection is kept:"))
+        t.bind(self.summary_box.setTitle, lambda: self.tr("The connection stored there"))
+        t.bind(self.summary.setAccessibleName, lambda: self.tr("Stored connection"))
+        t.bind(self.choice_label.setText, lambda: self.tr("What should Next do?"))
+        t.bind(self.test_radio.setText, lambda: self.tr("Test it: call amoCRM with the stored tokens"))
+        t.bind(
+            self.test_radio.setAccessibleDescription,
+            lambda: self.tr("Next calls amoCRM with the stored tokens; nothing changes unless they expired."),
+        )
+        t.bind(
+            self.renew_radio.setText,
+            lambda: self.tr("Renew now: get a fresh pair of tokens (the 3 months start again)"),
+        )
+        t.bind(
+            self.renew_radio.setAccessibleDescription,
+            lambda: self.tr("Next spends the stored refresh token and saves the new pair at once."),
+        )
+        t.bind(
+            self.again_radio.setText,
+            lambda: self.tr("Connect again: go through the amoCRM consent page (details prefilled)"),
+        )
+        t.bind(
+            self.again_radio.setAccessibleDescription,
+            lambda: self.tr("Next leads to the integration details and amoCRM's consent page."),
+        )
+
+    def help_text(self) -> str:
+        return self.tr(
+            "Choose where your backend reads its amoCRM settings: its .env file, or its database "
+            "(the table system_settings). If a connection is stored there, the wizard shows it "
+            "and can test it, renew it or connect again.\n\n"
+            "For a new connection you need an integration in amoCRM: Settings → Integrations "
+            "(Настройки → Интеграции), then your integration. The next page asks for the values "
+            "from its Keys and scopes tab (Ключи и доступы)."
+        )
 
     def _connect_signals(self) -> None:
         self.target.changed.connect(self._on_target_changed)
         self._debounce.timeout.connect(self._on_debounce_timeout)
         self.choices.buttonToggled.connect(self._on_choice_toggled)
+        self.language.currentIndexChanged.connect(self._on_language_changed)
 
     # --- QWizardPage ----------------------------------------------------------------
 
     def initializePage(self) -> None:
         prefill = self.session.prefill
         if prefill.is_demo:
-            self.demo_note.setText(
-                self.tr(
+            self.texts.bind(
+                self.demo_note.setText,
+                lambda: self.tr(
                     "Demo mode: the built-in sandbox (a pretend amoCRM) runs at {url}. "
                     "Nothing here talks to the real amoCRM. The tokens go to a .env file in "
                     "the temporary folder {folder}."
-                ).format(url=prefill.demo_base_url, folder=prefill.demo_folder)
+                ).format(url=prefill.demo_base_url, folder=prefill.demo_folder),
             )
             self.demo_note.show()
         self.target.set_choice(self.session.target)
         self._debounce.stop()  # set_choice reported a change; it is read right here
-        self._read()
+        choice = self.target.choice()
+        if choice.value:
+            # Said at once; the reading itself starts once the window is painted, so the
+            # first window does not wait for the target's imports.
+            self.busy.start(lambda: self.tr("Reading {target}…").format(target=choice.value))
+        after_paint = getattr(self.wizard(), "after_first_paint", None)
+        if after_paint is not None:
+            self._waiting = True
+            after_paint(self._read)
+        else:
+            self._read()
 
     def isComplete(self) -> bool:
-        return not self.worker.is_running(self._read_job) and not self._debounce.isActive()
+        return not (self._waiting or self.worker.is_running(self._read_job) or self._debounce.isActive())
 
     def validatePage(self) -> bool:
         self.session.target = self.target.choice()
@@ -112,23 +192,34 @@ class WelcomePage(WizardPage):
             return Step.DETAILS.value
         return Step.EXCHANGE.value
 
+    def retranslate(self) -> None:
+        super().retranslate()
+        self._sync_language_switch()
+        if self._summary is not None:
+            self._render_stored(self._summary)
+
     # --- reading the target ---------------------------------------------------------
 
     def _read(self) -> None:
+        self._waiting = False
         choice = self.target.choice()
         self.worker.cancel(self._read_job)
         self.session.stored = None
+        self._summary = None
         self.notice.clear()
         self.summary_box.hide()
         if not choice.value:
+            self.busy.stop()
+            self._read_job = None
             self.notice.show_message(
-                Notice.Kind.INFO, self.tr("Choose a .env file or a database to continue.")
+                Notice.Kind.INFO, lambda: self.tr("Choose a .env file or a database to continue.")
             )
             emit(self.completeChanged)
             return
-        self.busy.start(self.tr("Reading {target}…").format(target=choice.value))
+        self.busy.start(lambda: self.tr("Reading {target}…").format(target=choice.value))
+        known = self.session.known_values()
         self._read_job = self.worker.submit(
-            lambda: choice.open().load(), self._on_read_done, self._on_read_failed
+            lambda: read_job(choice, known), self._on_read_done, self._on_read_failed
         )
         emit(self.completeChanged)
 
@@ -142,8 +233,8 @@ class WelcomePage(WizardPage):
         if stored is None:
             self.notice.show_message(
                 Notice.Kind.INFO,
-                self.tr("No amoCRM connection is stored there yet."),
-                self.tr("Press Next to connect an account."),
+                lambda: self.tr("No amoCRM connection is stored there yet."),
+                lambda: self.tr("Press Next to connect an account."),
             )
             self.session.mode = Mode.CONNECT
         else:
@@ -152,39 +243,15 @@ class WelcomePage(WizardPage):
 
     def _on_read_failed(self, error: WizardError) -> None:
         self.busy.stop()
-        self.notice.show_error(error, self.tr("Press Next to connect anyway, or choose another place."))
+        self.notice.show_error(
+            error, lambda: self.tr("Press Next to connect anyway, or choose another place.")
+        )
         self.session.mode = Mode.CONNECT
         emit(self.completeChanged)
 
     def _show_stored(self, summary: StoredSummary) -> None:
-        lines = [self.tr("Account: {url}").format(url=summary.base_url)]
-        if not summary.has_tokens:
-            lines.append(self.tr("No tokens are stored: the connection was never finished."))
-        else:
-            assert summary.access_expires_at is not None
-            when = local_time(summary.access_expires_at)
-            lines.append(
-                self.tr("Access token: expired {when}").format(when=when)
-                if summary.access_expired
-                else self.tr("Access token: valid until {when}").format(when=when)
-            )
-            if summary.long_lived:
-                lines.append(self.tr("This is a long-lived token: it cannot be renewed."))
-            elif summary.refresh_dead:
-                lines.append(
-                    self.tr("Refresh token: died {when}. Connect again to continue.").format(
-                        when=local_time(summary.refresh_dies_at)  # type: ignore[arg-type]
-                    )
-                )
-            else:
-                lines.append(
-                    self.tr("Refresh token: {age} days old, {left} days left (until {when}).").format(
-                        age=f"{summary.refresh_age_days or 0:.0f}",
-                        left=f"{summary.refresh_days_left or 0:.0f}",
-                        when=local_time(summary.refresh_dies_at),  # type: ignore[arg-type]
-                    )
-                )
-        self.summary.setText("\n".join(lines))
+        self._summary = summary
+        self._render_stored(summary)
         self.test_radio.setEnabled(summary.can_test)
         self.renew_radio.setEnabled(summary.can_renew)
         mode = default_mode(summary)
@@ -194,7 +261,56 @@ class WelcomePage(WizardPage):
         self.session.mode = mode
         self.summary_box.show()
 
+    def _render_stored(self, summary: StoredSummary) -> None:
+        lines = [self.tr("Account: {url}").format(url=summary.base_url)]
+        if not summary.has_tokens:
+            lines.append(self.tr("No tokens are stored: the connection was never finished."))
+        else:
+            assert summary.access_expires_at is not None
+            when = local_time(summary.access_expires_at)
+            if summary.long_lived:
+                lines.append(
+                    self.tr("Long-lived token: ended {when}").format(when=when)
+                    if summary.access_expired
+                    else self.tr("Long-lived token: valid until {when}").format(when=when)
+                )
+                lines.append(self.tr("It cannot be renewed: create a new one in amoCRM before it ends."))
+            else:
+                lines.append(
+                    self.tr("Access token: expired {when}").format(when=when)
+                    if summary.access_expired
+                    else self.tr("Access token: valid until {when}").format(when=when)
+                )
+                if summary.refresh_dead:
+                    lines.append(
+                        self.tr("Refresh token: died {when}. Connect again to continue.").format(
+                            when=local_time(summary.refresh_dies_at)  # type: ignore[arg-type]
+                        )
+                    )
+                else:
+                    lines.append(
+                        self.tr("Refresh token: {age} days old, {left} days left (until {when}).").format(
+                            age=f"{summary.refresh_age_days or 0:.0f}",
+                            left=f"{summary.refresh_days_left or 0:.0f}",
+                            when=local_time(summary.refresh_dies_at),  # type: ignore[arg-type]
+                        )
+                    )
+        self.summary.setText("\n".join(lines))
+        self.summary.setAccessibleDescription(self.summary.text())
+
     # --- slots ----------------------------------------------------------------------
+
+    def _sync_language_switch(self) -> None:
+        index = self.language.findData(ui_texts.current_language())
+        if index >= 0 and index != self.language.currentIndex():
+            self.language.blockSignals(True)
+            self.language.setCurrentIndex(index)
+            self.language.blockSignals(False)
+
+    def _on_language_changed(self, index: int) -> None:
+        code = self.language.itemData(index)
+        if code and code != ui_texts.current_language():
+            ui_texts.switch_language(str(code))
 
     def _on_target_changed(self) -> None:
         self._debounce.start()

@@ -1,11 +1,14 @@
-"""Small widgets the pages share: a busy indicator with text, a notice, the target chooser."""
+"""Small widgets the pages share: a busy indicator with text, a notice that says its kind in
+words, the target chooser and the help panel. Every text they show follows the language."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import datetime
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QEvent, QRectF, QSettings, Qt, Signal
+from PySide6.QtGui import QAccessible, QAccessibleEvent, QColor, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFileDialog,
@@ -25,6 +28,7 @@ from PySide6.QtWidgets import (
 from wizard.core.errors import WizardError
 from wizard.ui.model import TargetChoice, TargetKind
 from wizard.ui.qtcompat import emit
+from wizard.ui.texts import Maker, Texts, text_of
 
 SETTINGS_ENV_PATH = "save/env_path"
 SETTINGS_KIND = "save/kind"
@@ -39,13 +43,57 @@ def settings() -> QSettings:
     return QSettings("amocrm-wizard", "amocrm-wizard")
 
 
+def announce(widget: QWidget, event: QAccessible.Event = QAccessible.Event.NameChanged) -> None:
+    """Tell screen readers that ``widget`` says something new (cheap when none listens)."""
+    if QAccessible.isActive():
+        QAccessible.updateAccessibility(QAccessibleEvent(widget, event))
+
+
+def describe_widget(widget: QWidget, name: str, description: str) -> None:
+    widget.setAccessibleName(name)
+    widget.setAccessibleDescription(description)
+
+
+def wrapped(parent: QWidget | None = None, *, selectable: bool = False) -> QLabel:
+    label = QLabel(parent)
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    if selectable:
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+def relative_luminance(color: QColor) -> float:
+    def channel(value: float) -> float:
+        return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * channel(color.redF()) + 0.7152 * channel(color.greenF()) + 0.0722 * channel(color.blueF())
+
+
+def contrast_ratio(a: QColor, b: QColor) -> float:
+    """WCAG 2 contrast ratio (1 to 21; 4.5 is enough for body text)."""
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def is_dark(palette: QPalette) -> bool:
+    return palette.color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def _blend(base: QColor, tint: QColor, amount: float) -> QColor:
+    return QColor.fromRgbF(
+        base.redF() + (tint.redF() - base.redF()) * amount,
+        base.greenF() + (tint.greenF() - base.greenF()) * amount,
+        base.blueF() + (tint.blueF() - base.blueF()) * amount,
+    )
+
+
 class BusyIndicator(QWidget):
     """An indeterminate bar with a sentence saying what is happening (read by screen readers)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._label = QLabel(self)
-        self._label.setWordWrap(True)
+        self._label = wrapped(self)
         self._bar = QProgressBar(self)
         self._bar.setRange(0, 0)
         self._bar.setTextVisible(False)
@@ -54,14 +102,15 @@ class BusyIndicator(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._label)
         layout.addWidget(self._bar)
-        self.setAccessibleName(self.tr("Progress"))
+        self._make: Maker | None = None
+        self._render()
         self.hide()
 
-    def start(self, text: str) -> None:
-        self._label.setText(text)
-        self._bar.setAccessibleName(text)
-        self.setAccessibleDescription(text)
+    def start(self, text: str | Maker) -> None:
+        self._make = text if callable(text) else (lambda: text)
+        self._render()
         self.show()
+        announce(self._label)
 
     def stop(self) -> None:
         self.hide()
@@ -69,78 +118,281 @@ class BusyIndicator(QWidget):
     def text(self) -> str:
         return self._label.text() if self.isVisible() else ""
 
+    def _render(self) -> None:
+        text = self._make() if self._make else ""
+        self._label.setText(text)
+        self.setAccessibleName(self.tr("Busy: {what}").format(what=text) if text else self.tr("Progress"))
+        self.setAccessibleDescription(text)
+        self._bar.setAccessibleName(self.tr("Working…"))
+        self._bar.setAccessibleDescription(text)
+        self._label.setAccessibleName(text)
+        self._label.setAccessibleDescription(self.tr("What the wizard is doing now."))
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self._render()
+        super().changeEvent(event)
+
 
 class Notice(QFrame):
-    """A message with a kind spelled out in words (never colour alone)."""
+    """A message whose kind is spelled out in words ("Error:", "OK:"), never by colour alone.
+
+    An error shows the failure catalogue's three parts in the current language (title,
+    what happened, what to do), the server's own words small, and re-renders them when
+    the language changes.
+    """
 
     class Kind(enum.Enum):
         INFO = "info"
         ERROR = "error"
         SUCCESS = "success"
+        WARNING = "warning"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setObjectName("notice")
-        self._title = QLabel(self)
-        font = self._title.font()
-        font.setBold(True)
-        self._title.setFont(font)
-        self._body = QLabel(self)
-        for label in (self._title, self._body):
-            label.setWordWrap(True)
-            label.setTextFormat(Qt.TextFormat.PlainText)  # server words are never markup
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.kind_label = QLabel(self)
+        self.title_label = wrapped(self, selectable=True)
+        bold = self.title_label.font()
+        bold.setBold(True)
+        self.kind_label.setFont(bold)
+        self.title_label.setFont(bold)
+        self.explanation_label = wrapped(self, selectable=True)
+        self.fix_caption = QLabel(self)
+        self.fix_caption.setFont(bold)
+        self.fix_label = wrapped(self, selectable=True)
+        self.extra_label = wrapped(self, selectable=True)
+        self.detail_label = wrapped(self, selectable=True)
+        small = self.detail_label.font()
+        if small.pointSizeF() > 0:
+            small.setPointSizeF(small.pointSizeF() * 0.9)
+        self.detail_label.setFont(small)
+        top = QHBoxLayout()
+        top.addWidget(self.kind_label, 0, Qt.AlignmentFlag.AlignTop)
+        top.addWidget(self.title_label, 1)
+        fix_row = QHBoxLayout()
+        fix_row.addWidget(self.fix_caption, 0, Qt.AlignmentFlag.AlignTop)
+        fix_row.addWidget(self.fix_label, 1)
         layout = QVBoxLayout(self)
-        layout.addWidget(self._title)
-        layout.addWidget(self._body)
+        layout.setContentsMargins(12, 8, 10, 8)
+        layout.addLayout(top)
+        layout.addWidget(self.explanation_label)
+        layout.addLayout(fix_row)
+        layout.addWidget(self.extra_label)
+        layout.addWidget(self.detail_label)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.kind = Notice.Kind.INFO
+        self.error: WizardError | None = None
+        self._title: str | Maker = ""
+        self._body: str | Maker = ""
+        self._extra: str | Maker = ""
         self.hide()
 
-    def show_message(self, kind: Notice.Kind, title: str, body: str = "") -> None:
-        self.kind = kind
-        prefix = {
-            Notice.Kind.INFO: "",
-            Notice.Kind.ERROR: self.tr("Problem: "),
-            Notice.Kind.SUCCESS: self.tr("OK: "),
-        }[kind]
-        self._title.setText(prefix + title)
-        self._body.setText(body)
-        self._body.setVisible(bool(body))
-        self.setProperty("kind", kind.value)
-        self.setAccessibleName(prefix + title)
-        self.setAccessibleDescription(body)
-        self.setStyleSheet(_NOTICE_STYLE[kind])
-        self.show()
+    # --- showing --------------------------------------------------------------------
 
-    def show_error(self, error: WizardError, extra: str = "") -> None:
-        parts = [error.hint] if error.hint else []
-        if extra:
-            parts.append(extra)
-        if error.detail:
-            parts.append(self.tr("(Details: {detail})").format(detail=error.detail))
-        self.show_message(Notice.Kind.ERROR, error.message, "\n".join(parts))
+    def show_message(self, kind: Notice.Kind, title: str | Maker, body: str | Maker = "") -> None:
+        self.kind, self.error = kind, None
+        self._title, self._body, self._extra = title, body, ""
+        self._show()
+
+    def show_error(self, error: WizardError, extra: str | Maker = "") -> None:
+        """The catalogue's title, explanation and fix for ``error``, then ``extra``."""
+        self.kind, self.error = Notice.Kind.ERROR, error
+        self._title, self._body, self._extra = "", "", extra
+        self._show()
 
     def clear(self) -> None:
-        self._title.clear()
-        self._body.clear()
+        self.error = None
+        self._title = self._body = self._extra = ""
+        for label in self._labels():
+            label.clear()
         self.hide()
 
+    def _show(self) -> None:
+        self._render()
+        self.show()
+        announce(
+            self, QAccessible.Event.Alert if self.kind is Notice.Kind.ERROR else QAccessible.Event.NameChanged
+        )
+
+    def _labels(self) -> tuple[QLabel, ...]:
+        return (
+            self.kind_label,
+            self.title_label,
+            self.explanation_label,
+            self.fix_caption,
+            self.fix_label,
+            self.extra_label,
+            self.detail_label,
+        )
+
+    def _render(self) -> None:
+        prefix = {
+            Notice.Kind.INFO: self.tr("Note:"),
+            Notice.Kind.ERROR: self.tr("Error:"),
+            Notice.Kind.SUCCESS: self.tr("OK:"),
+            Notice.Kind.WARNING: self.tr("Warning:"),
+        }[self.kind]
+        detail = ""
+        if self.error is not None:
+            from wizard.core.catalogue import describe
+
+            failure = describe(self.error)
+            title, explanation, fix, detail = failure.title, failure.explanation, failure.fix, failure.detail
+        else:
+            title, explanation, fix = text_of(self._title), text_of(self._body), ""
+        extra = text_of(self._extra)
+        self.kind_label.setText(prefix)
+        self.title_label.setText(title)
+        self.explanation_label.setText(explanation)
+        self.fix_caption.setText(self.tr("What to do:"))
+        self.fix_label.setText(fix)
+        self.extra_label.setText(extra)
+        self.detail_label.setText(
+            self.tr("Technical details: {detail}").format(detail=detail) if detail else ""
+        )
+        self.explanation_label.setVisible(bool(explanation))
+        self.fix_caption.setVisible(bool(fix))
+        self.fix_label.setVisible(bool(fix))
+        self.extra_label.setVisible(bool(extra))
+        self.detail_label.setVisible(bool(detail))
+        self.setProperty("kind", self.kind.value)
+        self.setAccessibleName(f"{prefix} {title}")
+        self.setAccessibleDescription(" ".join(x for x in (explanation, fix, extra) if x))
+        self.update()
+
+    # --- reading (tests, the clipboard) ----------------------------------------------
+
     def title(self) -> str:
-        return self._title.text() if self.isVisible() else ""
+        return self.title_label.text() if self.isVisible() else ""
 
     def text(self) -> str:
-        """Title and body together (for tests and the clipboard)."""
-        return f"{self._title.text()}\n{self._body.text()}".strip() if self.isVisible() else ""
+        """Everything shown, in reading order."""
+        if not self.isVisible():
+            return ""
+        parts = [f"{self.kind_label.text()} {self.title_label.text()}"]
+        parts += [self.explanation_label.text()]
+        if self.fix_label.text():
+            parts.append(f"{self.fix_caption.text()} {self.fix_label.text()}")
+        parts += [self.extra_label.text(), self.detail_label.text()]
+        return "\n".join(p for p in parts if p).strip()
+
+    # --- colours from the palette, so dark mode keeps its contrast ----------------------
+
+    def colors(self) -> tuple[QColor, QColor, QColor]:
+        """(text, fill, border) for the current palette and kind."""
+        palette = self.palette()
+        dark = is_dark(palette)
+        accents = {
+            Notice.Kind.ERROR: "#ef9a9a" if dark else "#c62828",
+            Notice.Kind.SUCCESS: "#a5d6a7" if dark else "#2e7d32",
+            Notice.Kind.WARNING: "#ffe082" if dark else "#9a6700",
+        }
+        window = palette.color(QPalette.ColorRole.Window)
+        text = palette.color(QPalette.ColorRole.WindowText)
+        accent = QColor(accents[self.kind]) if self.kind in accents else palette.color(QPalette.ColorRole.Mid)
+        fill = _blend(window, accent, 0.12 if self.kind in accents else 0.0)
+        return text, fill, accent
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        _text, fill, border = self.colors()
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = QRectF(self.rect()).adjusted(1, 1, -1, -1)
+        painter.setPen(QPen(border, 1.5))
+        painter.setBrush(fill)
+        painter.drawRoundedRect(rect, 4, 4)
+        # A thick bar on the left: the kind is also in words, this is only a cue.
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(border)
+        painter.drawRoundedRect(QRectF(rect.left(), rect.top(), 5, rect.height()), 2, 2)
+        painter.end()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange and self.isVisible():
+            self._render()
+        super().changeEvent(event)
 
 
-# Palette-relative borders keep dark mode readable; the words carry the meaning.
-_NOTICE_STYLE = {
-    Notice.Kind.INFO: "QFrame#notice { border: 1px solid palette(mid); border-radius: 4px; }",
-    Notice.Kind.ERROR: "QFrame#notice { border: 2px solid #c62828; border-radius: 4px; }",
-    Notice.Kind.SUCCESS: "QFrame#notice { border: 2px solid #2e7d32; border-radius: 4px; }",
-}
+class HelpPanel(QFrame):
+    """What to do on this page, where amoCRM keeps it, and a way to open amoCRM's settings."""
+
+    open_settings = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("helpPanel")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.texts = Texts()
+        self.heading = QLabel(self)
+        font = self.heading.font()
+        font.setBold(True)
+        self.heading.setFont(font)
+        self.body = wrapped(self, selectable=True)
+        # Reachable with Tab, so a screen reader reads it when the help opens.
+        self.body.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.open_button = QPushButton(self)
+        self.open_button.setAutoDefault(False)
+        self.hide_button = QPushButton(self)
+        self.hide_button.setAutoDefault(False)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.open_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.hide_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.body)
+        layout.addLayout(buttons)
+        self._body: Maker = lambda: ""
+        self._account: Callable[[], str] = lambda: ""
+        self.texts.bind(self.heading.setText, lambda: self.tr("Help for this page"))
+        self.texts.bind(self.hide_button.setText, lambda: self.tr("Hide help"))
+        self.texts.bind(self.hide_button.setAccessibleDescription, lambda: self.tr("Closes this help."))
+        self.texts.bind(self.open_button.setText, lambda: self.tr("Open the integrations in amoCRM"))
+        self.open_button.clicked.connect(self._on_open_clicked)
+        self.hide_button.clicked.connect(self._on_hide_clicked)
+        self.hide()
+
+    def set_content(self, body: Maker, account: Callable[[], str]) -> None:
+        """``account``: the base URL the admin entered so far ("" when none yet)."""
+        self._body, self._account = body, account
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.body.setText(self._body())
+        self.body.setAccessibleName(self.heading.text())
+        self.body.setAccessibleDescription(self.body.text())
+        base = self._account()
+        self.open_button.setEnabled(bool(base))
+        self.open_button.setAccessibleDescription(
+            self.tr("Opens Settings → Integrations of {account} in your web browser.").format(account=base)
+            if base
+            else self.tr("Enter the account address first (on the Integration details page).")
+        )
+        self.open_button.setToolTip(self.open_button.accessibleDescription())
+
+    def toggle(self) -> None:
+        if self.isVisible():
+            self.hide()
+            return
+        self.refresh()
+        self.show()
+        self.body.setFocus()
+        announce(self.body)
+
+    def _on_open_clicked(self) -> None:
+        emit(self.open_settings)
+
+    def _on_hide_clicked(self) -> None:
+        self.hide()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.texts.refresh()
+            self.refresh()
+        super().changeEvent(event)
 
 
 class TargetChooser(QWidget):
@@ -151,27 +403,15 @@ class TargetChooser(QWidget):
 
     def __init__(self, parent: QWidget | None = None, *, with_test_button: bool = False) -> None:
         super().__init__(parent)
-        self._env_radio = QRadioButton(self.tr("A .env file"), self)
+        self.texts = Texts()
+        self._env_radio = QRadioButton(self)
         self._env_path = QLineEdit(self)
-        self._env_path.setAccessibleName(self.tr(".env file path"))
-        self._env_path.setAccessibleDescription(
-            self.tr("The backend's .env file; it is created if it does not exist.")
-        )
-        self._browse = QPushButton(self.tr("Choose…"), self)
-        self._browse.setAccessibleName(self.tr("Choose the .env file"))
-        self._db_radio = QRadioButton(self.tr("A database"), self)
+        self._browse = QPushButton(self)
+        self._browse.setAutoDefault(False)
+        self._db_radio = QRadioButton(self)
         self._db_url = QLineEdit(self)
-        self._db_url.setAccessibleName(self.tr("Database URL"))
-        self._db_url.setAccessibleDescription(
-            self.tr("sqlite:///path/file.db, postgresql://user:password@host:5432/db or mysql://…")
-        )
         self._db_url.setPlaceholderText("postgresql://user:password@host:5432/db")
-        self._test = QPushButton(self.tr("Test database"), self) if with_test_button else None
-        if self._test is not None:
-            self._test.setAccessibleName(self.tr("Test database"))
-            self._test.setAccessibleDescription(
-                self.tr("Connects to the database and checks that the wizard may write there.")
-            )
+        self._test = QPushButton(self) if with_test_button else None
         self._group = QButtonGroup(self)
         self._group.addButton(self._env_radio)
         self._group.addButton(self._db_radio)
@@ -184,11 +424,48 @@ class TargetChooser(QWidget):
         grid.addWidget(self._db_radio, 1, 0)
         grid.addWidget(self._db_url, 1, 1)
         if self._test is not None:
+            self._test.setAutoDefault(False)
             grid.addWidget(self._test, 1, 2)
         grid.setColumnStretch(1, 1)
         self._env_radio.setChecked(True)
+        self._retranslate()
         self._sync_enabled()
         self._connect_signals()
+
+    def _retranslate(self) -> None:
+        t = self.texts
+        t.bind(self._env_radio.setText, lambda: self.tr("A .env file"))
+        t.bind(self._env_radio.setAccessibleDescription, lambda: self.tr("Write the tokens to a .env file."))
+        t.bind(self._env_path.setAccessibleName, lambda: self.tr(".env file path"))
+        t.bind(
+            self._env_path.setAccessibleDescription,
+            lambda: self.tr("The backend's .env file; it is created if it does not exist."),
+        )
+        t.bind(self._env_path.setToolTip, self._env_path.accessibleDescription)
+        t.bind(self._browse.setText, lambda: self.tr("Choose…"))
+        t.bind(self._browse.setAccessibleName, lambda: self.tr("Choose the .env file"))
+        t.bind(
+            self._browse.setAccessibleDescription,
+            lambda: self.tr("Opens a file dialog to pick where the .env file is."),
+        )
+        t.bind(self._db_radio.setText, lambda: self.tr("A database"))
+        t.bind(
+            self._db_radio.setAccessibleDescription,
+            lambda: self.tr("Write the tokens to the backend's database (table system_settings)."),
+        )
+        t.bind(self._db_url.setAccessibleName, lambda: self.tr("Database URL"))
+        t.bind(
+            self._db_url.setAccessibleDescription,
+            lambda: self.tr("sqlite:///path/file.db, postgresql://user:password@host:5432/db or mysql://…"),
+        )
+        t.bind(self._db_url.setToolTip, self._db_url.accessibleDescription)
+        if self._test is not None:
+            t.bind(self._test.setText, lambda: self.tr("Test database"))
+            t.bind(self._test.setAccessibleName, lambda: self.tr("Test database"))
+            t.bind(
+                self._test.setAccessibleDescription,
+                lambda: self.tr("Connects to the database and checks that the wizard may write there."),
+            )
 
     def _connect_signals(self) -> None:
         self._env_radio.toggled.connect(self._on_kind_toggled)
@@ -196,7 +473,12 @@ class TargetChooser(QWidget):
         self._db_url.textChanged.connect(self._on_text_changed)
         self._browse.clicked.connect(self._on_browse_clicked)
         if self._test is not None:
-            self._test.clicked.connect(self.test_requested)
+            self._test.clicked.connect(self._on_test_clicked)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.texts.refresh()
+        super().changeEvent(event)
 
     # --- value ----------------------------------------------------------------------
 
@@ -226,6 +508,12 @@ class TargetChooser(QWidget):
         if self._test is not None:
             self._test.setEnabled(not busy and self._db_radio.isChecked())
 
+    def first_input(self) -> QWidget:
+        return self._env_radio
+
+    def test_button(self) -> QPushButton | None:
+        return self._test
+
     # --- slots ----------------------------------------------------------------------
 
     def _sync_enabled(self) -> None:
@@ -242,6 +530,9 @@ class TargetChooser(QWidget):
 
     def _on_text_changed(self, _text: str) -> None:
         emit(self.changed)
+
+    def _on_test_clicked(self) -> None:
+        emit(self.test_requested)
 
     def _on_browse_clicked(self) -> None:
         path, _filter = QFileDialog.getSaveFileName(

@@ -1,60 +1,270 @@
-"""The QWizard: six pages, one session, one worker."""
+"""The QWizard: six pages, one session, one worker.
+
+Only the Welcome page is built before the window shows. The others are built when the
+wizard is about to go to them, and the consent page (QtWebEngine) right after the first
+window has been painted, so that it is warm by the time the admin gets there.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, QTimer
-from PySide6.QtGui import QCloseEvent, QShowEvent
-from PySide6.QtWidgets import QWidget, QWizard
+from collections.abc import Callable
 
-from wizard.ui.consent import ConsentPage
-from wizard.ui.details import DetailsPage
-from wizard.ui.done import DonePage
-from wizard.ui.exchange import ExchangePage
-from wizard.ui.model import Prefill, Session, Step, TargetChoice
-from wizard.ui.save import SavePage
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, QTimer
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QDialog, QWidget, QWizard
+
+from wizard.ui.base import WizardPage
+from wizard.ui.model import Mode, Prefill, Session, Step, TargetChoice
 from wizard.ui.welcome import WelcomePage
 from wizard.ui.worker import Worker
 
-DEFAULT_SIZE = QSize(860, 640)  # fits 1366×768 with the taskbar and window frame
+DEFAULT_SIZE = QSize(860, 660)  # fits 1366×768 with the taskbar and window frame
+
+#: QWizard's own button texts, translated by qtbase's catalogue (context "QWizard").
+#: Kept in variables so that lupdate does not copy them into our catalogue.
+_QT_CONTEXT = "QWizard"
+_QT_BUTTONS = {
+    QWizard.WizardButton.BackButton: ("< &Back", "Go Back"),
+    QWizard.WizardButton.NextButton: ("&Next >", "Continue"),
+    QWizard.WizardButton.CommitButton: ("Commit", "Commit"),
+    QWizard.WizardButton.FinishButton: ("&Finish", "Done"),
+    QWizard.WizardButton.CancelButton: ("Cancel", "Cancel"),
+}
+
+
+class _FirstPaint(QObject):
+    """Calls back once, when the wizard window has been painted for the first time."""
+
+    def __init__(self, wizard: SetupWizard) -> None:
+        super().__init__(wizard)
+        self._wizard = wizard
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self._wizard._on_first_paint)
+        return False
 
 
 class SetupWizard(QWizard):
+    #: Build the consent page (QtWebEngine) as soon as the first window is painted.
+    prewarm_consent = True
+
     def __init__(self, prefill: Prefill, target: TargetChoice, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = Session(prefill=prefill, target=target)
         self.worker = Worker(self)
-        title = self.tr("amoCRM connection wizard")
-        if prefill.is_demo:
-            title = self.tr("amoCRM connection wizard — demo with the built-in sandbox")
-        self.setWindowTitle(title)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
         self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
-        self.setOption(QWizard.WizardOption.HaveHelpButton, False)
+        self.setOption(QWizard.WizardOption.HaveHelpButton, True)
         self.resize(DEFAULT_SIZE)
         self.setMinimumSize(QSize(640, 480))
-
-        self.welcome = WelcomePage(self.session, self.worker, self)
-        self.details = DetailsPage(self.session, self.worker, self)
-        self.consent = ConsentPage(self.session, self.worker, self)
-        self.exchange = ExchangePage(self.session, self.worker, self)
-        self.save = SavePage(self.session, self.worker, self)
-        self.done_page = DonePage(self.session, self.worker, self)
-        for step, page in (
-            (Step.WELCOME, self.welcome),
-            (Step.DETAILS, self.details),
-            (Step.CONSENT, self.consent),
-            (Step.EXCHANGE, self.exchange),
-            (Step.SAVE, self.save),
-            (Step.DONE, self.done_page),
-        ):
-            self.setPage(step.value, page)
-        self.setStartId(Step.WELCOME.value)
+        self._pages: dict[Step, WizardPage] = {}
+        self._painted = False
+        self._after_paint: list[Callable[[], None]] = []
         self._previous_id = -1
-        self._preloaded = False
+        self.page_for(Step.WELCOME)
+        self.setStartId(Step.WELCOME.value)
+        self.retranslate()
+        self.installEventFilter(_FirstPaint(self))
         self._connect_signals()
 
     def _connect_signals(self) -> None:
         self.currentIdChanged.connect(self._on_current_id_changed)
+        self.helpRequested.connect(self._on_help_requested)
+
+    # --- pages, built when needed ---------------------------------------------------
+
+    def page_for(self, step: Step) -> WizardPage:
+        page = self._pages.get(step)
+        if page is None:
+            page = self._build(step)
+            self._pages[step] = page
+            self.setPage(step.value, page)
+        return page
+
+    def _build(self, step: Step) -> WizardPage:
+        if step is Step.WELCOME:
+            return WelcomePage(self.session, self.worker, self)
+        if step is Step.DETAILS:
+            from wizard.ui.details import DetailsPage
+
+            return DetailsPage(self.session, self.worker, self)
+        if step is Step.CONSENT:
+            from wizard.ui.consent import ConsentPage
+
+            return ConsentPage(self.session, self.worker, self)
+        if step is Step.EXCHANGE:
+            from wizard.ui.exchange import ExchangePage
+
+            return ExchangePage(self.session, self.worker, self)
+        if step is Step.SAVE:
+            from wizard.ui.save import SavePage
+
+            return SavePage(self.session, self.worker, self)
+        from wizard.ui.done import DonePage
+
+        return DonePage(self.session, self.worker, self)
+
+    def build_all_pages(self) -> None:
+        """Every page now (tests that look at all of them)."""
+        for step in Step:
+            self.page_for(step)
+
+    @property
+    def welcome(self):  # type: ignore[no-untyped-def]
+        return self.page_for(Step.WELCOME)
+
+    @property
+    def details(self):  # type: ignore[no-untyped-def]
+        return self.page_for(Step.DETAILS)
+
+    @property
+    def consent(self):  # type: ignore[no-untyped-def]
+        return self.page_for(Step.CONSENT)
+
+    @property
+    def exchange(self):  # type: ignore[no-untyped-def]
+        return self.page_for(Step.EXCHANGE)
+
+    @property
+    def save(self):  # type: ignore[no-untyped-def]
+        return self.page_for(Step.SAVE)
+
+    @property
+    def done_page(self):  # type: ignore[no-untyped-def]
+        return self.page_for(Step.DONE)
+
+    def validateCurrentPage(self) -> bool:
+        if not super().validateCurrentPage():
+            return False
+        page = self.currentPage()
+        following = page.nextId() if page is not None else -1
+        if following >= 0:
+            self.page_for(Step(following))
+        return True
+
+    # --- after the first paint ------------------------------------------------------
+
+    def after_first_paint(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the window has been painted (at once if it has)."""
+        if self._painted:
+            callback()
+        else:
+            self._after_paint.append(callback)
+
+    def _on_first_paint(self) -> None:
+        if self._painted:
+            return
+        self._painted = True
+        callbacks, self._after_paint = self._after_paint, []
+        for callback in callbacks:
+            callback()
+        if self.prewarm_consent:
+            QTimer.singleShot(0, self._prewarm)
+
+    def _prewarm(self) -> None:
+        """QtWebEngine takes a while to start: start it while the admin reads the first page.
+        When the flags (or --demo) already name the account and the integration, the consent
+        page itself is loaded; entering the page with the same details shows it at once."""
+        if not self.isVisible() or (Step.CONSENT in self._pages and self.consent.browser is not None):
+            return
+        consent = self.consent
+        prefilled = self._prefilled_details()
+        if prefilled is None:
+            consent.ensure_browser()
+            assert consent.browser is not None
+            consent.browser.load("about:blank")
+        else:
+            consent.prefetch(*prefilled)
+        self.worker.submit(_preload, _ignore, _ignore)
+
+    def _prefilled_details(self):  # type: ignore[no-untyped-def]
+        from wizard.core import validate
+        from wizard.core.account import parse_account
+        from wizard.core.errors import WizardError
+
+        prefill = self.session.prefill
+        try:
+            account = parse_account(prefill.account)
+            return account, validate.client_id(prefill.client_id), validate.redirect_uri(prefill.redirect_uri)
+        except WizardError:
+            return None
+
+    # --- what every page may ask ------------------------------------------------------
+
+    def account_url(self) -> str:
+        """The account's base URL as far as the admin has told us ("" when not yet)."""
+        from wizard.core.account import parse_account
+        from wizard.core.errors import WizardError
+
+        candidates = []
+        if Step.DETAILS in self._pages:
+            candidates.append(self.details.account.text())
+        session = self.session
+        if session.account is not None:
+            candidates.append(session.account.base_url)
+        if session.stored is not None:
+            candidates.append(session.stored.base_url)
+        candidates.append(session.prefill.account)
+        for text in candidates:
+            try:
+                return parse_account(text).base_url if text else ""
+            except WizardError:
+                continue
+        return ""
+
+    def reconnect(self) -> None:
+        """The stored refresh token is dead: back to the start, "Connect again", and on to
+        the consent page with every detail prefilled (the details page is passed through,
+        so Back still leads there)."""
+        while self.currentId() > Step.WELCOME.value:
+            self.back()
+        welcome = self.welcome
+        welcome.again_radio.setChecked(True)
+        self.session.mode = Mode.CONNECT
+        self.next()
+        if self.currentId() == Step.DETAILS.value and self.details.isComplete():
+            self.next()
+
+    # --- language -------------------------------------------------------------------
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def retranslate(self) -> None:
+        title = self.tr("amoCRM connection wizard")
+        if self.session.prefill.is_demo:
+            title = self.tr("amoCRM connection wizard — demo with the built-in sandbox")
+        self.setWindowTitle(title)
+        mac = self.wizardStyle() == QWizard.WizardStyle.MacStyle
+        translate = QCoreApplication.translate
+        for which, (classic, mac_text) in _QT_BUTTONS.items():
+            self.setButtonText(which, translate(_QT_CONTEXT, mac_text if mac else classic))
+        self.setButtonText(QWizard.WizardButton.HelpButton, self.tr("? &Help"))
+        descriptions = {
+            QWizard.WizardButton.BackButton: self.tr("Goes back to the previous page."),
+            QWizard.WizardButton.NextButton: self.tr("Goes on; the work of this page starts here."),
+            QWizard.WizardButton.CommitButton: self.tr("Writes the tokens where you chose, then goes on."),
+            QWizard.WizardButton.FinishButton: self.tr("Closes the wizard (and sets up what you ticked)."),
+            QWizard.WizardButton.CancelButton: self.tr("Closes the wizard without saving anything more."),
+            QWizard.WizardButton.HelpButton: self.tr(
+                "Shows where to find what this page asks for in amoCRM, and a button that opens "
+                "the account's integration settings."
+            ),
+        }
+        for which, description in descriptions.items():
+            self.button(which).setAccessibleDescription(description)
+        self.button(QWizard.WizardButton.HelpButton).setAccessibleName(self.tr("Help"))
+
+    # --- slots ----------------------------------------------------------------------
+
+    def _on_help_requested(self) -> None:
+        page = self.currentPage()
+        if isinstance(page, WizardPage):
+            page.toggle_help()
 
     def _on_current_id_changed(self, page_id: int) -> None:
         # Back onto the consent page (after a spent or refused code): a fresh state and page.
@@ -62,22 +272,16 @@ class SetupWizard(QWizard):
             self.consent.start_over()
         self._previous_id = page_id
 
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if not self._preloaded:
-            # Once the window is up, import the HTTP stack off the UI thread, so the consent
-            # and exchange pages do not wait for it. (QtWebEngine stays lazy: Qt modules are
-            # imported on the UI thread, on entering the consent page.)
-            self._preloaded = True
-            QTimer.singleShot(0, self._on_preload_timeout)
-
-    def _on_preload_timeout(self) -> None:
-        self.worker.submit(_preload, _ignore, _ignore)
-
     def done(self, result: int) -> None:
-        """Finish, Cancel or the window closed: whatever still runs no longer counts."""
+        """Finish, Cancel or the window closed: whatever still runs no longer counts.
+
+        Finish asks the last page first: it may start its work (the scheduled renewal)
+        and finish the wizard itself once that is done.
+        """
+        if result == QDialog.DialogCode.Accepted and not self.validateCurrentPage():
+            return
         self.worker.cancel_all()
-        if self.consent.browser is not None:
+        if Step.CONSENT in self._pages and self.consent.browser is not None:
             self.consent.browser.stop()
         super().done(result)
 
@@ -87,6 +291,7 @@ class SetupWizard(QWizard):
 
 
 def _preload() -> None:
+    """The HTTP stack and PyJWT, imported off the UI thread before the pages need them."""
     import wizard.core.oauth
     import wizard.core.tokens  # noqa: F401  (PyJWT)
 

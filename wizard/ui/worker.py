@@ -16,7 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
 from wizard.core.errors import WizardError
-from wizard.core.redact import redact
+from wizard.ui.jobs import unexpected
 from wizard.ui.qtcompat import emit
 
 log = logging.getLogger("amocrm_wizard")
@@ -71,7 +71,7 @@ class Worker(QObject):
                 emit(relay.failed, job_id, error)
             except Exception as exc:  # a bug or an unexpected library error: still a message
                 log.exception("A background job failed")
-                emit(relay.failed, job_id, _unexpected(exc))
+                emit(relay.failed, job_id, unexpected(exc))
             else:
                 emit(relay.done, job_id, result)
 
@@ -122,13 +122,3 @@ class Worker(QObject):
             emit(self.busy_changed, False)
         assert isinstance(error, WizardError)
         pending.on_error(error)
-
-
-def _unexpected(exc: Exception) -> WizardError:
-    error = WizardError(
-        "Something unexpected went wrong.",
-        "Try again; if it happens again, send the log file to whoever maintains your integration.",
-        detail=redact(f"{type(exc).__name__}: {exc}"),
-    )
-    error.__cause__ = exc
-    return error
