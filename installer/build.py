@@ -63,7 +63,7 @@ SUGGESTS = ("gnome-keyring | kwalletmanager",)  # a Secret Service for the saved
 DESKTOP_ENTRY = """\
 [Desktop Entry]
 Type=Application
-Version=1.5
+Version=1.0
 Name=amoCRM Wizard
 Name[ru]=Мастер amoCRM
 GenericName=amoCRM connection setup
@@ -73,7 +73,7 @@ Comment[ru]=Подключить аккаунт amoCRM или Kommo к ваше�
 Exec={name}
 Icon={name}
 Terminal=false
-Categories=Office;Network;
+Categories=Office;
 Keywords=amoCRM;Kommo;OAuth;CRM;token;
 StartupNotify=true
 StartupWMClass={name}

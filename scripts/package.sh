@@ -11,9 +11,11 @@ cd "$(dirname "$0")/.."
 BUNDLE_ONLY=0
 [ "${1:-}" = "--bundle-only" ] && BUNDLE_ONLY=1
 
-if [ -x .venv/bin/python ]; then PY=.venv/bin/python
+# $PYTHON (CI: the runner's interpreter), else the project's .venv.
+if [ -n "${PYTHON:-}" ]; then PY=$PYTHON
+elif [ -x .venv/bin/python ]; then PY=.venv/bin/python
 elif [ -x .venv/Scripts/python.exe ]; then PY=.venv/Scripts/python.exe
-else PY=${PYTHON:-python}
+else PY=python
 fi
 "$PY" -c 'import PyInstaller' 2>/dev/null || { echo "PyInstaller is missing: pip install -e \".[package]\"" >&2; exit 1; }
 

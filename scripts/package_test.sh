@@ -22,7 +22,14 @@ for arg in "$@"; do
   esac
 done
 
-VENV_PY=.venv/bin/python
+VENV_PY=${PYTHON:-.venv/bin/python}   # CI sets PYTHON to the runner's interpreter
+case "$VENV_PY" in
+  /*) ;;
+  */*) VENV_PY="$ROOT_DIR/$VENV_PY" ;;
+  *) VENV_PY=$(command -v "$VENV_PY") ;;
+esac
+[ -x "$VENV_PY" ] || { echo "no Python at $VENV_PY (make .venv or set PYTHON)" >&2; exit 1; }
+export PYTHON="$VENV_PY"   # scripts/package.sh builds with the same interpreter
 VERSION=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' wizard/__init__.py)
 ARCH=$(dpkg --print-architecture)
 DEB="dist/amocrm-wizard_${VERSION}_${ARCH}.deb"
@@ -84,13 +91,30 @@ fi
 done_step
 
 export QT_QPA_PLATFORM=offscreen
-if [ "$(id -u)" = 0 ]; then export QTWEBENGINE_DISABLE_SANDBOX=1; fi  # Chromium refuses its sandbox as root
+if [ "$(id -u)" = 0 ]; then
+  export QTWEBENGINE_DISABLE_SANDBOX=1  # Chromium refuses its sandbox as root
+elif [ "$(cat /proc/sys/kernel/apparmor_restrict_unprivileged_userns 2>/dev/null)" = 1 ]; then
+  # Ubuntu 24.04: the package's AppArmor profile allows the sandbox's user namespaces for
+  # /opt/amocrm-wizard only, and this copy lives in a dpkg -x root under /tmp. CI tests the
+  # sandbox with the real install.
+  export QTWEBENGINE_DISABLE_SANDBOX=1
+fi
+
 cd "$WORK"   # nothing may depend on the source tree
 
 step "--version"
 out=$("$BIN" --version)
 [ "$out" = "amocrm-wizard $VERSION" ] || fail "--version printed '$out'"
 echo "$out"
+done_step
+
+step "the Russian catalogue is bundled"
+ru=$(AMOCRM_WIZARD_LANG=ru "$BIN" connect --account "not an account!" --client-id x --redirect-uri https://x.example \
+  --code y --env "$WORK/unused.env" 2>&1 || true)
+en=$(AMOCRM_WIZARD_LANG=en "$BIN" connect --account "not an account!" --client-id x --redirect-uri https://x.example \
+  --code y --env "$WORK/unused.env" 2>&1 || true)
+[ -n "$en" ] && [ "$ru" != "$en" ] || fail "AMOCRM_WIZARD_LANG=ru printed the English text: wizard/locale is missing"
+echo "$ru" | head -n1
 done_step
 
 step "--self-test (offscreen)"
@@ -100,7 +124,7 @@ grep "Self-test passed" "$WORK/self-test.out" || fail "--self-test did not say i
 done_step
 
 step "connect against the frozen sandbox"
-PORT=$("$ROOT_DIR/$VENV_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$("$VENV_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$BIN" sandbox --port "$PORT" > "$WORK/sandbox.out" 2> "$WORK/sandbox.err" &
 SANDBOX_PID=$!
 for _ in $(seq 100); do
@@ -137,6 +161,7 @@ if ! kill -0 "$DEMO_PID" 2>/dev/null; then
   cat "$WORK/demo.out" "$WORK/demo.err" >&2
   fail "--demo exited (code $rc) within 8 s"
 fi
+if grep -q "Traceback" "$WORK/demo.err"; then cat "$WORK/demo.err" >&2; fail "--demo raised"; fi
 kill -TERM "$DEMO_PID"
 for _ in $(seq 50); do kill -0 "$DEMO_PID" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$DEMO_PID" 2>/dev/null; then kill -KILL "$DEMO_PID"; fi

@@ -176,3 +176,16 @@ def test_dangling_symlinks_go() -> None:
         "PySide6/Qt/lib/QtCore.framework/Versions/Current",
         "PySide6/Qt/lib/QtCore.framework/Versions/A/QtCore",
     ]
+
+
+def test_the_lazy_pyside6_runtime_hook_replaces_the_builtin_one() -> None:
+    """installer/hooks/rthooks.dat must name PySide6, or PyInstaller's hook imports QtCore on every start."""
+    import ast
+
+    from tests.packaging._load import INSTALLER, ROOT
+
+    table = ast.literal_eval((INSTALLER / "hooks" / "rthooks.dat").read_text("utf-8"))
+    assert table == {"PySide6": ["pyi_rth_pyside6_lazy.py"]}
+    hook = (INSTALLER / "hooks" / "rthooks" / "pyi_rth_pyside6_lazy.py").read_text("utf-8")
+    assert "import PySide6" not in hook and "QtCore\n" not in hook
+    assert 'ROOT / "installer" / "hooks"' in (ROOT / "build.spec").read_text("utf-8")
