@@ -312,7 +312,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rebuild-bare", action="store_true", help="ignore the cached bare bundle")
     parser.add_argument(
-        "--reuse-bare", action="store_true", help="use the cached bare bundle even if build.spec changed since"
+        "--reuse-bare", action="store_true", help="use the cached bare bundle even if build.spec changed"
     )
     parser.add_argument("--skip-start", action="store_true", help="sizes only")
     args = parser.parse_args()
