@@ -6,7 +6,9 @@ The environment is set at import time, before pytest-qt creates the QApplication
 
 from __future__ import annotations
 
+import gc
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -28,13 +30,26 @@ QSettings.setPath(
 )
 
 from PySide6.QtWebEngineCore import QWebEngineUrlRequestInfo, QWebEngineUrlRequestInterceptor  # noqa: E402
-from PySide6.QtWidgets import QAbstractButton, QWizard  # noqa: E402
+from PySide6.QtWidgets import (  # noqa: E402
+    QAbstractButton,
+    QComboBox,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QTextEdit,
+    QWidget,
+    QWizard,
+)
 
 from wizard.sandbox import Sandbox  # noqa: E402
+from wizard.ui import links  # noqa: E402
 from wizard.ui.model import Prefill, Step, TargetChoice, TargetKind  # noqa: E402
+from wizard.ui.texts import switch_language  # noqa: E402
 from wizard.ui.wizard import SetupWizard  # noqa: E402
 
 WAIT_MS = 20_000
+ROOT = Path(__file__).resolve().parents[2]
+TS_FILE = ROOT / "resources" / "translations" / "amocrm_wizard_ru.ts"
 
 
 class RequestLog(QWebEngineUrlRequestInterceptor):
@@ -61,8 +76,9 @@ def sandbox_prefill(sb: Sandbox, **changes: str) -> Prefill:
 
 
 @pytest.fixture
-def make_wizard(qtbot: object) -> Iterator[Callable[..., SetupWizard]]:
+def make_wizard(qtbot: object, no_browser: list[str]) -> Iterator[Callable[..., SetupWizard]]:
     made: list[SetupWizard] = []
+    gc.collect()  # garbage of earlier tests would drop its references to True during this one
     trues = sys.getrefcount(True)
 
     def make(prefill: Prefill, env: Path) -> SetupWizard:
@@ -73,6 +89,7 @@ def make_wizard(qtbot: object) -> Iterator[Callable[..., SetupWizard]]:
         return wizard
 
     yield make
+    switch_language("en")  # the next test starts in English whatever this one did
     for wizard in made:
         wizard.worker.cancel_all()
         wizard.worker.wait_for_threads(10_000)
@@ -80,6 +97,7 @@ def make_wizard(qtbot: object) -> Iterator[Callable[..., SetupWizard]]:
         wizard.deleteLater()
     # Delete now, while the QApplication lives: web pages must go before their profiles.
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
     # PySide6 6.12 drops a reference to True on every Signal.emit (see wizard/ui/qtcompat.py);
     # a large loss here means some emission bypasses the workaround and will abort CPython.
     assert sys.getrefcount(True) - trues > -200, "references to True are leaking away"
@@ -119,3 +137,107 @@ def log_requests(wizard: SetupWizard) -> RequestLog:
     wizard.consent.browser.profile.setUrlRequestInterceptor(log)
     wizard._request_log = log  # type: ignore[attr-defined]  (kept alive as long as the profile)
     return log
+
+
+@pytest.fixture
+def no_browser(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """No test ever opens the system browser: every URL the wizard would open is kept here."""
+    opened: list[str] = []
+    monkeypatch.setattr(links, "opener", opened.append)
+    return opened
+
+
+def set_language(wizard: SetupWizard, language: str) -> None:
+    """Flip the Welcome page's language switch, as the admin would (pages need not be visible)."""
+    combo = wizard.welcome.language
+    combo.setCurrentIndex(combo.findData(language))
+
+
+def to_consent(qtbot: object, wizard: SetupWizard) -> None:
+    press_forward(qtbot, wizard)  # Welcome → Details (nothing stored yet)
+    wait_for_step(qtbot, wizard, Step.DETAILS)
+    press_forward(qtbot, wizard)  # Details → Consent
+    wait_for_step(qtbot, wizard, Step.CONSENT)
+
+
+# --- what the admin sees --------------------------------------------------------------
+
+
+def visible_texts(root: QWidget) -> list[str]:
+    """Every text a visible widget shows or says: labels, buttons, group boxes, placeholders,
+    tooltips, combo items, the window title (QWizard's own header and buttons included)."""
+    found: list[str] = []
+    if root.isWindow():
+        found.append(root.windowTitle())
+    for widget in [root, *root.findChildren(QWidget)]:
+        if not widget.isVisible():
+            continue
+        if isinstance(widget, QLabel | QAbstractButton):
+            found.append(widget.text())
+        elif isinstance(widget, QGroupBox):
+            found.append(widget.title())
+        elif isinstance(widget, QLineEdit):
+            found.append(widget.placeholderText())
+        elif isinstance(widget, QComboBox):
+            found += [widget.itemText(i) for i in range(widget.count())]
+        elif isinstance(widget, QTextEdit):
+            found.append(widget.toPlainText())
+        found.append(widget.toolTip())
+    return [text for text in found if text]
+
+
+QT_OWN_ENGLISH = ("< &Back", "&Next >", "Cancel", "&Finish", "Commit", "&Help", "Help")
+
+
+def _pattern(source: str) -> re.Pattern[str] | None:
+    pieces = re.split(r"\{[^}]*\}", source)
+    if not any(ch.isalpha() for piece in pieces for ch in piece):
+        return None  # only placeholders and punctuation: nothing to translate
+    return re.compile(".+?".join(re.escape(piece) for piece in pieces), re.DOTALL)
+
+
+def english_sources() -> list[tuple[str, re.Pattern[str]]]:
+    """The English source strings the Russian UI must not show: our Linguist catalogue,
+    QWizard's own buttons, and every core message that has a Russian translation."""
+    import xml.etree.ElementTree as ET
+
+    from wizard.core.i18n import translations
+
+    sources = [m.findtext("source") or "" for m in ET.parse(TS_FILE).getroot().iter("message")]
+    sources += QT_OWN_ENGLISH
+    try:
+        from babel.messages.pofile import read_po
+    except ImportError:  # babel is a test dependency; without it the core is not checked
+        pass
+    else:
+        ru = translations("ru")
+        with (ROOT / "wizard" / "locale" / "amocrm_wizard.pot").open("rb") as pot:
+            for message in read_po(pot):
+                if isinstance(message.id, str) and message.id and ru.gettext(message.id) != message.id:
+                    sources.append(message.id)
+    patterns = []
+    for source in sources:
+        for part in {source, *source.split("\n")}:
+            pattern = _pattern(part.strip())
+            if pattern is not None:
+                patterns.append((part.strip(), pattern))
+    return patterns
+
+
+#: English words that stay English in the Russian UI: names of products, keys, examples.
+ALLOWED_ENGLISH = frozenset({"amoCRM", "Kommo", "English", "Русский", "OK", "Redirect URI"})
+
+
+def untranslated(texts: list[str], sources: list[tuple[str, re.Pattern[str]]]) -> list[tuple[str, str]]:
+    """(shown text, English source) for every shown text or line that is still English."""
+    left: list[tuple[str, str]] = []
+    for text in texts:
+        for line in {text, *text.split("\n")}:
+            line = line.strip()
+            if not line or line in ALLOWED_ENGLISH:
+                continue
+            for source, pattern in sources:
+                if pattern.fullmatch(line):
+                    left.append((line, source))
+                    break
+    return left

@@ -14,6 +14,7 @@ from tests.end2end.gui_fixtures import (
     click_in_consent,
     log_requests,
     make_wizard,
+    no_browser,
     press_forward,
     sandbox_prefill,
     wait_for_consent_loaded,
@@ -23,7 +24,7 @@ from wizard.core.connection import OWNED_KEYS
 from wizard.sandbox import Sandbox
 from wizard.ui.model import Step
 
-__all__ = ["make_wizard"]  # the fixture, imported for pytest
+__all__ = ["make_wizard", "no_browser"]  # the fixture, imported for pytest
 
 pytestmark = pytest.mark.gui
 

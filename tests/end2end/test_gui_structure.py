@@ -9,13 +9,20 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QAbstractButton, QLineEdit, QWidget
 
-from tests.end2end.gui_fixtures import WAIT_MS, make_wizard, press_forward, sandbox_prefill, wait_for_step
+from tests.end2end.gui_fixtures import (
+    WAIT_MS,
+    make_wizard,
+    no_browser,
+    press_forward,
+    sandbox_prefill,
+    wait_for_step,
+)
 from wizard.core.account import parse_account
 from wizard.sandbox import Sandbox
 from wizard.ui.model import Step
 from wizard.ui.navigation import Kind, NavigationRequest, Verdict, decide
 
-__all__ = ["make_wizard"]
+__all__ = ["make_wizard", "no_browser"]
 
 REDIRECT = "https://example.com/amocrm/callback"
 
@@ -81,17 +88,39 @@ def test_importing_the_app_does_not_load_qt() -> None:
 
 
 def test_the_first_window_appears_without_qtwebengine() -> None:
+    """Painted before QtWebEngine (and requests, PyJWT) are imported; the consent page is
+    warmed up only after that first paint."""
     code = (
+        "import sys\n"
         "from wizard.app import application\n"
         "app = application()\n"
+        "from PySide6.QtCore import QEvent, QObject, QTimer\n"
         "from wizard.ui.model import Prefill, TargetChoice, TargetKind\n"
         "from wizard.ui.wizard import SetupWizard\n"
         "w = SetupWizard(Prefill(), TargetChoice(TargetKind.ENV, '/nonexistent/.env'))\n"
-        "w.show(); app.processEvents()\n"
+        "at_paint = []\n"
+        "class First(QObject):\n"
+        "    def eventFilter(self, obj, event):\n"
+        "        if event.type() == QEvent.Type.Paint and not at_paint:\n"
+        "            at_paint.append(sorted(sys.modules))\n"
+        "        return False\n"
+        "f = First(); w.installEventFilter(f); w.show()\n"
+        "QTimer.singleShot(3000, app.quit); app.exec()\n"
+        "print('PAINT', ' '.join(at_paint[0]))\n"
+        "print('END', ' '.join(sorted(sys.modules)))\n"
     )
-    modules = _imported_after(code)
-    assert "PySide6.QtWidgets" in modules
-    assert not any(m.startswith("PySide6.QtWebEngine") for m in modules)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    line = next(line for line in out.stdout.splitlines() if line.startswith("PAINT "))
+    at_paint = set(line.split()[1:])
+    end = next(line for line in out.stdout.splitlines() if line.startswith("END "))
+    after = set(end.split()[1:])
+    assert "PySide6.QtWidgets" in at_paint
+    assert not any(m.startswith("PySide6.QtWebEngine") for m in at_paint)
+    assert not {"requests", "jwt", "dotenv", "sqlalchemy"} & at_paint
+    # …and once it is up, the consent page is warmed up (QtWebEngine loaded in the background).
+    assert any(m.startswith("PySide6.QtWebEngine") for m in after)
 
 
 def test_self_test_exits_zero() -> None:
@@ -141,6 +170,7 @@ def test_every_input_has_an_accessible_name_and_tab_order_follows_reading_order(
     qtbot.keyClicks(details.client_id, "not-a-uuid")
     assert "should look like" in details.fields[1].status.text()
     assert not details.isComplete()
+    wizard.build_all_pages()
     for page_id in wizard.pageIds():
         for child in wizard.page(page_id).findChildren(QLineEdit):
             assert child.accessibleName(), f"a field on page {page_id} has no accessible name"

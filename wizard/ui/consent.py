@@ -30,8 +30,8 @@ from wizard.ui.base import WizardPage
 from wizard.ui.model import Session, Step
 from wizard.ui.navigation import NavigationRequest, Verdict, decide
 from wizard.ui.qtcompat import emit
-from wizard.ui.texts import ui_text
-from wizard.ui.widgets import Notice, announce
+from wizard.ui.texts import current_language, ui_text
+from wizard.ui.widgets import Notice, announce, row
 from wizard.ui.worker import Worker
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class ConsentPage(WizardPage):
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.own_browser = QPushButton(self.fallback)
         self.own_browser.setAutoDefault(False)
-        form.addRow(self.own_browser)
+        form.addRow(row(self.own_browser))
         self.code_label = QLabel(self.fallback)
         self.code_edit = QLineEdit(self.fallback)
         self.code_edit.setPlaceholderText("def50200…")
@@ -263,6 +263,12 @@ class ConsentPage(WizardPage):
         self._load(self._account(), self.session.client_id, self.session.redirect_uri)
         emit(self.completeChanged)
 
+    def come_back(self) -> None:
+        """Back here after the exchange refused: the code used is spent or expired."""
+        self.code_edit.clear()
+        self.address_edit.clear()
+        self.start_over()
+
     def _load(self, account: Account, client_id: str, redirect_uri: str) -> None:
         from wizard.core import oauth
 
@@ -278,6 +284,7 @@ class ConsentPage(WizardPage):
         self._loaded_for = (account.base_url, client_id, redirect_uri)
         self._loaded_at = time.monotonic()
         self._consent_url = oauth.consent_url(account, client_id, self.state)
+        self.browser.set_language(current_language())
         self.browser.load(self._consent_url)
 
     def view(self):  # type: ignore[no-untyped-def]

@@ -24,7 +24,7 @@ from wizard.core.errors import WizardError
 from wizard.core.i18n import render
 from wizard.ui.qtcompat import emit
 from wizard.ui.texts import Texts
-from wizard.ui.widgets import announce, wrapped
+from wizard.ui.widgets import announce, row, wrapped
 
 
 def marked_line(text: str, index: int, style: str) -> str:
@@ -67,7 +67,7 @@ class RedirectCompare(QGroupBox):
         self.comparison.setReadOnly(True)
         self.comparison.setLineWrapMode(QTextEdit.LineWrapMode.NoWrap)
         self.comparison.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.comparison.setFixedHeight(self.comparison.fontMetrics().height() * 5 + 12)
+        self.comparison.setFixedHeight(self.comparison.fontMetrics().height() * 4 + 16)
         self.use_button = QPushButton(self)
         self.use_button.setAutoDefault(False)
         form = QFormLayout()
@@ -79,7 +79,7 @@ class RedirectCompare(QGroupBox):
         layout.addWidget(self.differences)
         layout.addWidget(self.first)
         layout.addWidget(self.comparison)
-        layout.addWidget(self.use_button)
+        layout.addLayout(row(self.use_button))
         self._bind_texts()
         self.registered.textChanged.connect(self._on_registered_changed)
         self.use_button.clicked.connect(self._on_use_clicked)

@@ -306,7 +306,10 @@ class DonePage(WizardPage):
             description = render(self.plan.description).replace(
                 self.session.target.value, masked_url(self.session.target.value)
             )
-            text = self.tr("{what}\nIt runs: {command}").format(what=description, command=command)
+            if command in description:
+                text = description
+            else:
+                text = self.tr("{what}\nIt runs: {command}").format(what=description, command=command)
             if self.session.target.kind is TargetKind.DB:
                 text += "\n" + self.tr(
                     "The database address, with its password, is stored in the task's settings for your user."

@@ -84,6 +84,7 @@ class ExchangePage(WizardPage):
     def _bind_texts(self) -> None:
         self.texts.bind(self.setTitle, self._title)
         self.texts.bind(self.setSubTitle, self._subtitle)
+        self._show_fix_button()
 
     def _title(self) -> str:
         if self.session.mode is Mode.CONNECT and self.session.use_long_lived:
@@ -133,8 +134,6 @@ class ExchangePage(WizardPage):
         super().retranslate()
         if self._result is not None and self.details.isVisible():
             self._show(self._result)
-        if self._error is not None:
-            self._show_fix_button()
 
     # --- the job --------------------------------------------------------------------
 
@@ -224,19 +223,24 @@ class ExchangePage(WizardPage):
         emit(self.completeChanged)
 
     def _show_fix_button(self) -> None:
-        self.fix_button.setText(
-            {
-                Fix.DETAILS: self.tr("Go back to the integration details"),
-                Fix.CONSENT: self.tr("Go back to the consent page"),
-                Fix.WELCOME: self.tr("Go back to the start"),
-                Fix.RECONNECT: self.tr("Connect again (everything prefilled)"),
-                Fix.RETRY: self.tr("Try again"),
-            }[self._fix]
-        )
-        if self._error is not None:
-            from wizard.core.catalogue import describe
+        self.texts.bind(self.fix_button.setText, self._fix_text)
+        self.texts.bind(self.fix_button.setAccessibleDescription, self._fix_description)
 
-            self.fix_button.setAccessibleDescription(describe(self._error).fix)
+    def _fix_text(self) -> str:
+        return {
+            Fix.DETAILS: self.tr("Go back to the integration details"),
+            Fix.CONSENT: self.tr("Go back to the consent page"),
+            Fix.WELCOME: self.tr("Go back to the start"),
+            Fix.RECONNECT: self.tr("Connect again (everything prefilled)"),
+            Fix.RETRY: self.tr("Try again"),
+        }[self._fix]
+
+    def _fix_description(self) -> str:
+        if self._error is None:
+            return self.tr("Starts the work of this page again.")
+        from wizard.core.catalogue import describe
+
+        return describe(self._error).fix
 
     def _show_compare(self, sent: str) -> None:
         if self.compare is None:

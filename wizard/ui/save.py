@@ -57,7 +57,9 @@ class SavePage(WizardPage):
             "Choose the file or database your backend reads its amoCRM settings from. For a .env "
             "file the wizard replaces only its own AMOCRM_… lines and keeps everything else. For a "
             "database it writes the row amocrm_tokens of the table system_settings. Press “Test "
-            "database” to check a database before saving. Nothing is written until you press Save."
+            "database” to check a database before saving. Nothing is written until you press Save.\n\n"
+            "The integration these tokens belong to is in amoCRM under Settings → Integrations "
+            "(Настройки → Интеграции)."
         )
 
     def _connect_signals(self) -> None:

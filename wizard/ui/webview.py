@@ -115,6 +115,11 @@ class ConsentBrowser(QWidget):
             self._retranslate()
         super().changeEvent(event)
 
+    def set_language(self, language: str) -> None:
+        """amoCRM's own page in the admin's language (the Accept-Language header)."""
+        wanted = "ru-RU,ru;q=0.9,en;q=0.5" if language == "ru" else "en-US,en;q=0.9"
+        self.profile.setHttpAcceptLanguage(wanted)
+
     def load(self, url: str) -> None:
         self.view.load(QUrl(url))
 

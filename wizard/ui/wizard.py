@@ -269,7 +269,7 @@ class SetupWizard(QWizard):
     def _on_current_id_changed(self, page_id: int) -> None:
         # Back onto the consent page (after a spent or refused code): a fresh state and page.
         if page_id == Step.CONSENT.value and self._previous_id > page_id and self.consent.browser:
-            self.consent.start_over()
+            self.consent.come_back()
         self._previous_id = page_id
 
     def done(self, result: int) -> None:
