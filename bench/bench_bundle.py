@@ -137,7 +137,12 @@ CATEGORIES: tuple[tuple[str, Callable[[Path], bool]], ...] = (
     ("PySide6 bindings", lambda p: "PySide6" in p.parts or "shiboken6" in p.parts),
     (
         "system libraries bundled",
-        lambda p: len(p.parts) == 2 and ".so" in p.name and not p.name.startswith("libpython"),
+        lambda p: (
+            len(p.parts) == 2
+            and ".so" in p.name
+            and not p.name.startswith("libpython")
+            and ".cpython-" not in p.name
+        ),
     ),
     ("Python, the app and its packages", lambda p: True),
 )
