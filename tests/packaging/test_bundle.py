@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.packaging._load import installer_module
+from tests.packaging._load import ROOT, installer_module
 
 BUNDLE = os.environ.get("AMOCRM_WIZARD_BUNDLE", "")
 DEB = os.environ.get("AMOCRM_WIZARD_DEB", "")
@@ -92,6 +92,9 @@ def test_app_data(bundle: Path) -> None:
     internal = bundle / "_internal"
     assert (internal / "resources" / "icons" / "amocrm-wizard-256.png").is_file()
     assert list((internal / "wizard" / "locale").glob("*/LC_MESSAGES/amocrm_wizard.mo"))
+    # build.spec compiles every Qt Linguist catalogue of the source tree (wizard/ui/texts.py loads them)
+    for ts in (ROOT / "resources" / "translations").glob("*.ts"):
+        assert (internal / "resources" / "translations" / f"{ts.stem}.qm").is_file(), ts.name
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ELF and ldd")
