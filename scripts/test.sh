@@ -7,6 +7,6 @@ cd "$(dirname "$0")/.."
 export QT_QPA_PLATFORM=offscreen
 # Chromium will not start as root with its sandbox; switched off for tests and CI only.
 if [ "$(id -u)" = 0 ]; then export QTWEBENGINE_DISABLE_SANDBOX=1; fi
-.venv/bin/ruff check wizard tests bench
+.venv/bin/ruff check wizard tests bench installer
 .venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

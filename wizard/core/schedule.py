@@ -125,7 +125,7 @@ def _install_cron_line(command: list[str]) -> None:
             _("Neither a systemd user session nor cron is available on this computer."),
             _("Run this daily by other means: {command}", command=shlex.join(command)),
         )
-    current = subprocess.run(["crontab", "-l"], capture_output=True, text=True, check=False)
+    current = subprocess.run(["crontab", "-l"], capture_output=True, text=True, check=False, env=_child_env())
     lines = [line for line in current.stdout.splitlines() if not line.endswith(f"# {JOB_NAME}")]
     lines.append(cron_line(command))
     _run(["crontab", "-"], stdin="\n".join(lines) + "\n")
@@ -180,7 +180,11 @@ def _schtasks(command: list[str]) -> SchedulePlan:
 def _systemd_user_available() -> bool:
     try:
         probe = subprocess.run(
-            ["systemctl", "--user", "is-system-running"], capture_output=True, timeout=5, check=False
+            ["systemctl", "--user", "is-system-running"],
+            capture_output=True,
+            timeout=5,
+            check=False,
+            env=_child_env(),
         )
     except (OSError, subprocess.TimeoutExpired):
         return False
@@ -188,9 +192,25 @@ def _systemd_user_available() -> bool:
     return probe.stdout.strip() in (b"running", b"degraded", b"starting")
 
 
+def _child_env() -> dict[str, str]:
+    """The environment for system tools. A frozen Linux build points LD_LIBRARY_PATH at its
+    own bundled libraries; crontab or systemctl must get the system's own (PyInstaller keeps
+    the original in LD_LIBRARY_PATH_ORIG)."""
+    env = dict(os.environ)
+    if getattr(sys, "frozen", False) and "LD_LIBRARY_PATH" in env:
+        original = env.pop("LD_LIBRARY_PATH_ORIG", None)
+        if original:
+            env["LD_LIBRARY_PATH"] = original
+        else:
+            del env["LD_LIBRARY_PATH"]
+    return env
+
+
 def _run(step: list[str], stdin: str | None = None) -> None:
     try:
-        result = subprocess.run(step, input=stdin, capture_output=True, text=True, timeout=30, check=False)
+        result = subprocess.run(
+            step, input=stdin, capture_output=True, text=True, timeout=30, check=False, env=_child_env()
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ScheduleError(
             _("Could not run {program}.", program=step[0]), _("Set the renewal up by hand (see the README).")

@@ -60,3 +60,16 @@ def test_cron_install_replaces_only_its_own_line(tmp_path: Path, monkeypatch: py
         subprocess.run(["crontab", "-l"], capture_output=True, text=True).stdout.count("amocrm-wizard-renew")
         == 1
     )
+
+
+def test_a_frozen_build_gives_system_tools_the_systems_libraries(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setenv("LD_LIBRARY_PATH", "/opt/amocrm-wizard/_internal")
+    monkeypatch.setenv("LD_LIBRARY_PATH_ORIG", "/usr/local/lib")
+    assert schedule._child_env()["LD_LIBRARY_PATH"] == "/usr/local/lib"
+    monkeypatch.delenv("LD_LIBRARY_PATH_ORIG")
+    assert "LD_LIBRARY_PATH" not in schedule._child_env()
+    monkeypatch.setattr(sys, "frozen", False)
+    assert schedule._child_env()["LD_LIBRARY_PATH"] == "/opt/amocrm-wizard/_internal"
