@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -84,6 +83,8 @@ def _prefill(options: argparse.Namespace, sandbox: object | None) -> tuple[Prefi
         redirect_uri=options.redirect_uri or "",
     )
     if sandbox is not None:
+        import tempfile
+
         from wizard.sandbox import Sandbox
 
         assert isinstance(sandbox, Sandbox)

@@ -3,14 +3,18 @@ texts (re-rendered when the language changes) and its help panel."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import QLabel, QWidget, QWizardPage
+from PySide6.QtWidgets import QBoxLayout, QLabel, QWidget, QWizardPage
 
 from wizard.ui import links
 from wizard.ui.model import Session
 from wizard.ui.texts import Texts
-from wizard.ui.widgets import HelpPanel
 from wizard.ui.worker import Worker
+
+if TYPE_CHECKING:
+    from wizard.ui.widgets import HelpPanel
 
 
 class WizardPage(QWizardPage):
@@ -20,6 +24,7 @@ class WizardPage(QWizardPage):
         self.worker = worker
         self.texts = Texts()
         self.help_panel: HelpPanel | None = None
+        self._help_layout: QBoxLayout | None = None
 
     # --- language -------------------------------------------------------------------
 
@@ -34,14 +39,35 @@ class WizardPage(QWizardPage):
 
     # --- help -----------------------------------------------------------------------
 
-    def add_help(self, layout: object) -> HelpPanel:
-        """The page's help panel (hidden until the wizard's Help button is pressed)."""
+    def add_help(self, layout: QBoxLayout) -> None:
+        """Where the page's help panel goes (built when the Help button is first pressed,
+        last in the page: after everything else in reading and tab order)."""
+        self._help_layout = layout
+
+    def _build_help(self) -> HelpPanel:
+        from wizard.ui.widgets import HelpPanel
+
+        last = self._last_in_tab_order()
         panel = HelpPanel(self)
         panel.set_content(self.help_text, self.account_url)
         panel.open_settings.connect(self._on_open_settings)
-        layout.addWidget(panel)  # type: ignore[attr-defined]
+        assert self._help_layout is not None
+        self._help_layout.addWidget(panel)
         self.help_panel = panel
+        if last is not None:  # built late, but read (and tabbed to) right after the page's content
+            QWidget.setTabOrder(last, panel.body)
+            QWidget.setTabOrder(panel.body, panel.open_button)
+            QWidget.setTabOrder(panel.open_button, panel.hide_button)
         return panel
+
+    def _last_in_tab_order(self) -> QWidget | None:
+        last, widget, seen = None, self.nextInFocusChain(), set()
+        while widget is not self and id(widget) not in seen:
+            seen.add(id(widget))
+            if self.isAncestorOf(widget) and widget.focusPolicy() & Qt.FocusPolicy.TabFocus:
+                last = widget
+            widget = widget.nextInFocusChain()
+        return last
 
     def help_text(self) -> str:
         return ""
@@ -53,8 +79,8 @@ class WizardPage(QWizardPage):
         return str(finder()) if finder is not None else ""
 
     def toggle_help(self) -> None:
-        if self.help_panel is not None:
-            self.help_panel.toggle()
+        panel = self.help_panel or self._build_help()
+        panel.toggle()
 
     def _on_open_settings(self) -> None:
         base = self.account_url()

@@ -42,6 +42,10 @@ if TYPE_CHECKING:
 PREFETCH_FRESH_FOR = 300.0
 
 
+def _blank_only(request: NavigationRequest) -> Verdict:
+    return Verdict.FOLLOW if request.url == "about:blank" else Verdict.BLOCK
+
+
 class ConsentPage(WizardPage):
     def __init__(self, session: Session, worker: Worker, parent: QWidget | None = None) -> None:
         super().__init__(session, worker, parent)
@@ -93,6 +97,8 @@ class ConsentPage(WizardPage):
         self._loaded_at = 0.0
         self._load_failed = False
         self._consent_url = ""
+        self._warming_up = False
+        self._queued = ""
         self.load_started_at = 0.0
         self.load_finished_at = 0.0
         self.loaded_ok = False
@@ -251,6 +257,15 @@ class ConsentPage(WizardPage):
         page.loadStarted.connect(self._on_load_started)
         page.loadFinished.connect(self._on_load_finished)
 
+    def warm_up(self) -> None:
+        """Start QtWebEngine and its renderer with an empty page, before anything is known."""
+        self.ensure_browser()
+        assert self.browser is not None
+        if not self._loaded_for:
+            self.browser.page.set_decider(_blank_only)
+            self._warming_up = True
+            self.browser.load("about:blank")
+
     def prefetch(self, account: Account, client_id: str, redirect_uri: str) -> None:
         """Load the consent page before the admin gets here (details known from the flags
         or the stored connection); entering the page with the same details shows it at once."""
@@ -285,7 +300,10 @@ class ConsentPage(WizardPage):
         self._loaded_at = time.monotonic()
         self._consent_url = oauth.consent_url(account, client_id, self.state)
         self.browser.set_language(current_language())
-        self.browser.load(self._consent_url)
+        if self._warming_up:
+            self._queued = self._consent_url
+        else:
+            self.browser.load(self._consent_url)
 
     def view(self):  # type: ignore[no-untyped-def]
         """The QWebEngineView (for tests and screenshots)."""
@@ -329,11 +347,21 @@ class ConsentPage(WizardPage):
             wizard.next()
 
     def _on_load_started(self) -> None:
+        if self._warming_up:
+            return  # the empty page that starts the web engine, not amoCRM's
         self.load_started_at = time.perf_counter()
         self._set_status(lambda: self.tr("Loading the amoCRM page…"))
         self.retry.hide()
 
     def _on_load_finished(self, ok: bool) -> None:
+        if self._warming_up:
+            # The engine is up. A load asked for meanwhile goes now: started during the
+            # empty page's load, Chromium would report one of the two only.
+            self._warming_up = False
+            queued, self._queued = self._queued, ""
+            if queued and self.browser is not None:
+                self.browser.load(queued)
+            return
         self.load_finished_at = time.perf_counter()
         if self._captured:
             return

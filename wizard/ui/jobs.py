@@ -8,8 +8,7 @@ shown, and re-shown after a language switch, in the admin's language. Heavy modu
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP
 
@@ -109,8 +108,7 @@ def renew_job(choice: TargetChoice, known_values: Mapping[str, str]) -> Result:
 # --- Save ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Saved:
+class Saved(NamedTuple):
     report: SaveReport
     keyring_note: UiText | None
 

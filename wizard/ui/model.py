@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from wizard.core import errors as e
 
@@ -46,10 +45,23 @@ class TargetKind(enum.Enum):
     DB = "db"
 
 
-@dataclass(frozen=True)
 class TargetChoice:
-    kind: TargetKind
-    value: str  # a path or a database URL
+    """A .env path or a database URL, as chosen on the Welcome or Save page."""
+
+    __slots__ = ("kind", "value")
+
+    def __init__(self, kind: TargetKind, value: str) -> None:
+        self.kind = kind
+        self.value = value  # a path or a database URL
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TargetChoice) and (self.kind, self.value) == (other.kind, other.value)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.value))
+
+    def __repr__(self) -> str:
+        return f"TargetChoice({self.kind}, {self.value!r})"
 
     def open(self, known_values: Mapping[str, str] | None = None) -> TokenTarget:
         """The target itself. ``known_values``: contract keys the admin entered, for a
@@ -66,56 +78,65 @@ class TargetChoice:
         return ["--db", self.value] if self.kind is TargetKind.DB else ["--env", self.value]
 
 
-@dataclass
 class Prefill:
     """What the command line (or --demo) hands the wizard."""
 
-    account: str = ""
-    client_id: str = ""
-    client_secret: str = ""
-    redirect_uri: str = ""
-    target: TargetChoice | None = None
-    #: Shown on the Welcome page in demo mode: where the sandbox runs and where tokens go.
-    demo_base_url: str = ""
-    demo_folder: str = ""
+    def __init__(
+        self,
+        account: str = "",
+        client_id: str = "",
+        client_secret: str = "",
+        redirect_uri: str = "",
+        target: TargetChoice | None = None,
+        demo_base_url: str = "",
+        demo_folder: str = "",
+    ) -> None:
+        self.account = account
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.redirect_uri = redirect_uri
+        self.target = target
+        #: Shown on the Welcome page in demo mode: where the sandbox runs and where tokens go.
+        self.demo_base_url = demo_base_url
+        self.demo_folder = demo_folder
 
     @property
     def is_demo(self) -> bool:
         return bool(self.demo_base_url)
 
 
-@dataclass
 class Result:
     """What the Exchange page produced."""
 
-    connection: Connection
-    account_info: dict[str, Any]
-    renewed: bool = False  # a refresh happened (Renew now, or Test it met a 401)
+    def __init__(self, connection: Connection, account_info: dict[str, Any], renewed: bool = False) -> None:
+        self.connection = connection
+        self.account_info = account_info
+        self.renewed = renewed  # a refresh happened (Renew now, or Test it met a 401)
 
 
-@dataclass
 class Session:
     """Everything collected so far. Nothing here is written anywhere until Save's Commit."""
 
-    prefill: Prefill
-    target: TargetChoice
-    mode: Mode = Mode.CONNECT
-    stored: Connection | None = None
-    # Integration details, validated.
-    account: Account | None = None
-    client_id: str = ""
-    client_secret: str = ""
-    redirect_uri: str = ""
-    #: A private integration's long-lived token, used instead of consent and exchange.
-    use_long_lived: bool = False
-    long_lived_token: str = ""
-    # Consent.
-    code: str = ""
-    # Exchange.
-    result: Result | None = None
-    # Save.
-    saved: SaveReport | None = None
-    notes: list[str] = field(default_factory=list)
+    def __init__(self, prefill: Prefill, target: TargetChoice) -> None:
+        self.prefill = prefill
+        self.target = target
+        self.mode = Mode.CONNECT
+        self.stored: Connection | None = None
+        # Integration details, validated.
+        self.account: Account | None = None
+        self.client_id = ""
+        self.client_secret = ""
+        self.redirect_uri = ""
+        #: A private integration's long-lived token, used instead of consent and exchange.
+        self.use_long_lived = False
+        self.long_lived_token = ""
+        # Consent.
+        self.code = ""
+        # Exchange.
+        self.result: Result | None = None
+        # Save.
+        self.saved: SaveReport | None = None
+        self.notes: list[str] = []
 
     def known_values(self) -> dict[str, str]:
         """What the admin entered (or the flags said), as contract keys, for a database
@@ -150,8 +171,7 @@ class Session:
 # --- what a stored connection says about itself ---------------------------------------
 
 
-@dataclass(frozen=True)
-class StoredSummary:
+class StoredSummary(NamedTuple):
     base_url: str
     client_id: str
     has_tokens: bool

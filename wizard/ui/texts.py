@@ -12,16 +12,13 @@ both worlds at once.
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, QLibraryInfo, QTranslator
+from PySide6.QtCore import QCoreApplication, QEvent, QTranslator
 
 from wizard.core import i18n
 from wizard.core.i18n import Text
@@ -71,6 +68,8 @@ def catalogue_path(language: str) -> Path | None:
 
 
 def _lrelease() -> str | None:
+    import shutil
+
     beside = Path(sys.executable).with_name("pyside6-lrelease")
     if beside.exists():
         return str(beside)
@@ -78,6 +77,9 @@ def _lrelease() -> str | None:
 
 
 def _compile(source: Path) -> Path | None:
+    import subprocess
+    import tempfile
+
     tool = _lrelease()
     if tool is None:
         log.warning("%s is not compiled and pyside6-lrelease is missing; the wizard speaks English", source)
@@ -115,6 +117,8 @@ def _load(language: str) -> list[QTranslator]:
                 loaded.append(translator)
             else:
                 log.warning("Could not load %s; the wizard speaks English", ours)
+        from PySide6.QtCore import QLibraryInfo
+
         qt_dir = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
         for name in ("qtbase", "qtwebengine"):
             translator = QTranslator()

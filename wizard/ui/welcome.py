@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
 from wizard.core.errors import WizardError
 from wizard.ui import texts as ui_texts
 from wizard.ui.base import WizardPage, paragraph
-from wizard.ui.jobs import read_job
 from wizard.ui.model import Mode, Session, Step, StoredSummary, default_mode, summarize
 from wizard.ui.qtcompat import emit
 from wizard.ui.widgets import BusyIndicator, Notice, TargetChooser, local_time
@@ -49,32 +48,11 @@ class WelcomePage(WizardPage):
         self.target = TargetChooser(self)
         layout.addWidget(self.target)
 
-        self.busy = BusyIndicator(self)
-        layout.addWidget(self.busy)
-        self.notice = Notice(self)
-        layout.addWidget(self.notice)
-
-        self.summary_box = QGroupBox(self)
-        box = QVBoxLayout(self.summary_box)
-        self.summary = QLabel(self.summary_box)
-        self.summary.setWordWrap(True)
-        box.addWidget(self.summary)
-        self.choice_label = paragraph("", self.summary_box)
-        box.addWidget(self.choice_label)
-        self.test_radio = QRadioButton(self)
-        self.renew_radio = QRadioButton(self)
-        self.again_radio = QRadioButton(self)
-        self.choices = QButtonGroup(self)
-        for mode, radio in (
-            (Mode.TEST, self.test_radio),
-            (Mode.RENEW, self.renew_radio),
-            (Mode.CONNECT, self.again_radio),
-        ):
-            self.choices.addButton(radio)
-            radio.setProperty("mode", mode.value)
-            box.addWidget(radio)
-        layout.addWidget(self.summary_box)
-        self.summary_box.hide()
+        # What the reading of the target says goes here. Built once the window is painted:
+        # the first window shows only what it needs (see _build_rest).
+        self._rest_layout = QVBoxLayout()
+        layout.addLayout(self._rest_layout)
+        self._rest_built = False
         layout.addStretch(1)
         self.add_help(layout)
 
@@ -87,6 +65,86 @@ class WelcomePage(WizardPage):
         self._bind_texts()
         self._sync_language_switch()
         self._connect_signals()
+
+    def _build_rest(self) -> None:
+        """The busy line, the notice and the stored connection's box with its choices."""
+        if self._rest_built:
+            return
+        self._rest_built = True
+        self._busy = BusyIndicator(self)
+        self._rest_layout.addWidget(self._busy)
+        self._notice = Notice(self)
+        self._rest_layout.addWidget(self._notice)
+        self._summary_box = QGroupBox(self)
+        box = QVBoxLayout(self._summary_box)
+        self._summary_label = QLabel(self._summary_box)
+        self._summary_label.setWordWrap(True)
+        box.addWidget(self._summary_label)
+        self._choice_label = paragraph("", self._summary_box)
+        box.addWidget(self._choice_label)
+        self._test_radio = QRadioButton(self)
+        self._renew_radio = QRadioButton(self)
+        self._again_radio = QRadioButton(self)
+        self._choices = QButtonGroup(self)
+        for mode, radio in (
+            (Mode.TEST, self._test_radio),
+            (Mode.RENEW, self._renew_radio),
+            (Mode.CONNECT, self._again_radio),
+        ):
+            self._choices.addButton(radio)
+            radio.setProperty("mode", mode.value)
+            box.addWidget(radio)
+        self._rest_layout.addWidget(self._summary_box)
+        self._summary_box.hide()
+        # Tab order: the choices follow the target chooser, whatever was built in between.
+        QWidget.setTabOrder(self.target.last_input(), self._test_radio)
+        self._bind_rest_texts()
+        self._choices.buttonToggled.connect(self._on_choice_toggled)
+
+    @property
+    def busy(self) -> BusyIndicator:
+        self._build_rest()
+        return self._busy
+
+    @property
+    def notice(self) -> Notice:
+        self._build_rest()
+        return self._notice
+
+    @property
+    def summary_box(self) -> QGroupBox:
+        self._build_rest()
+        return self._summary_box
+
+    @property
+    def summary(self) -> QLabel:
+        self._build_rest()
+        return self._summary_label
+
+    @property
+    def choice_label(self) -> QLabel:
+        self._build_rest()
+        return self._choice_label
+
+    @property
+    def test_radio(self) -> QRadioButton:
+        self._build_rest()
+        return self._test_radio
+
+    @property
+    def renew_radio(self) -> QRadioButton:
+        self._build_rest()
+        return self._renew_radio
+
+    @property
+    def again_radio(self) -> QRadioButton:
+        self._build_rest()
+        return self._again_radio
+
+    @property
+    def choices(self) -> QButtonGroup:
+        self._build_rest()
+        return self._choices
 
     def _bind_texts(self) -> None:
         t = self.texts
@@ -106,6 +164,9 @@ class WelcomePage(WizardPage):
         )
         t.bind(self.language.setToolTip, self.language.accessibleDescription)
         t.bind(self.where_label.setText, lambda: self.tr("Where the connection is kept:"))
+
+    def _bind_rest_texts(self) -> None:
+        t = self.texts
         t.bind(self.summary_box.setTitle, lambda: self.tr("The connection stored there"))
         t.bind(self.summary.setAccessibleName, lambda: self.tr("Stored connection"))
         t.bind(self.choice_label.setText, lambda: self.tr("What should Next do?"))
@@ -144,7 +205,6 @@ class WelcomePage(WizardPage):
     def _connect_signals(self) -> None:
         self.target.changed.connect(self._on_target_changed)
         self._debounce.timeout.connect(self._on_debounce_timeout)
-        self.choices.buttonToggled.connect(self._on_choice_toggled)
         self.language.currentIndexChanged.connect(self._on_language_changed)
 
     # --- QWizardPage ----------------------------------------------------------------
@@ -162,12 +222,9 @@ class WelcomePage(WizardPage):
             )
             self.demo_note.show()
         self.target.set_choice(self.session.target)
-        self._debounce.stop()  # set_choice reported a change; it is read right here
-        choice = self.target.choice()
-        if choice.value:
-            # Said at once; the reading itself starts once the window is painted, so the
-            # first window does not wait for the target's imports.
-            self.busy.start(lambda: self.tr("Reading {target}…").format(target=choice.value))
+        self._debounce.stop()
+        # The reading starts once the window is painted, so the first window waits neither
+        # for the target's imports nor for the widgets that report on it.
         after_paint = getattr(self.wizard(), "after_first_paint", None)
         if after_paint is not None:
             self._waiting = True
@@ -217,6 +274,8 @@ class WelcomePage(WizardPage):
             emit(self.completeChanged)
             return
         self.busy.start(lambda: self.tr("Reading {target}…").format(target=choice.value))
+        from wizard.ui.jobs import read_job
+
         known = self.session.known_values()
         self._read_job = self.worker.submit(
             lambda: read_job(choice, known), self._on_read_done, self._on_read_failed

@@ -6,21 +6,18 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QRectF, QSettings, Qt, Signal
-from PySide6.QtGui import QAccessible, QAccessibleEvent, QColor, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QFileDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QRadioButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +26,12 @@ from wizard.core.errors import WizardError
 from wizard.ui.model import TargetChoice, TargetKind
 from wizard.ui.qtcompat import emit
 from wizard.ui.texts import Maker, Texts, text_of
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QAccessible, QColor, QPaintEvent, QPalette
+
+# Some Qt classes cost milliseconds the first time they are touched (QAccessible, QPainter,
+# QFileDialog): they are imported where they are used, after the first window is up.
 
 SETTINGS_ENV_PATH = "save/env_path"
 SETTINGS_KIND = "save/kind"
@@ -43,10 +46,12 @@ def settings() -> QSettings:
     return QSettings("amocrm-wizard", "amocrm-wizard")
 
 
-def announce(widget: QWidget, event: QAccessible.Event = QAccessible.Event.NameChanged) -> None:
+def announce(widget: QWidget, event: QAccessible.Event | None = None) -> None:
     """Tell screen readers that ``widget`` says something new (cheap when none listens)."""
+    from PySide6.QtGui import QAccessible, QAccessibleEvent
+
     if QAccessible.isActive():
-        QAccessible.updateAccessibility(QAccessibleEvent(widget, event))
+        QAccessible.updateAccessibility(QAccessibleEvent(widget, event or QAccessible.Event.NameChanged))
 
 
 def describe_widget(widget: QWidget, name: str, description: str) -> None:
@@ -77,10 +82,14 @@ def contrast_ratio(a: QColor, b: QColor) -> float:
 
 
 def is_dark(palette: QPalette) -> bool:
+    from PySide6.QtGui import QPalette
+
     return palette.color(QPalette.ColorRole.Window).lightness() < 128
 
 
 def _blend(base: QColor, tint: QColor, amount: float) -> QColor:
+    from PySide6.QtGui import QColor
+
     return QColor.fromRgbF(
         base.redF() + (tint.redF() - base.redF()) * amount,
         base.greenF() + (tint.greenF() - base.greenF()) * amount,
@@ -92,6 +101,8 @@ class BusyIndicator(QWidget):
     """An indeterminate bar with a sentence saying what is happening (read by screen readers)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
+        from PySide6.QtWidgets import QProgressBar
+
         super().__init__(parent)
         self._label = wrapped(self)
         self._bar = QProgressBar(self)
@@ -180,6 +191,8 @@ class Notice(QFrame):
         layout.addLayout(fix_row)
         layout.addWidget(self.extra_label)
         layout.addWidget(self.detail_label)
+        from PySide6.QtWidgets import QSizePolicy
+
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.kind = Notice.Kind.INFO
         self.error: WizardError | None = None
@@ -209,6 +222,8 @@ class Notice(QFrame):
         self.hide()
 
     def _show(self) -> None:
+        from PySide6.QtGui import QAccessible
+
         self._render()
         self.show()
         announce(
@@ -281,6 +296,8 @@ class Notice(QFrame):
 
     def colors(self) -> tuple[QColor, QColor, QColor]:
         """(text, fill, border) for the current palette and kind."""
+        from PySide6.QtGui import QColor, QPalette
+
         palette = self.palette()
         dark = is_dark(palette)
         accents = {
@@ -295,6 +312,8 @@ class Notice(QFrame):
         return text, fill, accent
 
     def paintEvent(self, event: QPaintEvent) -> None:
+        from PySide6.QtGui import QPainter, QPen
+
         _text, fill, border = self.colors()
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -415,6 +434,7 @@ class TargetChooser(QWidget):
         self._group = QButtonGroup(self)
         self._group.addButton(self._env_radio)
         self._group.addButton(self._db_radio)
+        self._quiet = False
 
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -488,12 +508,17 @@ class TargetChooser(QWidget):
         return TargetChoice(TargetKind.ENV, self._env_path.text().strip())
 
     def set_choice(self, choice: TargetChoice) -> None:
-        if choice.kind is TargetKind.DB:
-            self._db_url.setText(choice.value)
-            self._db_radio.setChecked(True)
-        else:
-            self._env_path.setText(choice.value)
-            self._env_radio.setChecked(True)
+        """Show ``choice`` without reporting it as a change (the caller knows)."""
+        self._quiet = True
+        try:
+            if choice.kind is TargetKind.DB:
+                self._db_url.setText(choice.value)
+                self._db_radio.setChecked(True)
+            else:
+                self._env_path.setText(choice.value)
+                self._env_radio.setChecked(True)
+        finally:
+            self._quiet = False
         self._sync_enabled()
 
     def set_env_path(self, path: str) -> None:
@@ -511,6 +536,9 @@ class TargetChooser(QWidget):
     def first_input(self) -> QWidget:
         return self._env_radio
 
+    def last_input(self) -> QWidget:
+        return self._test if self._test is not None else self._db_url
+
     def test_button(self) -> QPushButton | None:
         return self._test
 
@@ -526,15 +554,19 @@ class TargetChooser(QWidget):
 
     def _on_kind_toggled(self, _checked: bool) -> None:
         self._sync_enabled()
-        emit(self.changed)
+        if not self._quiet:
+            emit(self.changed)
 
     def _on_text_changed(self, _text: str) -> None:
-        emit(self.changed)
+        if not self._quiet:
+            emit(self.changed)
 
     def _on_test_clicked(self) -> None:
         emit(self.test_requested)
 
     def _on_browse_clicked(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         path, _filter = QFileDialog.getSaveFileName(
             self,
             self.tr("Where should the tokens be written?"),

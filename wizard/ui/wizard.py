@@ -54,15 +54,20 @@ class SetupWizard(QWizard):
         super().__init__(parent)
         self.session = Session(prefill=prefill, target=target)
         self.worker = Worker(self)
-        self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
-        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
-        self.setOption(QWizard.WizardOption.HaveHelpButton, True)
+        options = QWizard.WizardOption  # one call: each setOption lays the buttons out again
+        self.setOptions(
+            self.options()
+            | options.NoBackButtonOnStartPage
+            | options.NoCancelButtonOnLastPage
+            | options.HaveHelpButton
+        )
         self.resize(DEFAULT_SIZE)
         self.setMinimumSize(QSize(640, 480))
         self._pages: dict[Step, WizardPage] = {}
         self._painted = False
         self._after_paint: list[Callable[[], None]] = []
         self._previous_id = -1
+        self._warm = self._preloaded = False
         self.page_for(Step.WELCOME)
         self.setStartId(Step.WELCOME.value)
         self.retranslate()
@@ -160,24 +165,34 @@ class SetupWizard(QWizard):
         callbacks, self._after_paint = self._after_paint, []
         for callback in callbacks:
             callback()
-        if self.prewarm_consent:
+        if self.prewarm_consent and self.isVisible():
             QTimer.singleShot(0, self._prewarm)
 
     def _prewarm(self) -> None:
-        """QtWebEngine takes a while to start: start it while the admin reads the first page.
-        When the flags (or --demo) already name the account and the integration, the consent
-        page itself is loaded; entering the page with the same details shows it at once."""
-        if not self.isVisible() or (Step.CONSENT in self._pages and self.consent.browser is not None):
+        """QtWebEngine takes a while to start: start it while the admin reads the first page,
+        and build the details page meanwhile (the web engine boots in its own processes)."""
+        if not self.isVisible() or Step.CONSENT in self._pages:
             return
-        consent = self.consent
+        self.consent.warm_up()
+        self._warm = True
+        # The HTTP stack (requests, PyJWT) is imported on the worker while QtWebEngine's
+        # renderer starts in its own process; the consent page is loaded once both are ready.
+        self.worker.submit(_preload_oauth, self._on_preloaded, _ignore)
+        self.page_for(Step.DETAILS)
+
+    def _on_preloaded(self, _result: object) -> None:
+        self._preloaded = True
+        self._prefetch()
+        self.worker.submit(_preload_http, _ignore, _ignore)
+
+    def _prefetch(self) -> None:
+        """When the flags (or --demo) already name the account and the integration, load the
+        consent page itself; entering the page with the same details shows it at once."""
+        if not (self._warm and self._preloaded) or self.currentId() >= Step.CONSENT.value:
+            return
         prefilled = self._prefilled_details()
-        if prefilled is None:
-            consent.ensure_browser()
-            assert consent.browser is not None
-            consent.browser.load("about:blank")
-        else:
-            consent.prefetch(*prefilled)
-        self.worker.submit(_preload, _ignore, _ignore)
+        if prefilled is not None and self.session.mode is Mode.CONNECT:
+            self.consent.prefetch(*prefilled)
 
     def _prefilled_details(self):  # type: ignore[no-untyped-def]
         from wizard.core import validate
@@ -208,8 +223,10 @@ class SetupWizard(QWizard):
             candidates.append(session.stored.base_url)
         candidates.append(session.prefill.account)
         for text in candidates:
+            if not text.strip():
+                continue
             try:
-                return parse_account(text).base_url if text else ""
+                return parse_account(text).base_url
             except WizardError:
                 continue
         return ""
@@ -290,10 +307,15 @@ class SetupWizard(QWizard):
         super().closeEvent(event)
 
 
-def _preload() -> None:
-    """The HTTP stack and PyJWT, imported off the UI thread before the pages need them."""
-    import wizard.core.oauth
-    import wizard.core.tokens  # noqa: F401  (PyJWT)
+def _preload_oauth() -> None:
+    """What the consent page needs (the consent URL, the callback check), off the UI thread."""
+    import wizard.core.oauth  # noqa: F401
+
+
+def _preload_http() -> None:
+    """What the exchange needs (the HTTP stack, PyJWT), before the admin gets there."""
+    import jwt  # noqa: F401
+    import requests  # noqa: F401
 
 
 def _ignore(_result: object) -> None:

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
 from wizard.core.errors import WizardError
-from wizard.ui.jobs import unexpected
 from wizard.ui.qtcompat import emit
 
 log = logging.getLogger("amocrm_wizard")
@@ -25,8 +23,7 @@ Done = Callable[[Any], None]
 Failed = Callable[[WizardError], None]
 
 
-@dataclass
-class _Pending:
+class _Pending(NamedTuple):
     on_done: Done
     on_error: Failed
 
@@ -70,6 +67,8 @@ class Worker(QObject):
             except WizardError as error:
                 emit(relay.failed, job_id, error)
             except Exception as exc:  # a bug or an unexpected library error: still a message
+                from wizard.ui.jobs import unexpected
+
                 log.exception("A background job failed")
                 emit(relay.failed, job_id, unexpected(exc))
             else:
