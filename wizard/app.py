@@ -97,6 +97,8 @@ def _prefill(options: argparse.Namespace, sandbox: object | None) -> tuple[Prefi
         prefill.demo_base_url = sandbox.base_url
         prefill.demo_folder = folder
         default_env = str(Path(folder) / ".env")
+    elif options.env or options.db:
+        default_env = ""  # the flags say where; the remembered path is not needed
     else:
         remembered = str(settings().value(SETTINGS_ENV_PATH, "") or "")
         default_env = remembered or str(Path.cwd() / ".env")

@@ -4,22 +4,22 @@
 <context>
     <name>BusyIndicator</name>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="124"/>
+        <location filename="../../wizard/ui/widgets.py" line="135"/>
         <source>Busy: {what}</source>
         <translation>Идёт работа: {what}</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="124"/>
+        <location filename="../../wizard/ui/widgets.py" line="135"/>
         <source>Progress</source>
         <translation>Ход работы</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="126"/>
+        <location filename="../../wizard/ui/widgets.py" line="137"/>
         <source>Working…</source>
         <translation>Идёт работа…</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="129"/>
+        <location filename="../../wizard/ui/widgets.py" line="140"/>
         <source>What the wizard is doing now.</source>
         <translation>Что мастер делает сейчас.</translation>
     </message>
@@ -41,88 +41,88 @@
 <context>
     <name>ConsentPage</name>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="104"/>
+        <location filename="../../wizard/ui/consent.py" line="111"/>
         <source>Allow access in amoCRM</source>
         <extracomment>A consent page loaded ahead of time is used only while it is this fresh (seconds).</extracomment>
         <translation>Разрешите доступ в amoCRM</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="107"/>
+        <location filename="../../wizard/ui/consent.py" line="114"/>
         <source>Log in if amoCRM asks, choose the account and press “Allow” (Разрешить).</source>
         <translation>Войдите, если amoCRM попросит, выберите аккаунт и нажмите «Разрешить».</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="109"/>
+        <location filename="../../wizard/ui/consent.py" line="116"/>
         <source>Consent page status</source>
         <translation>Состояние страницы разрешения</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="110"/>
+        <location filename="../../wizard/ui/consent.py" line="117"/>
         <source>Try loading again</source>
         <translation>Загрузить ещё раз</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="111"/>
+        <location filename="../../wizard/ui/consent.py" line="118"/>
         <source>Loads the amoCRM page again.</source>
         <translation>Загружает страницу amoCRM заново.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="112"/>
+        <location filename="../../wizard/ui/consent.py" line="119"/>
         <source>Open that link in my browser</source>
         <translation>Открыть эту ссылку в моём браузере</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="115"/>
+        <location filename="../../wizard/ui/consent.py" line="122"/>
         <source>Opens the page that is not part of amoCRM in your usual web browser.</source>
         <translation>Открывает страницу, которая не относится к amoCRM, в вашем обычном браузере.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="117"/>
+        <location filename="../../wizard/ui/consent.py" line="124"/>
         <source>Or, without this page</source>
         <translation>Или без этой страницы</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="118"/>
+        <location filename="../../wizard/ui/consent.py" line="125"/>
         <source>Open the consent page in my own browser</source>
         <translation>Открыть страницу разрешения в моём браузере</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="122"/>
+        <location filename="../../wizard/ui/consent.py" line="129"/>
         <source>Opens the same amoCRM page in your usual web browser. After pressing Allow there, paste the address the browser went to into the field below.</source>
         <translation>Открывает эту же страницу amoCRM в вашем обычном браузере. Нажмите там «Разрешить», затем вставьте в поле ниже адрес, на который перешёл браузер.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="127"/>
+        <location filename="../../wizard/ui/consent.py" line="134"/>
         <source>Paste the 20-minute code from Keys and scopes:</source>
         <translation>Вставьте 20-минутный код из «Ключей и доступов»:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="128"/>
+        <location filename="../../wizard/ui/consent.py" line="135"/>
         <source>Authorization code</source>
         <translation>Код авторизации</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="131"/>
+        <location filename="../../wizard/ui/consent.py" line="138"/>
         <source>The 20-minute code from the integration&apos;s Keys and scopes tab in amoCRM.</source>
         <translation>Код авторизации, действующий 20 минут, с вкладки «Ключи и доступы» интеграции в amoCRM.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="134"/>
+        <location filename="../../wizard/ui/consent.py" line="141"/>
         <source>Or paste the address you were redirected to:</source>
         <translation>Или вставьте адрес, на который вас перенаправило:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="135"/>
+        <location filename="../../wizard/ui/consent.py" line="142"/>
         <source>Redirect address</source>
         <translation>Адрес перенаправления</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="139"/>
+        <location filename="../../wizard/ui/consent.py" line="146"/>
         <source>The whole address the browser went to after you pressed Allow; it contains code=.</source>
         <translation>Полный адрес, на который перешёл браузер после нажатия «Разрешить»; в нём есть code=.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="147"/>
+        <location filename="../../wizard/ui/consent.py" line="154"/>
         <source>This is amoCRM&apos;s own page. Log in if it asks, pick the account and press “Allow” (Разрешить); the wizard catches the answer and moves on by itself.
 
 If the page does not load: in amoCRM open Settings → Integrations (Настройки → Интеграции), click your integration, open the Keys and scopes tab (Ключи и доступы) and copy the authorization code (Код авторизации) into the field below; it works for 20 minutes. Or open the page in your own browser, press Allow there and paste the address your browser went to.</source>
@@ -131,42 +131,47 @@ If the page does not load: in amoCRM open Settings → Integrations (Настр�
 Если страница не загружается: в amoCRM откройте «Настройки → Интеграции», нажмите на свою интеграцию, откройте вкладку «Ключи и доступы» и скопируйте «Код авторизации» в поле ниже; он действует 20 минут. Или откройте страницу в своём браузере, нажмите там «Разрешить» и вставьте адрес, на который перешёл браузер.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="305"/>
+        <location filename="../../wizard/ui/consent.py" line="325"/>
         <source>This link leads outside amoCRM ({url}); it is not opened here.</source>
         <translation>Эта ссылка ведёт за пределы amoCRM ({url}), здесь она не открывается.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="320"/>
+        <location filename="../../wizard/ui/consent.py" line="340"/>
         <source>The consent page has been loaded again.</source>
         <translation>Страница разрешения загружена заново.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="325"/>
+        <location filename="../../wizard/ui/consent.py" line="345"/>
         <source>Access allowed. Getting the tokens…</source>
         <translation>Доступ разрешён. Получаем токены…</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="333"/>
+        <location filename="../../wizard/ui/consent.py" line="362"/>
         <source>Loading the amoCRM page…</source>
         <translation>Загружается страница amoCRM…</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="342"/>
+        <location filename="../../wizard/ui/consent.py" line="379"/>
         <source>Press “Allow” on the page below.</source>
         <translation>Нажмите «Разрешить» на странице ниже.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="350"/>
+        <location filename="../../wizard/ui/consent.py" line="391"/>
+        <source>amoCRM did not show the consent page (error {status}): it does not know this Client ID for {host}, or the integration is switched off. Press Back to check the integration details, or use the code below.</source>
+        <translation>amoCRM не показал страницу разрешения (ошибка {status}): он не знает этот ID интеграции для {host} или интеграция отключена. Нажмите «Назад» и проверьте данные интеграции — или воспользуйтесь кодом ниже.</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/consent.py" line="399"/>
         <source>The amoCRM page could not be loaded. Check the internet connection and the account address ({host}), then try again, or use the code below.</source>
         <translation>Не удалось загрузить страницу amoCRM. Проверьте подключение к интернету и адрес аккаунта ({host}) и попробуйте ещё раз — или воспользуйтесь кодом ниже.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="371"/>
+        <location filename="../../wizard/ui/consent.py" line="420"/>
         <source>The amoCRM page is open in your browser.</source>
         <translation>Страница amoCRM открыта в вашем браузере.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="373"/>
+        <location filename="../../wizard/ui/consent.py" line="422"/>
         <source>Press “Allow” (Разрешить) there. Then copy the whole address from your browser&apos;s address bar and paste it into “Or paste the address you were redirected to”.</source>
         <translation>Нажмите там «Разрешить». Затем скопируйте весь адрес из адресной строки браузера и вставьте его в поле «Или вставьте адрес, на который вас перенаправило».</translation>
     </message>
@@ -678,32 +683,32 @@ The values it uses are on your integration in amoCRM: Settings → Integrations 
 <context>
     <name>HelpPanel</name>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="350"/>
+        <location filename="../../wizard/ui/widgets.py" line="369"/>
         <source>Help for this page</source>
         <translation>Справка по этой странице</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="351"/>
+        <location filename="../../wizard/ui/widgets.py" line="370"/>
         <source>Hide help</source>
         <translation>Скрыть справку</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="352"/>
+        <location filename="../../wizard/ui/widgets.py" line="371"/>
         <source>Closes this help.</source>
         <translation>Закрывает эту справку.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="353"/>
+        <location filename="../../wizard/ui/widgets.py" line="372"/>
         <source>Open the integrations in amoCRM</source>
         <translation>Открыть интеграции в amoCRM</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="370"/>
+        <location filename="../../wizard/ui/widgets.py" line="389"/>
         <source>Opens Settings → Integrations of {account} in your web browser.</source>
         <translation>Открывает «Настройки → Интеграции» аккаунта {account} в вашем браузере.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="372"/>
+        <location filename="../../wizard/ui/widgets.py" line="391"/>
         <source>Enter the account address first (on the Integration details page).</source>
         <translation>Сначала введите адрес аккаунта (на странице «Данные интеграции»).</translation>
     </message>
@@ -711,12 +716,12 @@ The values it uses are on your integration in amoCRM: Settings → Integrations 
 <context>
     <name>Messages</name>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="208"/>
+        <location filename="../../wizard/ui/consent.py" line="215"/>
         <source>The code has spaces in it or is empty.</source>
         <translation>Код пустой или в нём есть пробелы.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="210"/>
+        <location filename="../../wizard/ui/consent.py" line="217"/>
         <source>Copy the code again, whole, from Keys and scopes.</source>
         <translation>Скопируйте код ещё раз, целиком, из «Ключей и доступов».</translation>
     </message>
@@ -731,52 +736,52 @@ The values it uses are on your integration in amoCRM: Settings → Integrations 
         <translation>Скопируйте его ещё раз, целиком, с вкладки «Ключи и доступы» частной интеграции.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/jobs.py" line="32"/>
+        <location filename="../../wizard/ui/jobs.py" line="31"/>
         <source>Database targets are not available in this build.</source>
         <translation>В этой сборке сохранение в базу данных недоступно.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/jobs.py" line="33"/>
+        <location filename="../../wizard/ui/jobs.py" line="32"/>
         <source>Save to a .env file instead.</source>
         <translation>Сохраните в файл .env.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/jobs.py" line="78"/>
+        <location filename="../../wizard/ui/jobs.py" line="77"/>
         <source>This is not a long-lived token.</source>
         <translation>Это не долгосрочный токен.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/jobs.py" line="80"/>
+        <location filename="../../wizard/ui/jobs.py" line="79"/>
         <source>Copy the long-lived token again, whole, from the private integration&apos;s Keys and scopes tab in amoCRM.</source>
         <translation>Скопируйте долгосрочный токен ещё раз, целиком, с вкладки «Ключи и доступы» частной интеграции в amoCRM.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/jobs.py" line="141"/>
+        <location filename="../../wizard/ui/jobs.py" line="139"/>
         <source>After saving, {target} does not hold what was written ({keys}).</source>
         <translation>После сохранения в {target} оказалось не то, что было записано ({keys}).</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/jobs.py" line="148"/>
+        <location filename="../../wizard/ui/jobs.py" line="146"/>
         <source>Check that nothing else is writing there at the same moment, then save again.</source>
         <translation>Убедитесь, что туда одновременно больше никто не пишет, и сохраните ещё раз.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/jobs.py" line="171"/>
+        <location filename="../../wizard/ui/jobs.py" line="169"/>
         <source>The secret was not kept in the OS keyring: {reason}</source>
         <translation>Секретный ключ не сохранён в хранилище паролей системы: {reason}</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/jobs.py" line="177"/>
+        <location filename="../../wizard/ui/jobs.py" line="175"/>
         <source>The OS keyring is not available; the secret was not kept there.</source>
         <translation>Хранилище паролей системы недоступно, секретный ключ в нём не сохранён.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/jobs.py" line="204"/>
+        <location filename="../../wizard/ui/jobs.py" line="202"/>
         <source>Something unexpected went wrong.</source>
         <translation>Произошла непредвиденная ошибка.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/jobs.py" line="206"/>
+        <location filename="../../wizard/ui/jobs.py" line="204"/>
         <source>Try again; if it happens again, send the log file to whoever maintains your integration.</source>
         <translation>Попробуйте ещё раз; если ошибка повторится, отправьте файл журнала тому, кто поддерживает вашу интеграцию.</translation>
     </message>
@@ -784,32 +789,32 @@ The values it uses are on your integration in amoCRM: Settings → Integrations 
 <context>
     <name>Notice</name>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="231"/>
+        <location filename="../../wizard/ui/widgets.py" line="246"/>
         <source>Note:</source>
         <translation>Заметка:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="232"/>
+        <location filename="../../wizard/ui/widgets.py" line="247"/>
         <source>Error:</source>
         <translation>Ошибка:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="233"/>
+        <location filename="../../wizard/ui/widgets.py" line="248"/>
         <source>OK:</source>
         <translation>Готово:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="234"/>
+        <location filename="../../wizard/ui/widgets.py" line="249"/>
         <source>Warning:</source>
         <translation>Внимание:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="248"/>
+        <location filename="../../wizard/ui/widgets.py" line="263"/>
         <source>What to do:</source>
         <translation>Что сделать:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="252"/>
+        <location filename="../../wizard/ui/widgets.py" line="267"/>
         <source>Technical details: {detail}</source>
         <translation>Технические подробности: {detail}</translation>
     </message>
@@ -998,53 +1003,53 @@ The integration these tokens belong to is in amoCRM under Settings → Integrati
 <context>
     <name>SetupWizard</name>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="238"/>
+        <location filename="../../wizard/ui/wizard.py" line="255"/>
         <source>amoCRM connection wizard</source>
         <extracomment>QWizard&apos;s own button texts, translated by qtbase&apos;s catalogue (context &quot;QWizard&quot;). Kept in variables so that lupdate does not copy them into our catalogue. Build the consent page (QtWebEngine) as soon as the first window is painted.</extracomment>
         <translation>Мастер подключения amoCRM</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="240"/>
+        <location filename="../../wizard/ui/wizard.py" line="257"/>
         <source>amoCRM connection wizard — demo with the built-in sandbox</source>
         <translation>Мастер подключения amoCRM — демо со встроенной песочницей</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="246"/>
+        <location filename="../../wizard/ui/wizard.py" line="263"/>
         <source>? &amp;Help</source>
         <translation>? &amp;Справка</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="248"/>
+        <location filename="../../wizard/ui/wizard.py" line="265"/>
         <source>Goes back to the previous page.</source>
         <translation>Возвращает на предыдущую страницу.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="249"/>
+        <location filename="../../wizard/ui/wizard.py" line="266"/>
         <source>Goes on; the work of this page starts here.</source>
         <translation>Переходит дальше; работа этой страницы начинается здесь.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="250"/>
+        <location filename="../../wizard/ui/wizard.py" line="267"/>
         <source>Writes the tokens where you chose, then goes on.</source>
         <translation>Записывает токены в выбранное место и переходит дальше.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="251"/>
+        <location filename="../../wizard/ui/wizard.py" line="268"/>
         <source>Closes the wizard (and sets up what you ticked).</source>
         <translation>Закрывает мастер (и настраивает отмеченное).</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="252"/>
+        <location filename="../../wizard/ui/wizard.py" line="269"/>
         <source>Closes the wizard without saving anything more.</source>
         <translation>Закрывает мастер, больше ничего не сохраняя.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="254"/>
+        <location filename="../../wizard/ui/wizard.py" line="271"/>
         <source>Shows where to find what this page asks for in amoCRM, and a button that opens the account&apos;s integration settings.</source>
         <translation>Показывает, где в amoCRM найти то, что спрашивает эта страница, и кнопку, открывающую настройки интеграций аккаунта.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="260"/>
+        <location filename="../../wizard/ui/wizard.py" line="277"/>
         <source>Help</source>
         <translation>Справка</translation>
     </message>
@@ -1052,78 +1057,78 @@ The integration these tokens belong to is in amoCRM under Settings → Integrati
 <context>
     <name>TargetChooser</name>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="437"/>
+        <location filename="../../wizard/ui/widgets.py" line="457"/>
         <source>A .env file</source>
         <translation>Файл .env</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="438"/>
+        <location filename="../../wizard/ui/widgets.py" line="458"/>
         <source>Write the tokens to a .env file.</source>
         <translation>Записать токены в файл .env.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="439"/>
+        <location filename="../../wizard/ui/widgets.py" line="459"/>
         <source>.env file path</source>
         <translation>Путь к файлу .env</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="442"/>
+        <location filename="../../wizard/ui/widgets.py" line="462"/>
         <source>The backend&apos;s .env file; it is created if it does not exist.</source>
         <translation>Файл .env бэкенда; если его нет, он будет создан.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="445"/>
+        <location filename="../../wizard/ui/widgets.py" line="465"/>
         <source>Choose…</source>
         <translation>Выбрать…</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="446"/>
+        <location filename="../../wizard/ui/widgets.py" line="466"/>
         <source>Choose the .env file</source>
         <translation>Выбрать файл .env</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="449"/>
+        <location filename="../../wizard/ui/widgets.py" line="469"/>
         <source>Opens a file dialog to pick where the .env file is.</source>
         <translation>Открывает окно выбора файла .env.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="451"/>
+        <location filename="../../wizard/ui/widgets.py" line="471"/>
         <source>A database</source>
         <translation>База данных</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="454"/>
+        <location filename="../../wizard/ui/widgets.py" line="474"/>
         <source>Write the tokens to the backend&apos;s database (table system_settings).</source>
         <translation>Записать токены в базу данных бэкенда (таблица system_settings).</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="456"/>
+        <location filename="../../wizard/ui/widgets.py" line="476"/>
         <source>Database URL</source>
         <translation>Адрес базы данных</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="459"/>
+        <location filename="../../wizard/ui/widgets.py" line="479"/>
         <source>sqlite:///path/file.db, postgresql://user:password@host:5432/db or mysql://…</source>
         <translation>sqlite:///путь/файл.db, postgresql://пользователь:пароль@сервер:5432/база или mysql://…</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="463"/>
-        <location filename="../../wizard/ui/widgets.py" line="464"/>
+        <location filename="../../wizard/ui/widgets.py" line="483"/>
+        <location filename="../../wizard/ui/widgets.py" line="484"/>
         <source>Test database</source>
         <translation>Проверить базу</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="467"/>
+        <location filename="../../wizard/ui/widgets.py" line="487"/>
         <source>Connects to the database and checks that the wizard may write there.</source>
         <translation>Подключается к базе данных и проверяет, что мастер может туда писать.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="540"/>
+        <location filename="../../wizard/ui/widgets.py" line="572"/>
         <source>Where should the tokens be written?</source>
         <translation>Куда записать токены?</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="542"/>
+        <location filename="../../wizard/ui/widgets.py" line="574"/>
         <source>.env files (*.env .env);;All files (*)</source>
         <translation>Файлы .env (*.env .env);;Все файлы (*)</translation>
     </message>
@@ -1131,82 +1136,82 @@ The integration these tokens belong to is in amoCRM under Settings → Integrati
 <context>
     <name>WelcomePage</name>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="93"/>
+        <location filename="../../wizard/ui/welcome.py" line="151"/>
         <source>Connect amoCRM to your backend</source>
         <translation>Подключение amoCRM к вашему бэкенду</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="97"/>
+        <location filename="../../wizard/ui/welcome.py" line="155"/>
         <source>This wizard gets the tokens your backend needs to work with amoCRM or Kommo, and writes them where the backend reads them.</source>
         <translation>Мастер получает токены, которые нужны бэкенду для работы с amoCRM или Kommo, и записывает их туда, откуда бэкенд их читает.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="101"/>
+        <location filename="../../wizard/ui/welcome.py" line="159"/>
         <source>Language:</source>
         <translation>Язык:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="102"/>
+        <location filename="../../wizard/ui/welcome.py" line="160"/>
         <source>Language</source>
         <translation>Язык</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="105"/>
+        <location filename="../../wizard/ui/welcome.py" line="163"/>
         <source>The language of the wizard; it changes at once.</source>
         <translation>Язык мастера; меняется сразу.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="108"/>
+        <location filename="../../wizard/ui/welcome.py" line="166"/>
         <source>Where the connection is kept:</source>
         <translation>Где хранится подключение:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="109"/>
+        <location filename="../../wizard/ui/welcome.py" line="170"/>
         <source>The connection stored there</source>
         <translation>Сохранённое там подключение</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="110"/>
+        <location filename="../../wizard/ui/welcome.py" line="171"/>
         <source>Stored connection</source>
         <translation>Сохранённое подключение</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="111"/>
+        <location filename="../../wizard/ui/welcome.py" line="172"/>
         <source>What should Next do?</source>
         <translation>Что сделать по кнопке «Далее»?</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="112"/>
+        <location filename="../../wizard/ui/welcome.py" line="173"/>
         <source>Test it: call amoCRM with the stored tokens</source>
         <translation>Проверить: обратиться к amoCRM с сохранёнными токенами</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="115"/>
+        <location filename="../../wizard/ui/welcome.py" line="176"/>
         <source>Next calls amoCRM with the stored tokens; nothing changes unless they expired.</source>
         <translation>«Далее» обратится к amoCRM с сохранёнными токенами; ничего не изменится, если их срок не истёк.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="119"/>
+        <location filename="../../wizard/ui/welcome.py" line="180"/>
         <source>Renew now: get a fresh pair of tokens (the 3 months start again)</source>
         <translation>Продлить сейчас: получить новую пару токенов (3 месяца начнутся заново)</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="123"/>
+        <location filename="../../wizard/ui/welcome.py" line="184"/>
         <source>Next spends the stored refresh token and saves the new pair at once.</source>
         <translation>«Далее» использует сохранённый токен обновления и сразу сохранит новую пару.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="127"/>
+        <location filename="../../wizard/ui/welcome.py" line="188"/>
         <source>Connect again: go through the amoCRM consent page (details prefilled)</source>
         <translation>Подключить заново: пройти страницу разрешения amoCRM (данные уже заполнены)</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="131"/>
+        <location filename="../../wizard/ui/welcome.py" line="192"/>
         <source>Next leads to the integration details and amoCRM&apos;s consent page.</source>
         <translation>«Далее» ведёт к данным интеграции и странице разрешения amoCRM.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="136"/>
+        <location filename="../../wizard/ui/welcome.py" line="197"/>
         <source>Choose where your backend reads its amoCRM settings: its .env file, or its database (the table system_settings). If a connection is stored there, the wizard shows it and can test it, renew it or connect again.
 
 For a new connection you need an integration in amoCRM: Settings → Integrations (Настройки → Интеграции), then your integration. The next page asks for the values from its Keys and scopes tab (Ключи и доступы).</source>
@@ -1215,78 +1220,77 @@ For a new connection you need an integration in amoCRM: Settings → Integration
 Для нового подключения нужна интеграция в amoCRM: «Настройки → Интеграции», затем ваша интеграция. Следующая страница попросит значения с её вкладки «Ключи и доступы».</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="158"/>
+        <location filename="../../wizard/ui/welcome.py" line="218"/>
         <source>Demo mode: the built-in sandbox (a pretend amoCRM) runs at {url}. Nothing here talks to the real amoCRM. The tokens go to a .env file in the temporary folder {folder}.</source>
         <translation>Демо-режим: встроенная песочница (ненастоящий amoCRM) работает по адресу {url}. С настоящим amoCRM здесь ничего не связывается. Токены запишутся в файл .env во временной папке {folder}.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="170"/>
-        <location filename="../../wizard/ui/welcome.py" line="219"/>
+        <location filename="../../wizard/ui/welcome.py" line="276"/>
         <source>Reading {target}…</source>
         <translation>Читаем {target}…</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="215"/>
+        <location filename="../../wizard/ui/welcome.py" line="272"/>
         <source>Choose a .env file or a database to continue.</source>
         <translation>Чтобы продолжить, выберите файл .env или базу данных.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="236"/>
+        <location filename="../../wizard/ui/welcome.py" line="295"/>
         <source>No amoCRM connection is stored there yet.</source>
         <translation>Там пока нет сохранённого подключения amoCRM.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="237"/>
+        <location filename="../../wizard/ui/welcome.py" line="296"/>
         <source>Press Next to connect an account.</source>
         <translation>Нажмите «Далее», чтобы подключить аккаунт.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="247"/>
+        <location filename="../../wizard/ui/welcome.py" line="306"/>
         <source>Press Next to connect anyway, or choose another place.</source>
         <translation>Нажмите «Далее», чтобы всё равно подключиться, или выберите другое место.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="265"/>
+        <location filename="../../wizard/ui/welcome.py" line="324"/>
         <source>Account: {url}</source>
         <translation>Аккаунт: {url}</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="267"/>
+        <location filename="../../wizard/ui/welcome.py" line="326"/>
         <source>No tokens are stored: the connection was never finished.</source>
         <translation>Токенов нет: подключение так и не было завершено.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="273"/>
+        <location filename="../../wizard/ui/welcome.py" line="332"/>
         <source>Long-lived token: ended {when}</source>
         <translation>Долгосрочный токен: закончился {when}</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="275"/>
+        <location filename="../../wizard/ui/welcome.py" line="334"/>
         <source>Long-lived token: valid until {when}</source>
         <translation>Долгосрочный токен: действует до {when}</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="277"/>
+        <location filename="../../wizard/ui/welcome.py" line="336"/>
         <source>It cannot be renewed: create a new one in amoCRM before it ends.</source>
         <translation>Его нельзя продлить: создайте новый в amoCRM до окончания срока.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="280"/>
+        <location filename="../../wizard/ui/welcome.py" line="339"/>
         <source>Access token: expired {when}</source>
         <translation>Токен доступа: истёк {when}</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="282"/>
+        <location filename="../../wizard/ui/welcome.py" line="341"/>
         <source>Access token: valid until {when}</source>
         <translation>Токен доступа: действует до {when}</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="286"/>
+        <location filename="../../wizard/ui/welcome.py" line="345"/>
         <source>Refresh token: died {when}. Connect again to continue.</source>
         <translation>Токен обновления: истёк {when}. Чтобы продолжить, подключитесь заново.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/welcome.py" line="292"/>
+        <location filename="../../wizard/ui/welcome.py" line="351"/>
         <source>Refresh token: {age} days old, {left} days left (until {when}).</source>
         <translation>Токен обновления: возраст {age} дн., осталось {left} дн. (до {when}).</translation>
     </message>

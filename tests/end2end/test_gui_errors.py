@@ -137,7 +137,16 @@ def test_redirect_uri_mismatch_lists_the_differences(qtbot, make_wizard, sandbox
 
 def test_unknown_client_id(qtbot, make_wizard, sandbox: Sandbox, tmp_path: Path):
     wizard = make_wizard(sandbox_prefill(sandbox, client_id=str(uuid.uuid4())), tmp_path / ".env")
-    _paste_code(qtbot, wizard, sandbox.issue_code())
+    to_consent(qtbot, wizard)
+    # amoCRM's own error page instead of the consent page: said in words, not "no internet".
+    qtbot.waitUntil(lambda: wizard.consent.retry.isVisible(), timeout=WAIT_MS)
+    assert "error 400" in wizard.consent.status.text() and "Client ID" in wizard.consent.status.text()
+    set_language(wizard, "ru")
+    assert "ошибка 400" in wizard.consent.status.text()
+    set_language(wizard, "en")
+    wizard.consent.code_edit.setText(sandbox.issue_code())
+    press_forward(qtbot, wizard)
+    _exchange_error(qtbot, wizard)
     assert_panel(wizard, wizard.exchange.notice, e.ClientIdRejectedError)
     _fix(qtbot, wizard, Step.DETAILS)
 

@@ -99,6 +99,7 @@ class ConsentPage(WizardPage):
         self._consent_url = ""
         self._warming_up = False
         self._queued = ""
+        self._http_status = 0
         self.load_started_at = 0.0
         self.load_finished_at = 0.0
         self.loaded_ok = False
@@ -256,6 +257,7 @@ class ConsentPage(WizardPage):
         page.navigation_requested.connect(self._on_navigation_requested)
         page.loadStarted.connect(self._on_load_started)
         page.loadFinished.connect(self._on_load_finished)
+        page.loadingChanged.connect(self._on_loading_changed)
 
     def warm_up(self) -> None:
         """Start QtWebEngine and its renderer with an empty page, before anything is known."""
@@ -296,6 +298,7 @@ class ConsentPage(WizardPage):
         self.open_external.hide()
         self.loaded_ok = False
         self._load_failed = False
+        self._http_status = 0
         self._loaded_for = (account.base_url, client_id, redirect_uri)
         self._loaded_at = time.monotonic()
         self._consent_url = oauth.consent_url(account, client_id, self.state)
@@ -315,7 +318,7 @@ class ConsentPage(WizardPage):
     def _on_navigation_requested(self, request: NavigationRequest, verdict: Verdict) -> None:
         if verdict is Verdict.CAPTURE:
             # Called from inside acceptNavigationRequest: act once it has returned.
-            QTimer.singleShot(0, functools.partial(self._take_callback, request.url))
+            QTimer.singleShot(0, self, functools.partial(self._take_callback, request.url))
         elif verdict is Verdict.EXTERNAL:
             self._external_url = request.url
             host = QUrl(request.url).host()
@@ -346,6 +349,12 @@ class ConsentPage(WizardPage):
         if wizard is not None and wizard.currentPage() is self:
             wizard.next()
 
+    def _on_loading_changed(self, info) -> None:  # type: ignore[no-untyped-def]
+        from PySide6.QtWebEngineCore import QWebEngineLoadingInfo
+
+        if info.errorDomain() == QWebEngineLoadingInfo.ErrorDomain.HttpStatusCodeDomain:
+            self._http_status = int(info.errorCode())
+
     def _on_load_started(self) -> None:
         if self._warming_up:
             return  # the empty page that starts the web engine, not amoCRM's
@@ -372,13 +381,31 @@ class ConsentPage(WizardPage):
         if self.loaded_ok:
             return  # a navigation we cancelled (redirect captured, link kept out): the page stays
         self._load_failed = True
+        # Qt reports the HTTP status (loadingChanged) just after loadFinished: say it then.
+        QTimer.singleShot(0, self, self._on_load_failed)
+
+    def _on_load_failed(self) -> None:
+        if self.loaded_ok or self._captured or not self._load_failed:
+            return
         host = self._loaded_for[0] if self._loaded_for else ""
-        self._set_status(
-            lambda: self.tr(
-                "The amoCRM page could not be loaded. Check the internet connection and the "
-                "account address ({host}), then try again, or use the code below."
-            ).format(host=host.split("://")[-1])
-        )
+        status = self._http_status
+        if 400 <= status < 500:
+            # amoCRM answered, with its own error page (shown below): the integration is
+            # unknown or switched off, or the address names another account.
+            self._set_status(
+                lambda: self.tr(
+                    "amoCRM did not show the consent page (error {status}): it does not know this "
+                    "Client ID for {host}, or the integration is switched off. Press Back to check "
+                    "the integration details, or use the code below."
+                ).format(status=status, host=host.split("://")[-1])
+            )
+        else:
+            self._set_status(
+                lambda: self.tr(
+                    "The amoCRM page could not be loaded. Check the internet connection and the "
+                    "account address ({host}), then try again, or use the code below."
+                ).format(host=host.split("://")[-1])
+            )
         self.retry.show()
 
     def _on_retry_clicked(self) -> None:

@@ -42,7 +42,7 @@ class _FirstPaint(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Paint:
             watched.removeEventFilter(self)
-            QTimer.singleShot(0, self._wizard._on_first_paint)
+            QTimer.singleShot(0, self._wizard, self._wizard._on_first_paint)
         return False
 
 
@@ -166,7 +166,7 @@ class SetupWizard(QWizard):
         for callback in callbacks:
             callback()
         if self.prewarm_consent and self.isVisible():
-            QTimer.singleShot(0, self._prewarm)
+            QTimer.singleShot(0, self, self._prewarm)
 
     def _prewarm(self) -> None:
         """QtWebEngine takes a while to start: start it while the admin reads the first page,
