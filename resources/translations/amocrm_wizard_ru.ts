@@ -131,17 +131,17 @@ If the page does not load: in amoCRM open Settings → Integrations (Настр�
 Если страница не загружается: в amoCRM откройте «Настройки → Интеграции», нажмите на свою интеграцию, откройте вкладку «Ключи и доступы» и скопируйте «Код авторизации» в поле ниже; он действует 20 минут. Или откройте страницу в своём браузере, нажмите там «Разрешить» и вставьте адрес, на который перешёл браузер.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="325"/>
+        <location filename="../../wizard/ui/consent.py" line="326"/>
         <source>This link leads outside amoCRM ({url}); it is not opened here.</source>
         <translation>Эта ссылка ведёт за пределы amoCRM ({url}), здесь она не открывается.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="340"/>
+        <location filename="../../wizard/ui/consent.py" line="341"/>
         <source>The consent page has been loaded again.</source>
         <translation>Страница разрешения загружена заново.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="345"/>
+        <location filename="../../wizard/ui/consent.py" line="346"/>
         <source>Access allowed. Getting the tokens…</source>
         <translation>Доступ разрешён. Получаем токены…</translation>
     </message>
@@ -156,22 +156,22 @@ If the page does not load: in amoCRM open Settings → Integrations (Настр�
         <translation>Нажмите «Разрешить» на странице ниже.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="391"/>
+        <location filename="../../wizard/ui/consent.py" line="397"/>
         <source>amoCRM did not show the consent page (error {status}): it does not know this Client ID for {host}, or the integration is switched off. Press Back to check the integration details, or use the code below.</source>
         <translation>amoCRM не показал страницу разрешения (ошибка {status}): он не знает этот ID интеграции для {host} или интеграция отключена. Нажмите «Назад» и проверьте данные интеграции — или воспользуйтесь кодом ниже.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="399"/>
+        <location filename="../../wizard/ui/consent.py" line="405"/>
         <source>The amoCRM page could not be loaded. Check the internet connection and the account address ({host}), then try again, or use the code below.</source>
         <translation>Не удалось загрузить страницу amoCRM. Проверьте подключение к интернету и адрес аккаунта ({host}) и попробуйте ещё раз — или воспользуйтесь кодом ниже.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="420"/>
+        <location filename="../../wizard/ui/consent.py" line="426"/>
         <source>The amoCRM page is open in your browser.</source>
         <translation>Страница amoCRM открыта в вашем браузере.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="422"/>
+        <location filename="../../wizard/ui/consent.py" line="428"/>
         <source>Press “Allow” (Разрешить) there. Then copy the whole address from your browser&apos;s address bar and paste it into “Or paste the address you were redirected to”.</source>
         <translation>Нажмите там «Разрешить». Затем скопируйте весь адрес из адресной строки браузера и вставьте его в поле «Или вставьте адрес, на который вас перенаправило».</translation>
     </message>
@@ -354,7 +354,7 @@ If the page does not load: in amoCRM open Settings → Integrations (Настр�
     <message>
         <location filename="../../wizard/ui/done.py" line="102"/>
         <source>Adds a daily task for your user that renews the tokens when they are 30 days old, so the refresh token never dies unused.</source>
-        <translation>Добавляет для вашего пользователя ежедневную задачу, которая продлевает токены, когда им исполняется 30 дней, чтобы токен обновления не истёк без дела.</translation>
+        <translation>Добавляет для вашего пользователя ежедневную задачу, которая продлевает токены, когда им исполняется 30 дней, чтобы refresh-токен не истёк без дела.</translation>
     </message>
     <message>
         <location filename="../../wizard/ui/done.py" line="106"/>
@@ -398,7 +398,7 @@ The integration itself is in amoCRM under Settings → Integrations (Настр�
     <message>
         <location filename="../../wizard/ui/done.py" line="184"/>
         <source>The refresh token dies on {when} if nobody uses it. Your backend renews the tokens each time it refreshes them; to renew by hand run “amocrm-wizard refresh”, or open this wizard again and choose “Renew now”. If it has died, choose “Connect again”.</source>
-        <translation>Токен обновления истечёт {when}, если им никто не воспользуется. Бэкенд продлевает токены при каждом обновлении; вручную это делает команда «amocrm-wizard refresh» или этот мастер (вариант «Продлить сейчас»). Если токен уже истёк, выберите «Подключить заново».</translation>
+        <translation>Refresh-токен истечёт {when}, если им никто не воспользуется. Бэкенд продлевает токены при каждом обновлении; вручную это делает команда «amocrm-wizard refresh» или этот мастер (вариант «Продлить сейчас»). Если токен уже истёк, выберите «Подключить заново».</translation>
     </message>
     <message>
         <location filename="../../wizard/ui/done.py" line="208"/>
@@ -458,7 +458,7 @@ The integration itself is in amoCRM under Settings → Integrations (Настр�
     <message>
         <location filename="../../wizard/ui/done.py" line="239"/>
         <source>Refresh token</source>
-        <translation>Токен обновления</translation>
+        <translation>Refresh-токен</translation>
     </message>
     <message>
         <location filename="../../wizard/ui/done.py" line="240"/>
@@ -538,7 +538,7 @@ It runs: {command}</source>
     <message>
         <location filename="../../wizard/ui/exchange.py" line="65"/>
         <source>Refresh token dies if unused:</source>
-        <translation>Токен обновления истечёт без использования:</translation>
+        <translation>Refresh-токен истечёт без использования:</translation>
     </message>
     <message>
         <location filename="../../wizard/ui/exchange.py" line="91"/>
@@ -677,7 +677,7 @@ The values it uses are on your integration in amoCRM: Settings → Integrations 
     <message>
         <location filename="../../wizard/ui/exchange.py" line="270"/>
         <source>no refresh token: a long-lived token cannot be renewed</source>
-        <translation>токена обновления нет: долгосрочный токен продлить нельзя</translation>
+        <translation>refresh-токена нет: долгосрочный токен продлить нельзя</translation>
     </message>
 </context>
 <context>
@@ -1198,7 +1198,7 @@ The integration these tokens belong to is in amoCRM under Settings → Integrati
     <message>
         <location filename="../../wizard/ui/welcome.py" line="184"/>
         <source>Next spends the stored refresh token and saves the new pair at once.</source>
-        <translation>«Далее» использует сохранённый токен обновления и сразу сохранит новую пару.</translation>
+        <translation>«Далее» использует сохранённый refresh-токен и сразу сохранит новую пару.</translation>
     </message>
     <message>
         <location filename="../../wizard/ui/welcome.py" line="188"/>
@@ -1287,12 +1287,12 @@ For a new connection you need an integration in amoCRM: Settings → Integration
     <message>
         <location filename="../../wizard/ui/welcome.py" line="345"/>
         <source>Refresh token: died {when}. Connect again to continue.</source>
-        <translation>Токен обновления: истёк {when}. Чтобы продолжить, подключитесь заново.</translation>
+        <translation>Refresh-токен: истёк {when}. Чтобы продолжить, подключитесь заново.</translation>
     </message>
     <message>
         <location filename="../../wizard/ui/welcome.py" line="351"/>
         <source>Refresh token: {age} days old, {left} days left (until {when}).</source>
-        <translation>Токен обновления: возраст {age} дн., осталось {left} дн. (до {when}).</translation>
+        <translation>Refresh-токен: возраст {age} дн., осталось {left} дн. (до {when}).</translation>
     </message>
 </context>
 </TS>

@@ -183,3 +183,92 @@ def test_the_window_fits_a_small_laptop_screen(qtbot, make_wizard, sandbox: Sand
     qtbot.waitUntil(lambda: wizard.welcome.isComplete(), timeout=WAIT_MS)
     assert wizard.width() <= 1366 and wizard.height() <= 700
     assert wizard.minimumSizeHint().width() <= 1366 and wizard.minimumSizeHint().height() <= 700
+
+
+# --- the Qt Linguist catalogue ---------------------------------------------------------
+
+
+def _messages(ts: Path) -> dict[tuple[str, str], str | None]:
+    import xml.etree.ElementTree as ET
+
+    found: dict[tuple[str, str], str | None] = {}
+    for context in ET.parse(ts).getroot().iter("context"):
+        name = context.findtext("name") or ""
+        for message in context.iter("message"):
+            translation = message.find("translation")
+            unfinished = translation is None or translation.get("type") in (
+                "unfinished",
+                "obsolete",
+                "vanished",
+            )
+            found[(name, message.findtext("source") or "")] = None if unfinished else translation.text
+    return found
+
+
+def test_the_russian_catalogue_is_complete_and_matches_the_sources(tmp_path: Path) -> None:
+    """Every tr() string of wizard/ui and wizard/app.py is in the .ts, translated, with the
+    same {placeholders}; regenerate with pyside6-lupdate when this fails."""
+    import re
+    import shutil
+
+    root = Path(__file__).resolve().parents[2]
+    committed = _messages(root / "resources" / "translations" / "amocrm_wizard_ru.ts")
+    assert committed and all(committed.values()), [k for k, v in committed.items() if not v]
+    for (_context, source), translation in committed.items():
+        assert translation is not None
+        wanted = set(re.findall(r"\{[^}]*\}", source))
+        assert set(re.findall(r"\{[^}]*\}", translation)) == wanted, (source, translation)
+        assert translation != source or not any(c.isalpha() for c in re.sub(r"\{[^}]*\}", "", source)), source
+    lupdate = Path(sys.executable).with_name("pyside6-lupdate")
+    if not lupdate.exists() and shutil.which("pyside6-lupdate") is None:
+        pytest.skip("pyside6-lupdate is not installed")
+    fresh = tmp_path / "fresh.ts"
+    sources = [
+        *sorted(str(p) for p in (root / "wizard" / "ui").glob("*.py")),
+        str(root / "wizard" / "app.py"),
+    ]
+    subprocess.run(
+        [str(lupdate) if lupdate.exists() else "pyside6-lupdate", *sources, "-ts", str(fresh)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert set(_messages(fresh)) == set(committed)
+
+
+def test_a_missing_catalogue_is_compiled_or_the_wizard_speaks_english(tmp_path, monkeypatch, caplog) -> None:
+    from wizard.ui import texts
+
+    resources = tmp_path / "resources" / "translations"
+    resources.mkdir(parents=True)
+    monkeypatch.setattr(texts, "resource_dirs", lambda: [tmp_path / "resources"])
+    with caplog.at_level("WARNING", logger="amocrm_wizard"):
+        assert texts.catalogue_path("ru") is None  # neither .qm nor .ts: English, and said so
+    assert "speaks English" in caplog.text
+    root = Path(__file__).resolve().parents[2]
+    (resources / "amocrm_wizard_ru.ts").write_bytes(
+        (root / "resources" / "translations" / "amocrm_wizard_ru.ts").read_bytes()
+    )
+    compiled = texts.catalogue_path("ru")  # a checkout that was never set up: compiled now
+    if texts._lrelease() is None:
+        assert compiled is None
+    else:
+        assert compiled is not None and compiled.suffix == ".qm" and compiled.stat().st_size > 0
+
+
+def test_the_frozen_build_finds_its_resources_first(tmp_path, monkeypatch) -> None:
+    from wizard.ui import texts
+
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    assert texts.resource_dirs()[0] == tmp_path / "resources"
+
+
+def test_messages_made_by_the_ui_render_in_either_language(qtbot) -> None:
+    from wizard.ui.jobs import unexpected
+    from wizard.ui.texts import translate
+
+    error = unexpected(ValueError("boom"))
+    assert error.message.render("en") == "Something unexpected went wrong."
+    assert error.message.render("ru") == translate("ru", "Messages", "Something unexpected went wrong.")
+    assert error.message.render("ru") != error.message.render("en")
+    assert "ValueError: boom" in error.detail
