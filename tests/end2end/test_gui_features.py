@@ -395,6 +395,8 @@ def test_every_control_on_every_page_has_an_accessible_name_and_description(
     wait_for_step(qtbot, wizard, Step.EXCHANGE)
     qtbot.waitUntil(lambda: wizard.exchange.compare is not None, timeout=WAIT_MS)  # the comparison panel too
     wizard.build_all_pages()
+    for page_id in wizard.pageIds():
+        wizard.page(page_id).toggle_help()  # the help panels' buttons too
     missing = []
     for language in ("en", "ru"):
         set_language(wizard, language)

@@ -178,6 +178,45 @@ def test_every_input_has_an_accessible_name_and_tab_order_follows_reading_order(
             assert button.text() or button.accessibleName()
 
 
+def _tab_chain(start: QWidget, count: int) -> list[QWidget]:
+    """What Tab visits from ``start`` (visible, enabled, taking Tab focus)."""
+    order, widget = [start], start
+    for _ in range(count - 1):
+        widget = widget.nextInFocusChain()
+        while not (
+            widget.focusPolicy() & widget.focusPolicy().TabFocus and widget.isVisible() and widget.isEnabled()
+        ):
+            widget = widget.nextInFocusChain()
+        order.append(widget)
+    return order
+
+
+def test_the_welcome_page_tabs_in_reading_order(qtbot, make_wizard, sandbox: Sandbox, connected_env: Path):
+    wizard = make_wizard(sandbox_prefill(sandbox), connected_env)
+    welcome = wizard.welcome
+    qtbot.waitUntil(lambda: welcome.summary_box.isVisible(), timeout=WAIT_MS)
+    welcome.toggle_help()
+    panel = welcome.help_panel
+    target = welcome.target
+    reading = [
+        welcome.language,
+        target._env_radio,
+        target._env_path,
+        target._browse,
+        target._db_radio,
+        # the stored connection's choices and the help are built after the first paint,
+        # yet Tab reaches them right after the target, before the wizard's own buttons
+        welcome.test_radio,
+        welcome.renew_radio,
+        welcome.again_radio,
+        panel.body,
+        panel.open_button,
+        panel.hide_button,
+    ]
+    chain = _tab_chain(welcome.language, 14)
+    assert [w for w in chain if w in reading] == reading
+
+
 def test_the_window_fits_a_small_laptop_screen(qtbot, make_wizard, sandbox: Sandbox, tmp_path: Path):
     wizard = make_wizard(sandbox_prefill(sandbox), tmp_path / ".env")
     qtbot.waitUntil(lambda: wizard.welcome.isComplete(), timeout=WAIT_MS)

@@ -98,6 +98,8 @@ class WelcomePage(WizardPage):
         self._summary_box.hide()
         # Tab order: the choices follow the target chooser, whatever was built in between.
         QWidget.setTabOrder(self.target.last_input(), self._test_radio)
+        QWidget.setTabOrder(self._test_radio, self._renew_radio)
+        QWidget.setTabOrder(self._renew_radio, self._again_radio)
         self._bind_rest_texts()
         self._choices.buttonToggled.connect(self._on_choice_toggled)
 

@@ -352,6 +352,7 @@ class HelpPanel(QFrame):
         self.body.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
         )
+        self.body.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.open_button = QPushButton(self)
         self.open_button.setAutoDefault(False)
         self.hide_button = QPushButton(self)
