@@ -168,6 +168,7 @@ class DetailsPage(WizardPage):
         layout.addStretch(1)
         self.add_help(layout)
         self._secret_job: int | None = None
+        self._filling = False
         self._bind_texts()
         self._sync_method()
         self._connect_signals()
@@ -312,7 +313,11 @@ class DetailsPage(WizardPage):
             ),
         ):
             if not edit.text():
-                edit.setText(next((v for v in values if v), ""))
+                self._filling = True  # one check of every field below, not one per keystroke
+                try:
+                    edit.setText(next((v for v in values if v), ""))
+                finally:
+                    self._filling = False
         if not self.secret.text():
             self._fetch_secret_from_keyring()
         for field in self.fields:
@@ -408,6 +413,8 @@ class DetailsPage(WizardPage):
                 field.touched = True
 
     def _on_text_changed(self, _text: str) -> None:
+        if self._filling:
+            return
         for field in self.fields:
             field.refresh()
         emit(self.completeChanged)
