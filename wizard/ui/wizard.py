@@ -67,7 +67,7 @@ class SetupWizard(QWizard):
         self._painted = False
         self._after_paint: list[Callable[[], None]] = []
         self._previous_id = -1
-        self._warm = self._preloaded = False
+        self._warm = self._preloaded = self._http_preloaded = False
         self.page_for(Step.WELCOME)
         self.setStartId(Step.WELCOME.value)
         self.retranslate()
@@ -173,7 +173,10 @@ class SetupWizard(QWizard):
         and build the details page meanwhile (the web engine boots in its own processes)."""
         if not self.isVisible() or Step.CONSENT in self._pages:
             return
-        self.consent.warm_up()
+        consent = self.consent
+        consent.warm_up()
+        assert consent.browser is not None
+        consent.browser.page.loadFinished.connect(self._on_consent_load_finished)
         self._warm = True
         # The HTTP stack (requests, PyJWT) is imported on the worker while QtWebEngine's
         # renderer starts in its own process; the consent page is loaded once both are ready.
@@ -183,6 +186,14 @@ class SetupWizard(QWizard):
     def _on_preloaded(self, _result: object) -> None:
         self._preloaded = True
         self._prefetch()
+
+    def _on_consent_load_finished(self, _ok: bool) -> None:
+        """The consent page is up (or failed): now the rest of the HTTP stack, which the
+        exchange needs, without competing with that page for the interpreter."""
+        consent = self.consent
+        if self._http_preloaded or not (consent.loaded_ok or consent._load_failed):
+            return  # the empty warm-up page
+        self._http_preloaded = True
         self.worker.submit(_preload_http, _ignore, _ignore)
 
     def _prefetch(self) -> None:
