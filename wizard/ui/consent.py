@@ -93,7 +93,8 @@ class ConsentPage(WizardPage):
         self.webengine_import_seconds = 0.0
         self._captured = False
         self._external_url = ""
-        self._loaded_for: tuple[str, str, str] | None = None
+        #: (account, client id, redirect URI, language) the page was loaded for.
+        self._loaded_for: tuple[str, str, str, str] | None = None
         self._loaded_at = 0.0
         self._load_failed = False
         self._consent_url = ""
@@ -232,10 +233,11 @@ class ConsentPage(WizardPage):
         assert self.session.account is not None
         return self.session.account
 
-    def _wanted(self) -> tuple[str, str, str]:
-        return (self._account().base_url, self.session.client_id, self.session.redirect_uri)
+    def _wanted(self) -> tuple[str, str, str, str]:
+        session = self.session
+        return (self._account().base_url, session.client_id, session.redirect_uri, current_language())
 
-    def _prefetched_for(self, wanted: tuple[str, str, str]) -> bool:
+    def _prefetched_for(self, wanted: tuple[str, str, str, str]) -> bool:
         return (
             self._loaded_for == wanted
             and not self._captured
@@ -299,7 +301,7 @@ class ConsentPage(WizardPage):
         self.loaded_ok = False
         self._load_failed = False
         self._http_status = 0
-        self._loaded_for = (account.base_url, client_id, redirect_uri)
+        self._loaded_for = (account.base_url, client_id, redirect_uri, current_language())
         self._loaded_at = time.monotonic()
         self._consent_url = oauth.consent_url(account, client_id, self.state)
         self.browser.set_language(current_language())
