@@ -239,3 +239,30 @@ def test_the_contract_names_in_english_and_translated_ones_in_russian(
     assert all(f.accessibleName() and f.accessibleName() not in contract for f in fields)
     set_language(wizard, "en")
     assert [f.accessibleName() for f in fields] == contract
+
+
+def test_the_long_lived_token_path_in_russian(qtbot, make_wizard, sandbox: Sandbox, tmp_path: Path):
+    wizard = make_wizard(
+        sandbox_prefill(sandbox, client_id="", client_secret="", redirect_uri=""), tmp_path / ".env"
+    )
+    set_language(wizard, "ru")
+    walk = Walk(wizard)
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.DETAILS)
+    wizard.details.use_token.click()
+    wizard.details.token.setText("not a token")
+    wizard.details.fields[-1].touched = True
+    wizard.details.fields[-1].refresh()
+    walk.look("Details, a wrong long-lived token")
+    wizard.details.token.setText(sandbox.issue_long_lived_token(7))
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.EXCHANGE)
+    qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)
+    walk.look("Exchange, long-lived token works")
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.SAVE)
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.DONE)
+    walk.look("Done, long-lived token")
+    assert "продлить" in wizard.done_page.renew.text()  # it says it cannot be renewed
+    assert walk.left == [], walk.left
