@@ -7,6 +7,14 @@ checkout has not been set up). Qt's own strings (QWizard's Back/Next/Cancel, the
 dialog) come from qtbase's catalogue. The core's messages are gettext ``Text`` values
 rendered at display time by :func:`wizard.core.i18n.render`; :func:`switch_language` moves
 both worlds at once.
+
+After changing a UI string:
+
+    .venv/bin/pyside6-lupdate wizard/ui/*.py wizard/app.py \
+        -ts resources/translations/amocrm_wizard_ru.ts -no-obsolete
+
+then translate the new entries (Qt Linguist, or by hand) so that none is left unfinished;
+``tests/end2end/test_gui_structure.py`` checks that the catalogue matches the sources.
 """
 
 from __future__ import annotations
