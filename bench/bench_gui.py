@@ -47,18 +47,18 @@ app.exec()
 """
 
 WIZARD_WINDOW = """
-import wizard.cli  # what the amocrm-wizard command imports before it gets to the GUI
+import wizard.cli  # what the amocrm-wizard command does before it gets to the GUI
+wizard.cli.build_parser().parse_args(["--env", ENV])
 WIZARD_EMBEDDED
 """
 
 WIZARD_EMBEDDED = """
-from wizard.app import _prefill, _prepare_environment, application
-from wizard.cli import build_parser
+from wizard.app import _prefill, _prepare_environment, application, gui_options
 from PySide6.QtCore import QEvent, QObject
+options = gui_options(["--env", ENV])  # what wizard.app.main does, step by step
 _prepare_environment(headless=False)
 app = application()
 from wizard.ui.wizard import SetupWizard
-options, _ = build_parser().parse_known_args(["--env", ENV])
 w = SetupWizard(*_prefill(options, None))
 class FirstPaint(QObject):
     def eventFilter(self, obj, event):
@@ -178,7 +178,7 @@ def main() -> int:
         )
         print()
         _race(
-            "(for information) wizard.app embedded (still imports wizard.cli for argparse)",
+            "(for information) wizard.app.main embedded in another program (no wizard.cli)",
             BARE_WINDOW,
             values + WIZARD_EMBEDDED,
             args.runs,

@@ -21,10 +21,28 @@ SELF_TEST_TIMEOUT_MS = 30_000
 SECRET_ENV = "AMOCRM_CLIENT_SECRET"
 
 
-def main(argv: list[str]) -> int:
-    from wizard.cli import build_parser
+def gui_options(argv: list[str]) -> argparse.Namespace:
+    """The flags the wizard reads (contract: the GUI takes the same prefill flags as the CLI).
 
-    options, _unknown = build_parser().parse_known_args(argv)
+    A parser of its own: ``amocrm-wizard`` has already checked the whole command line with
+    the CLI's parser, whose subcommands cost milliseconds to build again before the first
+    window. Anything else on the line is left to that parser.
+    """
+    parser = argparse.ArgumentParser(prog="amocrm-wizard", add_help=False)
+    parser.add_argument("--demo", action="store_true")
+    parser.add_argument("--self-test", action="store_true")
+    parser.add_argument("--account")
+    parser.add_argument("--client-id")
+    parser.add_argument("--redirect-uri")
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--env")
+    target.add_argument("--db")
+    options, _unknown = parser.parse_known_args(argv)
+    return options
+
+
+def main(argv: list[str]) -> int:
+    options = gui_options(argv)
     _prepare_environment(headless=bool(options.self_test))
     app = application()
     if options.self_test:
