@@ -147,6 +147,17 @@ def shoot(languages: list[str]) -> int:
                 client_secret=it.client_secret,
                 redirect_uri=it.redirect_uri,
             )
+            # Error: a wrong secret (the page the README's list mentions).
+            wrong = Prefill(**{**plain.__dict__, "client_secret": "x" * 64})
+            refused = start(wrong, folder / "wrong.env")
+            forward(refused, Step.DETAILS)
+            forward(refused, Step.CONSENT)
+            refused.consent.code_edit.setText(sandbox.issue_code())
+            forward(refused, Step.EXCHANGE)
+            wait(lambda refused=refused: refused.exchange.fix_button.isVisible())
+            grab(refused, f"8-exchange-error{suffix}")
+            refused.close()
+
             # Error: the Redirect URI has a trailing slash amoCRM does not have.
             slash = Prefill(**{**plain.__dict__, "redirect_uri": it.redirect_uri + "/"})
             failing = start(slash, folder / "other.env")
