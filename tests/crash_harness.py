@@ -28,7 +28,7 @@ from wizard.targets.envfile import EnvFileTarget
 
 _ZYGOTE = r"""
 import logging, os, signal, sys, time
-import jwt, jwt.algorithms  # imported once here, as a running backend would have them
+import filelock, jwt, jwt.algorithms  # imported once here, as a running backend would have them
 from wizard.runtime.source import TokenSource
 from wizard.targets.envfile import EnvFileTarget
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
@@ -60,6 +60,7 @@ for line in sys.stdin:
         os.write(fd, f"{time.time():.6f} ready\n".encode())
         while True:
             source.refresh()
+            time.sleep(0.005)  # a backend is idle between refreshes; kills land there too
     print(pid, flush=True)
 """
 
@@ -128,7 +129,7 @@ def _still_works(env_path: Path) -> bool:
     return True
 
 
-def run_trials(sandbox, env_path: Path, trials: int, seed: int = 1, max_delay: float = 0.06) -> CrashReport:  # type: ignore[no-untyped-def]
+def run_trials(sandbox, env_path: Path, trials: int, seed: int = 1, max_delay: float = 0.03) -> CrashReport:  # type: ignore[no-untyped-def]
     from tests.helpers import connect_sandbox
 
     rng = random.Random(seed)
@@ -145,8 +146,10 @@ def run_trials(sandbox, env_path: Path, trials: int, seed: int = 1, max_delay: f
             zygote.stdin.flush()
             pid = int(zygote.stdout.readline())
             deadline = time.monotonic() + 10
-            while not any(mark == "ready" for _, mark in _events(events_path)):
-                assert time.monotonic() < deadline, "the child never started"
+            # Kill in the steady state, after the first refresh, so that the moments fall
+            # across whole refresh cycles rather than into the child's start-up.
+            while not any(mark == "saved" for _, mark in _events(events_path)):
+                assert time.monotonic() < deadline, "the child never completed a refresh"
                 time.sleep(0.001)
             time.sleep(rng.uniform(0, max_delay))
             killed_at = time.time()

@@ -22,6 +22,7 @@ def test_sigkill_at_200_random_moments(
     assert report.trials == 200
     assert report.lost_outside_window == 0
     assert report.lost <= report.in_window
-    assert sum(report.refreshes_per_trial) > 200, "the kills must land across many refreshes"
+    # The kills must land both inside and outside the window, or the test shows nothing.
+    assert report.in_window >= 20 and report.trials - report.in_window >= 20, report.summary()
     # Unowned lines survive every kill too.
     assert connected_env.read_text().startswith("# backend settings\nPORT=3000\n")
