@@ -19,3 +19,18 @@ print(loaded)
 def test_core_targets_runtime_and_cli_do_not_import_qt() -> None:
     out = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_consent_url_needs_no_http_stack() -> None:
+    """The wizard builds the consent URL before its first network call; requests (~100 ms)
+    is imported only where a request is made."""
+    code = (
+        "import sys\n"
+        "from wizard.core import oauth\n"
+        "from wizard.core.account import parse_account\n"
+        "oauth.consent_url(parse_account('mycompany'), 'cid', oauth.new_state())\n"
+        "oauth.parse_callback('https://e.com/cb?code=c&state=s', parse_account('mycompany'), 's')\n"
+        "print('requests' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import requests
+if TYPE_CHECKING:  # requests costs ~100 ms to import; the consent URL and the GUI's first
+    import requests  # pages must not pay for it, so it is imported where a request is made
 
 from wizard import __version__
 from wizard.core.errors import NetworkError, TLSError, TransportError
@@ -17,6 +18,8 @@ USER_AGENT = f"amocrm-wizard/{__version__}"
 
 
 def new_session() -> requests.Session:
+    import requests
+
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
     # TLS verification is never switched off, whatever the environment says.
@@ -34,6 +37,8 @@ def send(
     **kwargs: Any,
 ) -> requests.Response:
     """One request, with requests' exceptions turned into the wizard's own."""
+    import requests
+
     try:
         return session.request(method, url, timeout=timeout, verify=True, **kwargs)
     except requests.exceptions.RequestException as exc:
@@ -42,6 +47,8 @@ def send(
 
 def transport_error(exc: requests.exceptions.RequestException, url: str) -> TransportError:
     """The plain-words error for a request that never got an answer."""
+    import requests
+
     host = urlsplit(url).netloc or url
     if isinstance(exc, requests.exceptions.SSLError):
         return TLSError(

@@ -11,10 +11,11 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import requests
+if TYPE_CHECKING:  # imported by wizard.core.http only when a request is made
+    import requests
 
 from wizard.core import errors as e
 from wizard.core.account import Account
