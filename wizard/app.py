@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from wizard.ui.model import Prefill, TargetChoice
@@ -78,6 +79,7 @@ def _prepare_environment(*, headless: bool) -> None:
 def application() -> QApplication:
     """The QApplication that exists already, or a new one set up for QtWebEngine."""
     from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
     existing = QApplication.instance()
@@ -87,7 +89,25 @@ def application() -> QApplication:
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     QCoreApplication.setOrganizationName("amocrm-wizard")
     QCoreApplication.setApplicationName("amocrm-wizard")
-    return QApplication([sys.argv[0] if sys.argv else "amocrm-wizard"])
+    app = QApplication([sys.argv[0] if sys.argv else "amocrm-wizard"])
+    # Wayland docks match the window to the installed amocrm-wizard.desktop by this name.
+    QGuiApplication.setDesktopFileName("amocrm-wizard")
+    app.setWindowIcon(_icon())
+    return app
+
+
+def _icon() -> QIcon:
+    """The app icon at every rendered size; QIcon reads each file only when it is drawn."""
+    from PySide6.QtGui import QIcon
+
+    from wizard.ui.texts import find_resource
+
+    icon = QIcon()
+    for size in (16, 24, 32, 48, 64, 128, 256):
+        path = find_resource("icons", f"amocrm-wizard-{size}.png")
+        if path is not None:
+            icon.addFile(str(path))
+    return icon
 
 
 def _prefill(options: argparse.Namespace, sandbox: object | None) -> tuple[Prefill, TargetChoice]:

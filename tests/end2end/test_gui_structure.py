@@ -311,3 +311,10 @@ def test_messages_made_by_the_ui_render_in_either_language(qtbot) -> None:
     assert error.message.render("ru") == translate("ru", "Messages", "Something unexpected went wrong.")
     assert error.message.render("ru") != error.message.render("en")
     assert "ValueError: boom" in error.detail
+
+
+def test_the_app_icon_is_found_at_every_size(qapp: object) -> None:
+    from wizard.app import _icon
+
+    sizes = {s.width() for s in _icon().availableSizes()}
+    assert sizes >= {16, 24, 32, 48, 64, 128, 256}
