@@ -241,3 +241,15 @@ def untranslated(texts: list[str], sources: list[tuple[str, re.Pattern[str]]]) -
                     left.append((line, source))
                     break
     return left
+
+
+def allow_and_finish(qtbot: object, wizard: SetupWizard) -> None:
+    """Press Allow on the loaded consent page, then go through Exchange and Save to Done."""
+    wait_for_consent_loaded(qtbot, wizard)
+    click_in_consent(wizard, "allow")
+    wait_for_step(qtbot, wizard, Step.EXCHANGE)
+    qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)  # type: ignore[attr-defined]
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.SAVE)
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.DONE)

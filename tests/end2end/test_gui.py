@@ -11,6 +11,7 @@ from PySide6.QtGui import QGuiApplication
 
 from tests.end2end.gui_fixtures import (
     WAIT_MS,
+    allow_and_finish,
     click_in_consent,
     log_requests,
     make_wizard,
@@ -281,14 +282,7 @@ def test_connect_again_is_prefilled_from_the_target(
     assert details.redirect.text() == sandbox.integration.redirect_uri
     press_forward(qtbot, wizard)
     wait_for_step(qtbot, wizard, Step.CONSENT)
-    wait_for_consent_loaded(qtbot, wizard)
-    click_in_consent(wizard, "allow")
-    wait_for_step(qtbot, wizard, Step.EXCHANGE)
-    qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)
-    press_forward(qtbot, wizard)
-    wait_for_step(qtbot, wizard, Step.SAVE)
-    press_forward(qtbot, wizard)
-    wait_for_step(qtbot, wizard, Step.DONE)
+    allow_and_finish(qtbot, wizard)
     assert dotenv_values(connected_env)["AMOCRM_ACCESS_TOKEN"] == (
         wizard.session.result.connection.tokens.access_token
     )

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 
 from tests.end2end.gui_fixtures import (
     WAIT_MS,
+    allow_and_finish,
     click_in_consent,
     make_wizard,
     no_browser,
@@ -208,14 +209,7 @@ def test_dead_refresh_token_goes_straight_to_consent_with_everything_prefilled(
         it.client_secret,
         it.redirect_uri,
     )
-    wait_for_consent_loaded(qtbot, wizard)
-    click_in_consent(wizard, "allow")
-    wait_for_step(qtbot, wizard, Step.EXCHANGE)
-    qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)
-    press_forward(qtbot, wizard)
-    wait_for_step(qtbot, wizard, Step.SAVE)
-    press_forward(qtbot, wizard)
-    wait_for_step(qtbot, wizard, Step.DONE)
+    allow_and_finish(qtbot, wizard)
     assert wizard.session.result.connection.tokens.access_token in connected_env.read_text()
 
 

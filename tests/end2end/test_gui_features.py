@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from tests.end2end.gui_fixtures import (
     WAIT_MS,
+    allow_and_finish,
     click_in_consent,
     make_wizard,
     no_browser,
@@ -223,14 +224,7 @@ def test_the_settings_button_waits_for_an_account_address(
 
 def _to_done(qtbot, wizard) -> None:  # type: ignore[no-untyped-def]
     to_consent(qtbot, wizard)
-    wait_for_consent_loaded(qtbot, wizard)
-    click_in_consent(wizard, "allow")
-    wait_for_step(qtbot, wizard, Step.EXCHANGE)
-    qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)
-    press_forward(qtbot, wizard)
-    wait_for_step(qtbot, wizard, Step.SAVE)
-    press_forward(qtbot, wizard)
-    wait_for_step(qtbot, wizard, Step.DONE)
+    allow_and_finish(qtbot, wizard)
     done = wizard.done_page
     qtbot.waitUntil(lambda: done.schedule.isEnabled(), timeout=WAIT_MS)
 
