@@ -96,8 +96,9 @@ def cmd_connect(options: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _pick(given: str | None, stored: str | bool | None, flag: str) -> str:
-    value = given or (stored if isinstance(stored, str) else "")
+def _pick(given: str | None, stored: str, flag: str) -> str:
+    """A flag's value, else what the target already holds (so "connect again" needs fewer flags)."""
+    value = given or stored
     if not value:
         raise ConfigError(
             _("{flag} is missing.", flag=flag),
