@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from wizard.core.account import parse_account
 from wizard.core.connection import Connection
 from wizard.core.oauth import exchange_code
@@ -31,3 +34,17 @@ def allow(sb: Sandbox, state: str, decision: str = "allow") -> str:
     answer = requests.post(f"{sb.base_url}/oauth/decide", data=fields, allow_redirects=False, timeout=5)
     assert answer.status_code == 302
     return str(answer.headers["Location"])
+
+
+def run_cli(
+    args: list[str], env: dict[str, str], stdin: str = "", timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """``amocrm-wizard ARGS`` as a subprocess of this interpreter, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "wizard", *args],
+        input=stdin,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -13,21 +13,9 @@ import requests
 from dotenv import dotenv_values
 
 from tests.helpers import allow
+from tests.helpers import run_cli as run
 from wizard.core.connection import OWNED_KEYS
 from wizard.sandbox import Sandbox
-
-
-def run(
-    args: list[str], env: dict[str, str], stdin: str = "", timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wizard", *args],
-        input=stdin,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def connect_args(sb: Sandbox, env_path: Path, **override: str) -> list[str]:

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from tests.helpers import connect_sandbox
+from tests.helpers import connect_sandbox, run_cli
 from tests.unit.targets.conftest import Db
 from wizard.runtime import AmoCRMClient
 from wizard.sandbox import Sandbox
@@ -45,10 +45,8 @@ def test_cli_connect_test_and_refresh_on_a_database(
 ) -> None:
     it = sandbox.integration
     env = {**cli_env, "AMOCRM_CLIENT_SECRET": it.client_secret}
-    base = [sys.executable, "-m", "wizard"]
-    connect = subprocess.run(
+    connect = run_cli(
         [
-            *base,
             "connect",
             "--db",
             db.url,
@@ -61,21 +59,14 @@ def test_cli_connect_test_and_refresh_on_a_database(
             "--code",
             sandbox.issue_code(),
         ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        env,
     )
     assert connect.returncode == 0, connect.stderr
     sandbox.expire_access_tokens()
-    test = subprocess.run(
-        [*base, "test", "--db", db.url], env=cli_env, capture_output=True, text=True, timeout=60
-    )
+    test = run_cli(["test", "--db", db.url], cli_env)
     assert test.returncode == 0, test.stderr
     assert sandbox.stats.refreshes == 1
-    check = subprocess.run(
-        [*base, "check", "--db", db.url], env=cli_env, capture_output=True, text=True, timeout=60
-    )
+    check = run_cli(["check", "--db", db.url], cli_env)
     assert check.returncode == 0, check.stdout
     assert it.client_secret not in check.stdout
     assert os.environ.get("AMOCRM_CLIENT_SECRET") is None
@@ -111,18 +102,14 @@ def test_the_backends_own_seed_table_with_flags_for_what_it_lacks(
         "--redirect-uri",
         it.redirect_uri,
     ]
-    base = [sys.executable, "-m", "wizard"]
-    connect = subprocess.run(
-        [*base, "connect", *flags, "--code", sandbox.issue_code()],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    connect = run_cli(
+        ["connect", *flags, "--code", sandbox.issue_code()],
+        env,
     )
     assert connect.returncode == 0, connect.stderr
     assert "amocrm_client_id" in connect.stdout  # the admin is told what the table could not hold
     sandbox.expire_access_tokens()
-    test = subprocess.run([*base, "test", *flags], env=env, capture_output=True, text=True, timeout=60)
+    test = run_cli(["test", *flags], env)
     assert test.returncode == 0, test.stderr
     assert sandbox.stats.refreshes == 1
     ours, other = db.rows()  # ordered by key: "amocrm_tokens" < "smtp"
