@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from wizard import __version__
 from wizard.core.errors import WizardError
@@ -59,11 +59,21 @@ def _add_integration(parser: argparse.ArgumentParser, top: bool = False) -> None
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+class _NotForTheGui(Exception):
+    """The short parser cannot read this line: the whole one must (and words the error)."""
+
+
+class _GuiLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _NotForTheGui(message)
+
+
+def _top_level_parser(cls: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser = cls(
         prog="amocrm-wizard",
         description="Connect an amoCRM or Kommo account to your backend. "
         "Without a command, opens the wizard.",
+        add_help=cls is argparse.ArgumentParser,
     )
     parser.add_argument("--version", action="version", version=f"amocrm-wizard {__version__}")
     parser.add_argument("--demo", action="store_true", help="open the wizard against the built-in sandbox")
@@ -71,6 +81,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log to the terminal too")
     _add_integration(parser, top=True)
     _add_target(parser, top=True)
+    return parser
+
+
+def parse_command_line(args: list[str]) -> argparse.Namespace:
+    """The command line, read with the whole parser only when a command (or help) needs it.
+
+    Building the six subcommands' parsers costs milliseconds that the wizard's first window
+    would wait for. A line naming no command has only the top-level options, which the
+    short parser reads to the same result; anything it cannot read goes to the whole
+    parser, so errors and help are worded the same either way.
+    """
+    if not set(args) & {*SUBCOMMANDS, "-h", "--help"}:
+        try:
+            options = _top_level_parser(_GuiLineParser).parse_args(args)
+        except _NotForTheGui:
+            pass
+        else:
+            options.command = None
+            return options
+    return build_parser().parse_args(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _top_level_parser()
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     connect = sub.add_parser("connect", help="connect headlessly with a code or a redirect address")
@@ -123,8 +157,7 @@ def _duration(text: str) -> timedelta:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    options = parser.parse_args(args)
+    options = parse_command_line(args)
     if options.command is None:
         # Imported here: the headless commands must never pay for Qt.
         from wizard.app import main as gui_main

@@ -67,7 +67,7 @@ class SetupWizard(QWizard):
         self._painted = False
         self._after_paint: list[Callable[[], None]] = []
         self._previous_id = -1
-        self._warm = self._preloaded = self._http_preloaded = False
+        self._warm = self._http_preloaded = False
         self.page_for(Step.WELCOME)
         self.setStartId(Step.WELCOME.value)
         self.retranslate()
@@ -162,30 +162,34 @@ class SetupWizard(QWizard):
         if self._painted:
             return
         self._painted = True
+        # QtWebEngine first: once its engine is up, the consent page loads in Chromium's
+        # own processes while the rest (reading the target, the details page) runs here.
+        if self.prewarm_consent and self.isVisible():
+            self._prewarm()
         callbacks, self._after_paint = self._after_paint, []
         for callback in callbacks:
             callback()
-        if self.prewarm_consent and self.isVisible():
-            QTimer.singleShot(0, self, self._prewarm)
+        if self._warm:
+            self.page_for(Step.DETAILS)
 
     def _prewarm(self) -> None:
-        """QtWebEngine takes a while to start: start it while the admin reads the first page,
-        and build the details page meanwhile (the web engine boots in its own processes)."""
+        """QtWebEngine takes a while to start: start it while the admin reads the first page.
+
+        When the flags (or --demo) already name the account and the integration, the
+        consent page itself is loaded; entering the page with the same details shows it at
+        once. Otherwise an empty page starts the engine and its renderer.
+        """
         if not self.isVisible() or Step.CONSENT in self._pages:
             return
         consent = self.consent
-        consent.warm_up()
+        prefilled = self._prefilled_details()
+        if prefilled is not None and self.session.mode is Mode.CONNECT:
+            consent.prefetch(*prefilled)
+        else:
+            consent.warm_up()
         assert consent.browser is not None
         consent.browser.page.loadFinished.connect(self._on_consent_load_finished)
         self._warm = True
-        # The HTTP stack (requests, PyJWT) is imported on the worker while QtWebEngine's
-        # renderer starts in its own process; the consent page is loaded once both are ready.
-        self.worker.submit(_preload_oauth, self._on_preloaded, _ignore)
-        self.page_for(Step.DETAILS)
-
-    def _on_preloaded(self, _result: object) -> None:
-        self._preloaded = True
-        self._prefetch()
 
     def _on_consent_load_finished(self, _ok: bool) -> None:
         """The consent page is up (or failed): now the rest of the HTTP stack, which the
@@ -195,15 +199,6 @@ class SetupWizard(QWizard):
             return  # the empty warm-up page
         self._http_preloaded = True
         self.worker.submit(_preload_http, _ignore, _ignore)
-
-    def _prefetch(self) -> None:
-        """When the flags (or --demo) already name the account and the integration, load the
-        consent page itself; entering the page with the same details shows it at once."""
-        if not (self._warm and self._preloaded) or self.currentId() >= Step.CONSENT.value:
-            return
-        prefilled = self._prefilled_details()
-        if prefilled is not None and self.session.mode is Mode.CONNECT:
-            self.consent.prefetch(*prefilled)
 
     def _prefilled_details(self):  # type: ignore[no-untyped-def]
         from wizard.core import validate
@@ -316,11 +311,6 @@ class SetupWizard(QWizard):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.worker.cancel_all()
         super().closeEvent(event)
-
-
-def _preload_oauth() -> None:
-    """What the consent page needs (the consent URL, the callback check), off the UI thread."""
-    import wizard.core.oauth  # noqa: F401
 
 
 def _preload_http() -> None:
