@@ -68,7 +68,9 @@ class _GuiLineParser(argparse.ArgumentParser):
         raise _NotForTheGui(message)
 
 
-def _top_level_parser(cls: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argparse.ArgumentParser:
+def _top_level_parser(
+    cls: type[argparse.ArgumentParser] = argparse.ArgumentParser,
+) -> argparse.ArgumentParser:
     parser = cls(
         prog="amocrm-wizard",
         description="Connect an amoCRM or Kommo account to your backend. "
