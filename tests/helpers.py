@@ -25,7 +25,7 @@ def allow(sb: Sandbox, state: str, decision: str = "allow") -> str:
 
     import requests
 
-    from wizard.core.oauth import consent_url
+    from wizard.core.consent import consent_url
 
     page = requests.get(consent_url(parse_account(sb.base_url), sb.integration.client_id, state), timeout=5)
     assert page.status_code == 200 and 'id="allow"' in page.text

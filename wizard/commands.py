@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import TextIO
 
 from wizard.cli import say
-from wizard.core import oauth, validate
+from wizard.core import consent, oauth, validate
 from wizard.core.account import Account, parse_account
 from wizard.core.connection import (
     BASE_URL,
@@ -141,8 +141,8 @@ def _obtain_code(options: argparse.Namespace, account: Account, client_id: str, 
         return str(options.code).strip()
     if options.redirect_url:
         # The admin opened the consent page themselves: there is no state of ours to check.
-        return oauth.parse_callback(options.redirect_url, account, expected_state=None).code
-    state = oauth.new_state()
+        return consent.parse_callback(options.redirect_url, account, expected_state=None).code
+    state = consent.new_state()
     say(
         _(
             "Open this address in a browser and press “Allow”. Then paste here the whole address\n"
@@ -150,13 +150,13 @@ def _obtain_code(options: argparse.Namespace, account: Account, client_id: str, 
         ),
         file=out,
     )
-    say(f"\n  {oauth.consent_url(account, client_id, state)}\n", file=out)
+    say(f"\n  {consent.consent_url(account, client_id, state)}\n", file=out)
     out.flush()
     say(_("Address: "), end="", file=out, flush=True)
     pasted = sys.stdin.readline()
     if not pasted.strip():
         raise ConfigError(_("No address was pasted."), _("Run the command again and paste the address."))
-    return oauth.parse_callback(pasted, account, expected_state=state).code
+    return consent.parse_callback(pasted, account, expected_state=state).code
 
 
 def _remember_secret(connection: Connection) -> None:

@@ -25,7 +25,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from tests.helpers import allow, connect_sandbox
-from wizard.core import oauth
+from wizard.core import consent, oauth
 from wizard.core.account import parse_account
 from wizard.core.catalogue import TITLES, describe
 from wizard.core.connection import OWNED_KEYS
@@ -340,7 +340,7 @@ def forged_state(w: World) -> Case:
     """Interactive connect: the pasted redirect carries a state the wizard never issued."""
     forged = allow(w.sb, "attacker-state")
     return Case(
-        caught(lambda: oauth.parse_callback(forged, parse_account(w.sb.base_url), expected_state="ours")),
+        caught(lambda: consent.parse_callback(forged, parse_account(w.sb.base_url), expected_state="ours")),
         "state_mismatch",
         3,
         per_language(lambda lang: w.connect_args()),

@@ -1,4 +1,5 @@
-"""The amoCRM OAuth 2.0 dance, without Qt: consent URL, callback, code exchange, refresh, account.
+"""The amoCRM OAuth 2.0 dance, without Qt: code exchange, refresh, account (and, from
+:mod:`wizard.core.consent`, the consent URL and the callback).
 
 Reading order follows the flow. amoCRM reports errors as problem-JSON (``hint``,
 ``title``, ``detail``, ``status``) rather than RFC 6749 ``error`` codes, so the mapping
@@ -7,12 +8,8 @@ at the bottom keys on amoCRM's hints (see ../shared/amocrm-protocol.md).
 
 from __future__ import annotations
 
-import hmac
-import secrets
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 if TYPE_CHECKING:  # imported by wizard.core.http only when a request is made
     import requests
@@ -23,98 +20,7 @@ from wizard.core.http import DEFAULT_TIMEOUT, new_session, send
 from wizard.core.i18n import Text, _
 from wizard.core.tokens import TokenPair, utcnow
 
-#: Consent is served from the platform's www host; the sandbox serves its own.
-CONSENT_HOSTS = {"amocrm.ru": "https://www.amocrm.ru", "kommo.com": "https://www.kommo.com"}
-
 _CONNECT_AGAIN = _("Run amocrm-wizard again and choose “Connect again” to give the integration access again.")
-
-
-# --- consent --------------------------------------------------------------------------
-
-
-def new_state() -> str:
-    """A fresh unguessable ``state`` (256 bits from the OS's CSPRNG)."""
-    return secrets.token_urlsafe(32)
-
-
-def consent_url(account: Account, client_id: str, state: str) -> str:
-    """Where the admin grants access.
-
-    The real service serves consent from www.amocrm.ru / www.kommo.com; for amocrm.com
-    accounts no www consent host is documented, so the account's own host is used (some
-    integrators do that for amocrm.ru too). The sandbox serves it on its own base URL.
-    """
-    origin = CONSENT_HOSTS.get(account.domain, account.base_url)
-    query = urlencode({"client_id": client_id, "state": state, "mode": "post_message"})
-    return f"{origin}/oauth?{query}"
-
-
-@dataclass(frozen=True)
-class Callback:
-    """What amoCRM put on the redirect after the admin pressed Allow."""
-
-    code: str
-    state: str
-    referer: str
-    platform: str
-    client_id: str
-
-
-def is_redirect(url: str, redirect_uri: str) -> bool:
-    """Does a navigation go to the registered redirect URI (same origin and path)?"""
-    a, b = urlsplit(url), urlsplit(redirect_uri)
-    return (a.scheme, a.netloc.lower(), a.path.rstrip("/")) == (
-        b.scheme,
-        b.netloc.lower(),
-        b.path.rstrip("/"),
-    )
-
-
-def parse_callback(url: str, account: Account, expected_state: str | None) -> Callback:
-    """Check a redirect address and take the code from it.
-
-    ``expected_state`` is None only when the admin opened the consent page themselves and
-    the wizard never issued a state (``connect --redirect-url``).
-    """
-    query = {k: v[0] for k, v in parse_qs(urlsplit(url.strip()).query).items()}
-    if "error" in query:
-        raise e.AccessDeniedError(
-            _("Access was not granted on the amoCRM page."),
-            _("Open the consent page again and press “Allow” (Разрешить)."),
-            detail=query["error"],
-        )
-    state = query.get("state", "")
-    if expected_state is not None and not hmac.compare_digest(state.encode(), expected_state.encode()):
-        raise e.StateMismatchError(
-            _("This redirect does not belong to the consent page the wizard opened."),
-            _("Start the connection again from the wizard and use only the page it opens."),
-        )
-    code = query.get("code", "")
-    if not code:
-        raise e.InvalidCallbackError(
-            _("The address has no authorization code in it."),
-            _(
-                "Paste the whole address from the browser's address bar after pressing “Allow”; "
-                "it contains “code=”."
-            ),
-        )
-    referer = query.get("referer", "")
-    if referer and not account.same_account_host(referer):
-        # The referer names the account the admin picked on the consent page. It is never
-        # used as a place to send secrets; a different account means the code is not ours.
-        raise e.AccountRejectedError(
-            _(
-                "Access was granted for the account {referer}, not {host}.",
-                referer=referer,
-                host=account.host,
-            ),
-            _(
-                "Enter {referer} as the account address, or choose {host} on the consent page.",
-                referer=referer,
-                host=account.host,
-            ),
-        )
-    return Callback(code, state, referer, query.get("platform", ""), query.get("client_id", ""))
 
 
 # --- token endpoint -------------------------------------------------------------------

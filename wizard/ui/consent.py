@@ -3,7 +3,7 @@
 The web view (QtWebEngine) is imported when this page is built: once the first window has
 been painted (the wizard warms it up then) or on entering the page, never before. The
 redirect amoCRM sends after "Allow" is captured and cancelled before it is loaded;
-``oauth.parse_callback`` checks the state and the account and takes the code.
+``consent.parse_callback`` checks the state and the account and takes the code.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wizard.core import consent
 from wizard.core.errors import InvalidCallbackError, WizardError
 from wizard.ui import links
 from wizard.ui.base import WizardPage
@@ -197,8 +198,6 @@ class ConsentPage(WizardPage):
         return self._captured or bool(self.code_edit.text().strip() or self.address_edit.text().strip())
 
     def validatePage(self) -> bool:
-        from wizard.core import oauth
-
         if self._captured:
             return True
         address = self.address_edit.text().strip()
@@ -207,7 +206,7 @@ class ConsentPage(WizardPage):
                 # Pasted by the admin, possibly from a consent page opened in another browser:
                 # there may be no state of ours in it (as `connect --redirect-url`). The
                 # account check on the referer still applies.
-                callback = oauth.parse_callback(address, self._account(), expected_state=None)
+                callback = consent.parse_callback(address, self._account(), expected_state=None)
                 self.session.code = callback.code
             else:
                 code = self.code_edit.text().strip()
@@ -289,12 +288,10 @@ class ConsentPage(WizardPage):
         self.start_over()
 
     def _load(self, account: Account, client_id: str, redirect_uri: str) -> None:
-        from wizard.core import oauth
-
         assert self.browser is not None
         self._captured = False
         self.session.code = ""
-        self.state = oauth.new_state()
+        self.state = consent.new_state()
         self.browser.page.set_decider(functools.partial(decide, account=account, redirect_uri=redirect_uri))
         self.retry.hide()
         self.open_external.hide()
@@ -303,7 +300,7 @@ class ConsentPage(WizardPage):
         self._http_status = 0
         self._loaded_for = (account.base_url, client_id, redirect_uri, current_language())
         self._loaded_at = time.monotonic()
-        self._consent_url = oauth.consent_url(account, client_id, self.state)
+        self._consent_url = consent.consent_url(account, client_id, self.state)
         self.browser.set_language(current_language())
         if self._warming_up:
             self._queued = self._consent_url
@@ -332,12 +329,10 @@ class ConsentPage(WizardPage):
             self.open_external.show()
 
     def _take_callback(self, url: str) -> None:
-        from wizard.core import oauth
-
         if self._captured or self.session.account is None:
             return
         try:
-            callback = oauth.parse_callback(url, self._account(), self.state)
+            callback = consent.parse_callback(url, self._account(), self.state)
         except WizardError as error:
             # Denied, forged or for another account: say so and offer the page again.
             self.notice.show_error(error, lambda: self.tr("The consent page has been loaded again."))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from wizard.core.account import ACCOUNT_DOMAINS, Account
+from wizard.core.consent import is_redirect
 
 #: The platforms' own hosts that serve consent, login and their assets.
 PLATFORM_HOSTS = frozenset({"www.amocrm.ru", "www.kommo.com", "amocrm.ru", "kommo.com", "amocrm.com"})
@@ -58,8 +59,6 @@ def is_platform_url(url: str, account: Account) -> bool:
 
 def decide(request: NavigationRequest, *, account: Account, redirect_uri: str) -> Verdict:
     """Follow amoCRM, capture the redirect to the integration, keep everything else out."""
-    from wizard.core.oauth import is_redirect  # requests: not needed for the first window
-
     url = request.url
     if redirect_uri and is_redirect(url, redirect_uri):
         return Verdict.CAPTURE if request.is_main_frame else Verdict.BLOCK

@@ -8,37 +8,37 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.helpers import allow, connect_sandbox
+from wizard.core import consent, oauth
 from wizard.core import errors as e
-from wizard.core import oauth
 from wizard.core.account import parse_account
 from wizard.sandbox import Sandbox
 
 
 def test_state_is_unguessable_and_fresh() -> None:
-    states = {oauth.new_state() for _ in range(100)}
+    states = {consent.new_state() for _ in range(100)}
     assert len(states) == 100
     assert all(len(s) >= 43 for s in states)  # 32 random bytes, base64url
 
 
 def test_consent_url_per_platform() -> None:
     cid = "11111111-2222-3333-4444-555555555555"
-    ru = urlsplit(oauth.consent_url(parse_account("acme"), cid, "s1"))
+    ru = urlsplit(consent.consent_url(parse_account("acme"), cid, "s1"))
     assert (ru.scheme, ru.netloc, ru.path) == ("https", "www.amocrm.ru", "/oauth")
     assert parse_qs(ru.query) == {"client_id": [cid], "state": ["s1"], "mode": ["post_message"]}
-    assert oauth.consent_url(parse_account("acme.kommo.com"), cid, "s").startswith(
+    assert consent.consent_url(parse_account("acme.kommo.com"), cid, "s").startswith(
         "https://www.kommo.com/oauth?"
     )
-    assert oauth.consent_url(parse_account("http://127.0.0.1:8765"), cid, "s").startswith(
+    assert consent.consent_url(parse_account("http://127.0.0.1:8765"), cid, "s").startswith(
         "http://127.0.0.1:8765/oauth?client_id="
     )
 
 
 def test_full_flow_consent_exchange_account(sandbox: Sandbox) -> None:
     account = parse_account(sandbox.base_url)
-    state = oauth.new_state()
+    state = consent.new_state()
     location = allow(sandbox, state)
-    assert oauth.is_redirect(location, sandbox.integration.redirect_uri)
-    callback = oauth.parse_callback(location, account, state)
+    assert consent.is_redirect(location, sandbox.integration.redirect_uri)
+    callback = consent.parse_callback(location, account, state)
     assert callback.referer == account.host and callback.platform == "1"
     it = sandbox.integration
     pair = oauth.exchange_code(account, it.client_id, it.client_secret, it.redirect_uri, callback.code)
@@ -52,19 +52,19 @@ def test_full_flow_consent_exchange_account(sandbox: Sandbox) -> None:
 def test_deny_forged_state_and_missing_code(sandbox: Sandbox) -> None:
     account = parse_account(sandbox.base_url)
     with pytest.raises(e.AccessDeniedError):
-        oauth.parse_callback(allow(sandbox, "s-deny", "deny"), account, "s-deny")
+        consent.parse_callback(allow(sandbox, "s-deny", "deny"), account, "s-deny")
     location = allow(sandbox, "the-real-state")
     with pytest.raises(e.StateMismatchError):
-        oauth.parse_callback(location, account, "another-state")
+        consent.parse_callback(location, account, "another-state")
     with pytest.raises(e.InvalidCallbackError):
-        oauth.parse_callback(f"{sandbox.base_url}/callback?state=x", account, "x")
+        consent.parse_callback(f"{sandbox.base_url}/callback?state=x", account, "x")
 
 
 def test_referer_naming_another_account_is_refused(sandbox: Sandbox) -> None:
     account = parse_account(sandbox.base_url)
     forged = f"{sandbox.base_url}/callback?code=def502abc&state=s&referer=evil.example.com"
     with pytest.raises(e.AccountRejectedError) as info:
-        oauth.parse_callback(forged, account, "s")
+        consent.parse_callback(forged, account, "s")
     assert "evil.example.com" in info.value.message
 
 
