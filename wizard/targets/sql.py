@@ -652,11 +652,16 @@ class SqlTarget(TokenTarget):
         return sqlstate == "55P03" or errno in (1205, 3572) or sqlite_name in ("SQLITE_BUSY", "SQLITE_LOCKED")
 
     def _is_race(self, exc: sa_exc.DBAPIError) -> bool:
-        """Another process created the table or row, or deadlocked with us doing so."""
+        """Another process created the table or row, or deadlocked with us doing so.
+
+        PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against a concurrent one: the
+        loser may fail on the table's row type (42710, 'type "system_settings" already
+        exists') or on the catalogue's unique index (23505) instead of finding the table.
+        """
         sqlstate, errno, _sqlite = _codes(exc)
         return (
             isinstance(exc, sa_exc.IntegrityError)
-            or sqlstate in ("23505", "42P07", "40P01", "40001")
+            or sqlstate in ("23505", "42P07", "42710", "40P01", "40001")
             or errno in (1050, 1062, 1213)
         )
 
