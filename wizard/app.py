@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from wizard.ui.model import Prefill, TargetChoice
@@ -91,23 +90,9 @@ def application() -> QApplication:
     QCoreApplication.setApplicationName("amocrm-wizard")
     app = QApplication([sys.argv[0] if sys.argv else "amocrm-wizard"])
     # Wayland docks match the window to the installed amocrm-wizard.desktop by this name.
+    # The icon itself is set once the first window is painted (wizard.ui.texts.set_app_icon).
     QGuiApplication.setDesktopFileName("amocrm-wizard")
-    app.setWindowIcon(_icon())
     return app
-
-
-def _icon() -> QIcon:
-    """The app icon at every rendered size; QIcon reads each file only when it is drawn."""
-    from PySide6.QtGui import QIcon
-
-    from wizard.ui.texts import find_resource
-
-    icon = QIcon()
-    for size in (16, 24, 32, 48, 64, 128, 256):
-        path = find_resource("icons", f"amocrm-wizard-{size}.png")
-        if path is not None:
-            icon.addFile(str(path))
-    return icon
 
 
 def _prefill(options: argparse.Namespace, sandbox: object | None) -> tuple[Prefill, TargetChoice]:

@@ -123,6 +123,43 @@ def test_the_first_window_appears_without_qtwebengine() -> None:
     assert any(m.startswith("PySide6.QtWebEngine") for m in after)
 
 
+def test_the_app_icon_comes_right_after_the_first_paint() -> None:
+    """Every rendered size of the icon, set once the window is painted (not before: QIcon
+    and its files are not on the first window's path), and a host program's own icon is
+    kept when the wizard is embedded."""
+    code = (
+        "from wizard.app import application\n"
+        "app = application()\n"
+        "from PySide6.QtCore import QEvent, QObject, QTimer\n"
+        "from wizard.ui.model import Prefill, TargetChoice, TargetKind\n"
+        "from wizard.ui.wizard import SetupWizard\n"
+        "w = SetupWizard(Prefill(), TargetChoice(TargetKind.ENV, '/nonexistent/.env'))\n"
+        "w.prewarm_consent = False\n"
+        "at_paint = []\n"
+        "class First(QObject):\n"
+        "    def eventFilter(self, obj, event):\n"
+        "        if event.type() == QEvent.Type.Paint and not at_paint:\n"
+        "            at_paint.append(app.windowIcon().isNull())\n"
+        "        return False\n"
+        "f = First(); w.installEventFilter(f); w.show()\n"
+        "QTimer.singleShot(500, app.quit); app.exec()\n"
+        "sizes = sorted(s.width() for s in app.windowIcon().availableSizes())\n"
+        "print('ICON', at_paint[0], *sizes)\n"
+        "from PySide6.QtGui import QPixmap, QIcon\n"
+        "pixmap = QPixmap(8, 8); pixmap.fill(); host = QIcon(pixmap); app.setWindowIcon(host)\n"
+        "w2 = SetupWizard(Prefill(), TargetChoice(TargetKind.ENV, '/nonexistent/.env'))\n"
+        "w2.prewarm_consent = False; w2.show()\n"
+        "QTimer.singleShot(500, app.quit); app.exec()\n"
+        "print('HOST', *sorted(s.width() for s in app.windowIcon().availableSizes()))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines() if line[:4] in ("ICON", "HOST"))
+    assert lines["ICON"].split() == ["True", "16", "24", "32", "48", "64", "128", "256"]
+    assert lines["HOST"].split() == ["8"]
+
+
 def test_self_test_exits_zero() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "wizard", "--self-test"], capture_output=True, text=True, timeout=60
@@ -311,10 +348,3 @@ def test_messages_made_by_the_ui_render_in_either_language(qtbot) -> None:
     assert error.message.render("ru") == translate("ru", "Messages", "Something unexpected went wrong.")
     assert error.message.render("ru") != error.message.render("en")
     assert "ValueError: boom" in error.detail
-
-
-def test_the_app_icon_is_found_at_every_size(qapp: object) -> None:
-    from wizard.app import _icon
-
-    sizes = {s.width() for s in _icon().availableSizes()}
-    assert sizes >= {16, 24, 32, 48, 64, 128, 256}

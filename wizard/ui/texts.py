@@ -62,6 +62,26 @@ def find_resource(*parts: str) -> Path | None:
     return None
 
 
+def set_app_icon() -> None:
+    """The app icon at every rendered size, unless the program has one (the wizard embedded).
+
+    Called once the first window is painted: QIcon's import and the files cost about 2 ms
+    that the first window need not wait for; the window manager takes the icon when it
+    comes. QIcon reads each file only when that size is drawn.
+    """
+    from PySide6.QtGui import QGuiApplication, QIcon
+
+    app = QCoreApplication.instance()
+    if not isinstance(app, QGuiApplication) or not app.windowIcon().isNull():
+        return
+    icon = QIcon()
+    for size in (16, 24, 32, 48, 64, 128, 256):
+        path = find_resource("icons", f"amocrm-wizard-{size}.png")
+        if path is not None:
+            icon.addFile(str(path))
+    QGuiApplication.setWindowIcon(icon)
+
+
 def catalogue_path(language: str) -> Path | None:
     """Our compiled catalogue for ``language``; compiled from the .ts here if it is missing."""
     name = f"{CATALOGUE}_{language}"

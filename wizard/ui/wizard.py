@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QDialog, QWidget, QWizard
 
 from wizard.ui.base import WizardPage
 from wizard.ui.model import Mode, Prefill, Session, Step, TargetChoice
+from wizard.ui.texts import set_app_icon
 from wizard.ui.welcome import WelcomePage
 from wizard.ui.worker import Worker
 
@@ -171,6 +172,7 @@ class SetupWizard(QWizard):
             callback()
         if self._warm:
             self.page_for(Step.DETAILS)
+        set_app_icon()
 
     def _prewarm(self) -> None:
         """QtWebEngine takes a while to start: start it while the admin reads the first page.
