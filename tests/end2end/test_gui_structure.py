@@ -87,10 +87,10 @@ def test_importing_the_app_does_not_load_qt() -> None:
     assert not any(m.startswith("PySide6") for m in _imported_after("import wizard.app"))
 
 
-def test_the_first_window_appears_without_qtwebengine() -> None:
-    """Painted before QtWebEngine (and requests, PyJWT) are imported; the consent page is
-    warmed up only after that first paint."""
-    code = (
+def _shown_wizard(at_first_paint: str, *, prewarm: bool = True) -> str:
+    """Script lines that show the wizard and keep ``at_first_paint`` (an expression) as it
+    is at the window's first paint, in ``at_paint[0]``."""
+    return (
         "import sys\n"
         "from wizard.app import application\n"
         "app = application()\n"
@@ -98,24 +98,36 @@ def test_the_first_window_appears_without_qtwebengine() -> None:
         "from wizard.ui.model import Prefill, TargetChoice, TargetKind\n"
         "from wizard.ui.wizard import SetupWizard\n"
         "w = SetupWizard(Prefill(), TargetChoice(TargetKind.ENV, '/nonexistent/.env'))\n"
+        f"w.prewarm_consent = {prewarm}\n"
         "at_paint = []\n"
         "class First(QObject):\n"
         "    def eventFilter(self, obj, event):\n"
         "        if event.type() == QEvent.Type.Paint and not at_paint:\n"
-        "            at_paint.append(sorted(sys.modules))\n"
+        f"            at_paint.append({at_first_paint})\n"
         "        return False\n"
         "f = First(); w.installEventFilter(f); w.show()\n"
-        "QTimer.singleShot(3000, app.quit); app.exec()\n"
-        "print('PAINT', ' '.join(at_paint[0]))\n"
-        "print('END', ' '.join(sorted(sys.modules)))\n"
     )
+
+
+def _printed(code: str) -> dict[str, list[str]]:
+    """Run ``code``; its lines that start with an upper-case word, by that word."""
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
-    line = next(line for line in out.stdout.splitlines() if line.startswith("PAINT "))
-    at_paint = set(line.split()[1:])
-    end = next(line for line in out.stdout.splitlines() if line.startswith("END "))
-    after = set(end.split()[1:])
+    words = (line.split() for line in out.stdout.splitlines() if line[:1].isupper())
+    return {first: rest for first, *rest in words}
+
+
+def test_the_first_window_appears_without_qtwebengine() -> None:
+    """Painted before QtWebEngine (and requests, PyJWT) are imported; the consent page is
+    warmed up only after that first paint."""
+    printed = _printed(
+        _shown_wizard("sorted(sys.modules)")
+        + "QTimer.singleShot(3000, app.quit); app.exec()\n"
+        + "print('PAINT', ' '.join(at_paint[0]))\n"
+        + "print('END', ' '.join(sorted(sys.modules)))\n"
+    )
+    at_paint, after = set(printed["PAINT"]), set(printed["END"])
     assert "PySide6.QtWidgets" in at_paint
     assert not any(m.startswith("PySide6.QtWebEngine") for m in at_paint)
     assert not {"requests", "jwt", "dotenv", "sqlalchemy"} & at_paint
@@ -127,37 +139,19 @@ def test_the_app_icon_comes_right_after_the_first_paint() -> None:
     """Every rendered size of the icon, set once the window is painted (not before: QIcon
     and its files are not on the first window's path), and a host program's own icon is
     kept when the wizard is embedded."""
-    code = (
-        "from wizard.app import application\n"
-        "app = application()\n"
-        "from PySide6.QtCore import QEvent, QObject, QTimer\n"
-        "from wizard.ui.model import Prefill, TargetChoice, TargetKind\n"
-        "from wizard.ui.wizard import SetupWizard\n"
-        "w = SetupWizard(Prefill(), TargetChoice(TargetKind.ENV, '/nonexistent/.env'))\n"
-        "w.prewarm_consent = False\n"
-        "at_paint = []\n"
-        "class First(QObject):\n"
-        "    def eventFilter(self, obj, event):\n"
-        "        if event.type() == QEvent.Type.Paint and not at_paint:\n"
-        "            at_paint.append(app.windowIcon().isNull())\n"
-        "        return False\n"
-        "f = First(); w.installEventFilter(f); w.show()\n"
-        "QTimer.singleShot(500, app.quit); app.exec()\n"
-        "sizes = sorted(s.width() for s in app.windowIcon().availableSizes())\n"
-        "print('ICON', at_paint[0], *sizes)\n"
-        "from PySide6.QtGui import QPixmap, QIcon\n"
-        "pixmap = QPixmap(8, 8); pixmap.fill(); host = QIcon(pixmap); app.setWindowIcon(host)\n"
-        "w2 = SetupWizard(Prefill(), TargetChoice(TargetKind.ENV, '/nonexistent/.env'))\n"
-        "w2.prewarm_consent = False; w2.show()\n"
-        "QTimer.singleShot(500, app.quit); app.exec()\n"
-        "print('HOST', *sorted(s.width() for s in app.windowIcon().availableSizes()))\n"
+    printed = _printed(
+        _shown_wizard("app.windowIcon().isNull()", prewarm=False)
+        + "QTimer.singleShot(500, app.quit); app.exec()\n"
+        + "print('ICON', at_paint[0], *sorted(s.width() for s in app.windowIcon().availableSizes()))\n"
+        + "from PySide6.QtGui import QIcon, QPixmap\n"
+        + "pixmap = QPixmap(8, 8); pixmap.fill(); app.setWindowIcon(QIcon(pixmap))\n"
+        + "w2 = SetupWizard(Prefill(), TargetChoice(TargetKind.ENV, '/nonexistent/.env'))\n"
+        + "w2.prewarm_consent = False; w2.show()\n"
+        + "QTimer.singleShot(500, app.quit); app.exec()\n"
+        + "print('HOST', *sorted(s.width() for s in app.windowIcon().availableSizes()))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
-    )
-    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines() if line[:4] in ("ICON", "HOST"))
-    assert lines["ICON"].split() == ["True", "16", "24", "32", "48", "64", "128", "256"]
-    assert lines["HOST"].split() == ["8"]
+    assert printed["ICON"] == ["True", "16", "24", "32", "48", "64", "128", "256"]
+    assert printed["HOST"] == ["8"]
 
 
 def test_self_test_exits_zero() -> None:
