@@ -243,12 +243,17 @@ def untranslated(texts: list[str], sources: list[tuple[str, re.Pattern[str]]]) -
     return left
 
 
-def allow_and_finish(qtbot: object, wizard: SetupWizard) -> None:
-    """Press Allow on the loaded consent page, then go through Exchange and Save to Done."""
+def allow_and_exchange(qtbot: object, wizard: SetupWizard) -> None:
+    """Press Allow once the consent page is loaded; wait for the exchange to succeed."""
     wait_for_consent_loaded(qtbot, wizard)
     click_in_consent(wizard, "allow")
     wait_for_step(qtbot, wizard, Step.EXCHANGE)
     qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)  # type: ignore[attr-defined]
+
+
+def allow_and_finish(qtbot: object, wizard: SetupWizard) -> None:
+    """Press Allow on the loaded consent page, then go through Exchange and Save to Done."""
+    allow_and_exchange(qtbot, wizard)
     press_forward(qtbot, wizard)
     wait_for_step(qtbot, wizard, Step.SAVE)
     press_forward(qtbot, wizard)

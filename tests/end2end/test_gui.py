@@ -11,6 +11,7 @@ from PySide6.QtGui import QGuiApplication
 
 from tests.end2end.gui_fixtures import (
     WAIT_MS,
+    allow_and_exchange,
     allow_and_finish,
     click_in_consent,
     log_requests,
@@ -47,9 +48,7 @@ def test_connect_through_the_embedded_consent_page(qtbot, make_wizard, sandbox: 
     requests_seen = log_requests(wizard)
     assert "/oauth?" in wizard.consent.view().url().toString()
 
-    click_in_consent(wizard, "allow")
-    wait_for_step(qtbot, wizard, Step.EXCHANGE)
-    qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)
+    allow_and_exchange(qtbot, wizard)
     assert wizard.exchange.account_name.text() == sandbox.account["name"]
     assert wizard.exchange.account_id.text() == str(sandbox.account["id"])
     assert "crm" in wizard.exchange.scopes.text()
@@ -103,9 +102,7 @@ def test_deny_returns_to_the_consent_page_with_a_plain_message(
     qtbot.waitUntil(lambda: wizard.consent.loaded_ok, timeout=WAIT_MS)
     assert wizard.consent.state != first_state
     assert not env.exists() and sandbox.stats.exchanges == 0
-    click_in_consent(wizard, "allow")
-    wait_for_step(qtbot, wizard, Step.EXCHANGE)
-    qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)
+    allow_and_exchange(qtbot, wizard)
 
 
 def test_a_forged_state_is_refused_and_nothing_is_written(
@@ -147,10 +144,7 @@ def test_a_wrong_secret_names_the_fix_and_writes_nothing(
     wizard.details.secret.setText(sandbox.integration.client_secret)
     press_forward(qtbot, wizard)
     wait_for_step(qtbot, wizard, Step.CONSENT)
-    wait_for_consent_loaded(qtbot, wizard)
-    click_in_consent(wizard, "allow")
-    wait_for_step(qtbot, wizard, Step.EXCHANGE)
-    qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)
+    allow_and_exchange(qtbot, wizard)
     assert not env.exists()  # still nothing until Save
 
 
@@ -315,9 +309,7 @@ def test_saving_to_a_sqlite_database_tests_it_first_and_the_welcome_page_reads_i
     url = f"sqlite:///{tmp_path / 'backend.db'}"
     wizard = make_wizard(sandbox_prefill(sandbox), tmp_path / ".env")
     _to_consent(qtbot, wizard)
-    click_in_consent(wizard, "allow")
-    wait_for_step(qtbot, wizard, Step.EXCHANGE)
-    qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)
+    allow_and_exchange(qtbot, wizard)
     press_forward(qtbot, wizard)
     wait_for_step(qtbot, wizard, Step.SAVE)
     chooser = wizard.save.target

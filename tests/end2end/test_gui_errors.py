@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 
 from tests.end2end.gui_fixtures import (
     WAIT_MS,
+    allow_and_exchange,
     allow_and_finish,
     click_in_consent,
     make_wizard,
@@ -130,10 +131,7 @@ def test_redirect_uri_mismatch_lists_the_differences(qtbot, make_wizard, sandbox
     assert wizard.details.redirect.text() == registered
     press_forward(qtbot, wizard)
     wait_for_step(qtbot, wizard, Step.CONSENT)
-    wait_for_consent_loaded(qtbot, wizard)
-    click_in_consent(wizard, "allow")
-    wait_for_step(qtbot, wizard, Step.EXCHANGE)
-    qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)
+    allow_and_exchange(qtbot, wizard)
 
 
 def test_unknown_client_id(qtbot, make_wizard, sandbox: Sandbox, tmp_path: Path):
@@ -215,10 +213,7 @@ def test_dead_refresh_token_goes_straight_to_consent_with_everything_prefilled(
 
 def _to_save(qtbot, wizard: SetupWizard) -> None:  # type: ignore[no-untyped-def]
     to_consent(qtbot, wizard)
-    wait_for_consent_loaded(qtbot, wizard)
-    click_in_consent(wizard, "allow")
-    wait_for_step(qtbot, wizard, Step.EXCHANGE)
-    qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)
+    allow_and_exchange(qtbot, wizard)
     press_forward(qtbot, wizard)
     wait_for_step(qtbot, wizard, Step.SAVE)
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from tests.end2end.gui_fixtures import (
     WAIT_MS,
+    allow_and_exchange,
     allow_and_finish,
     click_in_consent,
     make_wizard,
@@ -183,9 +184,7 @@ def test_help_on_every_page_names_the_menu_and_opens_the_accounts_integrations(
     wait_for_step(qtbot, wizard, Step.CONSENT)
     wait_for_consent_loaded(qtbot, wizard)
     _check_help(qtbot, wizard, no_browser, base)
-    click_in_consent(wizard, "allow")
-    wait_for_step(qtbot, wizard, Step.EXCHANGE)
-    qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)
+    allow_and_exchange(qtbot, wizard)
     _check_help(qtbot, wizard, no_browser, base)
     press_forward(qtbot, wizard)
     wait_for_step(qtbot, wizard, Step.SAVE)
@@ -291,10 +290,7 @@ def test_the_renewal_for_a_database_target_names_it(
     url = f"sqlite:///{tmp_path / 'backend.db'}"
     wizard = make_wizard(sandbox_prefill(sandbox), tmp_path / ".env")
     to_consent(qtbot, wizard)
-    wait_for_consent_loaded(qtbot, wizard)
-    click_in_consent(wizard, "allow")
-    wait_for_step(qtbot, wizard, Step.EXCHANGE)
-    qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)
+    allow_and_exchange(qtbot, wizard)
     press_forward(qtbot, wizard)
     wait_for_step(qtbot, wizard, Step.SAVE)
     wizard.save.target.set_db_url(url)

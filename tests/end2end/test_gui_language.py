@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QWizard
 
 from tests.end2end.gui_fixtures import (
     WAIT_MS,
+    allow_and_exchange,
     click_in_consent,
     english_sources,
     make_wizard,
@@ -112,10 +113,7 @@ def test_every_page_in_russian_and_back_to_english(qtbot, make_wizard, sandbox: 
     assert details.redirect.text() == registered
     press_forward(qtbot, wizard)
     wait_for_step(qtbot, wizard, Step.CONSENT)
-    wait_for_consent_loaded(qtbot, wizard)
-    click_in_consent(wizard, "allow")
-    wait_for_step(qtbot, wizard, Step.EXCHANGE)
-    qtbot.waitUntil(lambda: wizard.session.result is not None, timeout=WAIT_MS)
+    allow_and_exchange(qtbot, wizard)
     walk.look("Exchange, connected")
 
     press_forward(qtbot, wizard)
