@@ -36,6 +36,15 @@ def allow(sb: Sandbox, state: str, decision: str = "allow") -> str:
     return str(answer.headers["Location"])
 
 
+def integration_flags(sb: Sandbox, **override: str) -> list[str]:
+    """``--account … --client-id … --redirect-uri …`` for the sandbox's integration. A keyword
+    replaces one of them or adds another flag (``redirect_uri="…"``, ``code="…"``)."""
+    it = sb.integration
+    values = {"--account": sb.base_url, "--client-id": it.client_id, "--redirect-uri": it.redirect_uri}
+    values.update({f"--{k.replace('_', '-')}": v for k, v in override.items()})
+    return [x for kv in values.items() for x in kv]
+
+
 def run_cli(
     args: list[str], env: dict[str, str], stdin: str = "", timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:

@@ -12,17 +12,14 @@ import pytest
 import requests
 from dotenv import dotenv_values
 
-from tests.helpers import allow
+from tests.helpers import allow, integration_flags
 from tests.helpers import run_cli as run
 from wizard.core.connection import OWNED_KEYS
 from wizard.sandbox import Sandbox
 
 
 def connect_args(sb: Sandbox, env_path: Path, **override: str) -> list[str]:
-    it = sb.integration
-    values = {"--account": sb.base_url, "--client-id": it.client_id, "--redirect-uri": it.redirect_uri}
-    values.update({f"--{k.replace('_', '-')}": v for k, v in override.items()})
-    return ["connect", "--env", str(env_path), *[x for kv in values.items() for x in kv]]
+    return ["connect", "--env", str(env_path), *integration_flags(sb, **override)]
 
 
 def assert_no_secret_shown(result: subprocess.CompletedProcess[str], *secrets: str) -> None:

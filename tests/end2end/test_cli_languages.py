@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from tests.helpers import allow, connect_sandbox
+from tests.helpers import allow, connect_sandbox, integration_flags
 from wizard.core import consent, oauth
 from wizard.core.account import parse_account
 from wizard.core.catalogue import TITLES, describe
@@ -77,15 +77,8 @@ class World:
         return self.sb.integration.client_secret
 
     def connect_args(self, env_path: Path | None = None, **override: str) -> list[str]:
-        it = self.sb.integration
-        values = {
-            "--account": self.sb.base_url,
-            "--client-id": it.client_id,
-            "--redirect-uri": it.redirect_uri,
-        }
-        values.update({f"--{k.replace('_', '-')}": v for k, v in override.items()})
         target = ["--env", str(env_path or self.tmp / "new.env")]
-        return ["connect", *target, *[x for kv in values.items() for x in kv]]
+        return ["connect", *target, *integration_flags(self.sb, **override)]
 
     def exchange(self, code: str, **override: str) -> object:
         it = self.sb.integration

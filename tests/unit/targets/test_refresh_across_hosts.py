@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from tests.helpers import connect_sandbox, run_cli
+from tests.helpers import connect_sandbox, integration_flags, run_cli
 from tests.unit.targets.conftest import Db
 from wizard.runtime import AmoCRMClient
 from wizard.sandbox import Sandbox
@@ -46,20 +46,7 @@ def test_cli_connect_test_and_refresh_on_a_database(
     it = sandbox.integration
     env = {**cli_env, "AMOCRM_CLIENT_SECRET": it.client_secret}
     connect = run_cli(
-        [
-            "connect",
-            "--db",
-            db.url,
-            "--account",
-            sandbox.base_url,
-            "--client-id",
-            it.client_id,
-            "--redirect-uri",
-            it.redirect_uri,
-            "--code",
-            sandbox.issue_code(),
-        ],
-        env,
+        ["connect", "--db", db.url, *integration_flags(sandbox, code=sandbox.issue_code())], env
     )
     assert connect.returncode == 0, connect.stderr
     sandbox.expire_access_tokens()
@@ -92,16 +79,7 @@ def test_the_backends_own_seed_table_with_flags_for_what_it_lacks(
     )
     it = sandbox.integration
     env = {**cli_env, "AMOCRM_CLIENT_SECRET": it.client_secret}
-    flags = [
-        "--db",
-        db.url,
-        "--account",
-        sandbox.base_url,
-        "--client-id",
-        it.client_id,
-        "--redirect-uri",
-        it.redirect_uri,
-    ]
+    flags = ["--db", db.url, *integration_flags(sandbox)]
     connect = run_cli(
         ["connect", *flags, "--code", sandbox.issue_code()],
         env,
