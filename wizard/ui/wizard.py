@@ -68,7 +68,7 @@ class SetupWizard(QWizard):
         self._painted = False
         self._after_paint: list[Callable[[], None]] = []
         self._previous_id = -1
-        self._warm = self._http_preloaded = False
+        self._http_preloaded = False
         self.page_for(Step.WELCOME)
         self.setStartId(Step.WELCOME.value)
         self.retranslate()
@@ -163,14 +163,14 @@ class SetupWizard(QWizard):
         if self._painted:
             return
         self._painted = True
-        # QtWebEngine first: once its engine is up, the consent page loads in Chromium's
-        # own processes while the rest (reading the target, the details page) runs here.
+        # QtWebEngine first: it is most of the way to the consent page. Reading the target
+        # and building the details page come after it has been asked to load.
         if self.prewarm_consent and self.isVisible():
             self._prewarm()
         callbacks, self._after_paint = self._after_paint, []
         for callback in callbacks:
             callback()
-        if self._warm:
+        if Step.CONSENT in self._pages:  # warmed up: the details page comes before it
             self.page_for(Step.DETAILS)
         set_app_icon()
 
@@ -191,7 +191,6 @@ class SetupWizard(QWizard):
             consent.warm_up()
         assert consent.browser is not None
         consent.browser.page.loadFinished.connect(self._on_consent_load_finished)
-        self._warm = True
 
     def _on_consent_load_finished(self, _ok: bool) -> None:
         """The consent page is up (or failed): now the rest of the HTTP stack, which the
