@@ -21,6 +21,10 @@ REDIRECT_URI = "AMOCRM_REDIRECT_URI"
 ACCESS_TOKEN = "AMOCRM_ACCESS_TOKEN"
 REFRESH_TOKEN = "AMOCRM_REFRESH_TOKEN"
 EXPIRES_AT = "AMOCRM_TOKEN_EXPIRES_AT"
+#: amoCRM's recorded verdict on the stored refresh token (``wizard.core.verdict``). Not an
+#: owned key: a target holds it only while a verdict stands, and drops it on the next save
+#: that carries none.
+REFRESH_REJECTED = "AMOCRM_REFRESH_REJECTED"
 
 #: Every key the wizard owns, in the order it appends them to a new file.
 OWNED_KEYS: tuple[str, ...] = (
@@ -37,6 +41,8 @@ OWNED_KEYS: tuple[str, ...] = (
 SECRET_KEYS = frozenset({CLIENT_SECRET, ACCESS_TOKEN, REFRESH_TOKEN})
 #: Keys ``check`` may accept empty: the subdomain is empty for a loopback sandbox.
 MAY_BE_EMPTY = frozenset({SUBDOMAIN})
+#: Everything a target may hold: the owned keys, then the verdict.
+STORED_KEYS: tuple[str, ...] = (*OWNED_KEYS, REFRESH_REJECTED)
 
 
 @dataclass(frozen=True)
@@ -46,18 +52,28 @@ class Connection:
     client_secret: str
     redirect_uri: str
     tokens: TokenPair | None = None
+    #: amoCRM's verdict on ``tokens.refresh_token`` (``wizard.core.verdict``), or "".
+    refresh_rejected: str = ""
 
     @property
     def account(self) -> Account:
         return parse_account(self.base_url)
 
     def with_tokens(self, tokens: TokenPair) -> Connection:
-        return replace(self, tokens=tokens)
+        """A new pair: any verdict on the old refresh token no longer applies."""
+        return replace(self, tokens=tokens, refresh_rejected="")
+
+    def with_verdict(self, verdict: str) -> Connection:
+        return replace(self, refresh_rejected=verdict)
 
     def to_values(self) -> dict[str, str]:
-        """The contract's .env keys for this connection (tokens empty when there are none)."""
+        """The contract's .env keys for this connection (tokens empty when there are none).
+
+        ``REFRESH_REJECTED`` is included only while a verdict stands; a target drops what it
+        held under that key when it is absent here.
+        """
         tokens = self.tokens
-        return {
+        values = {
             BASE_URL: self.base_url,
             SUBDOMAIN: self.account.subdomain,
             CLIENT_ID: self.client_id,
@@ -67,6 +83,9 @@ class Connection:
             REFRESH_TOKEN: tokens.refresh_token if tokens else "",
             EXPIRES_AT: format_utc(tokens.expires_at) if tokens else "",
         }
+        if self.refresh_rejected:
+            values[REFRESH_REJECTED] = self.refresh_rejected
+        return values
 
     @classmethod
     def from_values(cls, values: Mapping[str, str | None]) -> Connection | None:
@@ -85,7 +104,9 @@ class Connection:
             tokens = TokenPair(
                 get(ACCESS_TOKEN), get(REFRESH_TOKEN), _expiry(get(EXPIRES_AT), get(ACCESS_TOKEN))
             )
-        return cls(base_url, get(CLIENT_ID), get(CLIENT_SECRET), get(REDIRECT_URI), tokens)
+        return cls(
+            base_url, get(CLIENT_ID), get(CLIENT_SECRET), get(REDIRECT_URI), tokens, get(REFRESH_REJECTED)
+        )
 
 
 def _expiry(stored: str, access_token: str) -> datetime:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
-from wizard.core.connection import OWNED_KEYS, Connection
+from wizard.core.connection import OWNED_KEYS, REFRESH_REJECTED, STORED_KEYS, Connection
 from wizard.core.errors import ConfigError, TargetError, TargetLockTimeout, VerificationError
 from wizard.core.i18n import _
 from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, SaveReport, TokenTarget
@@ -92,10 +92,7 @@ class EnvFileTarget(TokenTarget):
 
     def read_values(self) -> dict[str, str]:
         text = self._read_text()
-        if text is None:
-            return {}
-        values = dotenv_values(stream=io.StringIO(text), interpolate=False)
-        return {k: v or "" for k, v in values.items() if k in OWNED_KEYS}
+        return {} if text is None else parse_values(text)
 
     # --- writing ---------------------------------------------------------------------
 
@@ -166,7 +163,7 @@ class EnvFileTarget(TokenTarget):
     def _write(self, connection: Connection) -> SaveReport:
         values = connection.to_values()
         old_text = self._read_text()
-        new_text = merge(old_text or "", values)
+        new_text = merge(old_text or "", values, remove=_absent_verdict(values))
         self._replace_atomically(new_text, existed=old_text is not None)
         self._verify(values)
         return SaveReport(self.description, OWNED_KEYS)
@@ -192,7 +189,7 @@ class EnvFileTarget(TokenTarget):
 
     def _verify(self, expected: dict[str, str]) -> None:
         got = self.read_values()
-        wrong = [k for k, v in expected.items() if got.get(k) != v]
+        wrong = [k for k in STORED_KEYS if got.get(k, "") != expected.get(k, "")]
         if wrong:
             raise VerificationError(
                 _(
@@ -215,8 +212,21 @@ class _HeldEnvFile(Held):
         return report
 
 
-def merge(text: str, values: dict[str, str]) -> str:
-    """Put ``values`` into .env ``text``: owned keys replaced where they stand, new ones appended.
+def parse_values(text: str) -> dict[str, str]:
+    """The contract's keys present in .env ``text`` (missing keys are absent, not empty)."""
+    values = dotenv_values(stream=io.StringIO(text), interpolate=False)
+    return {k: v or "" for k, v in values.items() if k in STORED_KEYS}
+
+
+def _absent_verdict(values: dict[str, str]) -> tuple[str, ...]:
+    # A save without a verdict clears one the file may still hold (contract: the next
+    # successful connect or refresh deletes it).
+    return () if REFRESH_REJECTED in values else (REFRESH_REJECTED,)
+
+
+def merge(text: str, values: dict[str, str], remove: tuple[str, ...] = ()) -> str:
+    """Put ``values`` into .env ``text``: owned keys replaced where they stand, new ones appended;
+    the lines of the keys in ``remove`` are dropped.
 
     Every other byte (comments, blank lines, other keys, their order, line endings) is kept.
     """
@@ -225,6 +235,9 @@ def merge(text: str, values: dict[str, str]) -> str:
     newline = "\r\n" if "\r\n" in text else "\n"
     for binding in parse_stream(io.StringIO(text)):
         original = binding.original.string
+        if binding.key in remove and not binding.error:
+            out.append(_drop_binding(original, binding.key))
+            continue
         if binding.key in values and not binding.error:
             out.append(_replace_binding(original, binding.key, values[binding.key]))
             seen.add(binding.key)
@@ -246,6 +259,12 @@ def _replace_binding(original: str, key: str, value: str) -> str:
     head = original[: assignment.end()] if assignment else f"{key}="
     ending = "\r\n" if original.endswith("\r\n") else "\n" if original.endswith("\n") else ""
     return f"{head}{quote(value)}{ending}"
+
+
+def _drop_binding(original: str, key: str) -> str:
+    # Keep the blank lines the parser attached in front of the binding; drop the rest.
+    assignment = re.search(rf"(?:export\s+)?{re.escape(key)}\s*=", original)
+    return original[: assignment.start()] if assignment else ""
 
 
 def _fsync_dir(folder: Path) -> None:
