@@ -21,7 +21,7 @@ from wizard.ui.widgets import BusyIndicator, Notice, local_time
 from wizard.ui.worker import Worker
 
 if TYPE_CHECKING:
-    from wizard.core.schedule import SchedulePlan
+    from wizard.schedule import SchedulePlan
 
 
 def masked_url(url: str) -> str:
