@@ -116,7 +116,7 @@ class EnvFileTarget(TokenTarget):
             if not file_lock.is_locked:
                 self._thread_lock.release()
         try:
-            yield _HeldEnvFile(self)
+            yield _HeldEnvFile(self, file)
         finally:
             file_lock.release()
             self._thread_lock.release()
@@ -127,19 +127,19 @@ class EnvFileTarget(TokenTarget):
             _("Wait a minute and try again."),
         )
 
-    def _write(self, connection: Connection) -> SaveReport:
+    def _write(self, connection: Connection, locked: LocalFile) -> SaveReport:
         values = connection.to_values()
-        # Located again under the lock: what the file is (a link's target, a mount) is
-        # decided on what is there now.
-        file = self._locate()
+        # The file that is locked, looked at again: whether it can be renamed (a mount, hard
+        # links, its owner) is decided on what is there now.
+        file = localfile.restat(locked)
         old_text = self._read_text(file)
         new_text = merge(old_text or "", values, remove=_absent_verdict(values))
         localfile.write(file, new_text.encode("utf-8"), _fix_path(self.path))
-        self._verify(values)
+        self._verify(values, file)
         return SaveReport(self.description, OWNED_KEYS)
 
-    def _verify(self, expected: dict[str, str]) -> None:
-        got = self.read_values()
+    def _verify(self, expected: dict[str, str], file: LocalFile) -> None:
+        got = parse_values(self._read_text(localfile.restat(file)) or "")
         wrong = [k for k in STORED_KEYS if got.get(k, "") != expected.get(k, "")]
         if wrong:
             raise VerificationError(
@@ -153,12 +153,13 @@ class EnvFileTarget(TokenTarget):
 
 
 class _HeldEnvFile(Held):
-    def __init__(self, target: EnvFileTarget) -> None:
+    def __init__(self, target: EnvFileTarget, file: LocalFile) -> None:
         self._target = target
-        self.stored = target.load()
+        self._file = file
+        self.stored = Connection.from_values(parse_values(target._read_text(file) or ""))
 
     def save(self, connection: Connection) -> SaveReport:
-        report = self._target._write(connection)
+        report = self._target._write(connection, self._file)
         self.stored = connection
         return report
 

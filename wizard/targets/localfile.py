@@ -106,6 +106,13 @@ def locate(path: Path) -> LocalFile:
     return LocalFile(path, real, status)
 
 
+def restat(file: LocalFile) -> LocalFile:
+    """The same file looked at again (under the lock, just before writing it): a link
+    pointed elsewhere meanwhile does not move the write away from the file that is locked."""
+    located = locate(file.real)
+    return LocalFile(file.given, located.real, located.status)
+
+
 def _not_a_file(given: Path, real: Path, st: os.stat_result) -> NotARegularFileError:
     kind = _kind(st.st_mode)
     if stat.S_ISDIR(st.st_mode) and given == real:
