@@ -45,6 +45,11 @@ TITLES: dict[str, Text] = {
     "database_refused": _("The database refused"),
     "target_locked": _("The file is busy"),
     "target_verify": _("The saved file does not read back right"),
+    "ssh_unreachable": _("The server could not be reached"),
+    "ssh_login_refused": _("The server refused the login"),
+    "ssh_host_key_unknown": _("The server is not known yet"),
+    "ssh_host_key_changed": _("The server's identity has changed"),
+    "restart_failed": _("The backend could not be restarted"),
     "incomplete": _("Something is missing"),
     "schedule": _("The scheduled renewal could not be set up"),
 }
