@@ -23,6 +23,7 @@ TITLES: dict[str, Text] = {
     "bad_redirect_uri": _("The Redirect URI is not right"),
     "bad_target": _("The place for the tokens is not right"),
     "bad_callback": _("That is not the address amoCRM redirected to"),
+    "bad_setup": _("The setup file cannot be used"),
     "oauth": _("amoCRM refused"),
     "state_mismatch": _("This answer did not come from our consent page"),
     "access_denied": _("Access was not granted"),

@@ -62,6 +62,12 @@ class InvalidCallbackError(ConfigError):
     code = "bad_callback"
 
 
+class InvalidSetupFileError(ConfigError):
+    """A ``*.amocrm-setup`` file that is malformed, or says something it must not."""
+
+    code = "bad_setup"
+
+
 # --- amoCRM refused (exit 3) --------------------------------------------------------
 
 

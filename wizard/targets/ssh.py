@@ -73,6 +73,10 @@ class SshEnvTarget(TokenTarget):
     def close(self) -> None:
         self.session.close()
 
+    def host_fingerprint(self) -> str:
+        """The ``SHA256:…`` fingerprint of the server's host key, as this session checked it."""
+        return self.session.host_fingerprint()
+
     # --- paths ------------------------------------------------------------------------
 
     def real_path(self) -> str:

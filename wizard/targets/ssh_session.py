@@ -428,18 +428,27 @@ class SshSession:
         except (UnknownHostKeyError, TargetError):
             client.close()
             raise
-        except (OSError, EOFError, paramiko.SSHException) as exc:
+        except paramiko.SSHException as exc:
             client.close()
-            raise ServerUnreachableError(
+            if "No authentication methods available" not in str(exc):
+                raise self._unreachable(settings, exc) from exc
+            raise ServerLoginRefusedError(
+                _("There is no key or password to log in to {server} with.", server=settings),
                 _(
-                    "Could not reach the server {host} on port {port}: {reason}",
-                    host=settings.hostname,
-                    port=settings.port,
-                    reason=_reason(exc),
+                    "Load your key into ssh-agent, put it in ~/.ssh, pass --ssh-key PATH, "
+                    "or set {env} to the password.",
+                    env=PASSWORD_ENV,
                 ),
-                _("Check the address and the port, and that the server is on and accepts SSH from here."),
             ) from exc
+        except (OSError, EOFError) as exc:
+            client.close()
+            raise self._unreachable(settings, exc) from exc
         return client
+
+    def host_fingerprint(self) -> str:
+        transport = self.client().get_transport()
+        assert transport is not None
+        return str(transport.get_remote_server_key().fingerprint)
 
     # --- commands ---------------------------------------------------------------------
 
@@ -490,7 +499,7 @@ class SshSession:
                     if time.monotonic() > deadline:
                         if pid.isdigit():
                             with contextlib.suppress(TargetError):
-                                self.run(f"kill -TERM -- -{pid} 2>/dev/null || kill -TERM {pid}", timeout=10)
+                                self.run(f"kill -TERM -{pid} 2>/dev/null || kill -TERM {pid}", timeout=10)
                         return None
                     continue
                 if not data:
@@ -549,6 +558,18 @@ class SshSession:
                 reason=errors or _("flock exited with {status}", status=status),
             ),
             _("Check that the folder is writable and that flock (util-linux) works on the server."),
+        )
+
+    @staticmethod
+    def _unreachable(settings: SshSettings, exc: BaseException) -> ServerUnreachableError:
+        return ServerUnreachableError(
+            _(
+                "Could not reach the server {host} on port {port}: {reason}",
+                host=settings.hostname,
+                port=settings.port,
+                reason=_reason(exc),
+            ),
+            _("Check the address and the port, and that the server is on and accepts SSH from here."),
         )
 
     def _lost(self, exc: BaseException) -> ServerUnreachableError:
