@@ -239,13 +239,13 @@ def _lock_cannot_be_created(file: LocalFile) -> TargetLockDeniedError:
 
 
 def _give_lock_hint(file: LocalFile) -> Text:
-    st = file.status
+    uid, gid, mode = _lock_owner(file) if _POSIX else (0, 0, NEW_FILE_MODE)
     return _(
         "Give the lock file to the owner of the .env (it holds no data): "
         "sudo install -m {mode} -o {user} -g {group} /dev/null {lock}",
-        mode=f"{lock_mode(st):o}",
-        user=_user(st.st_uid) if st is not None else _me(),
-        group=_group(st.st_gid) if st is not None else _group(os.getegid()) if _POSIX else "",
+        mode=f"{mode:o}",
+        user=_user(uid),
+        group=_group(gid),
         lock=shown(file.lock_path),
     )
 
@@ -281,7 +281,7 @@ def prepare_lock(file: LocalFile) -> None:
     if not _POSIX:
         return  # the lock library creates it; Windows has no owner to give it to here
     lock = file.lock_path
-    mode = lock_mode(file.status)
+    uid, gid, mode = _lock_owner(file)
     try:
         fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS, mode)
     except FileExistsError:
@@ -296,7 +296,11 @@ def prepare_lock(file: LocalFile) -> None:
         ) from exc
     try:
         os.fchmod(fd, mode)  # the umask may have taken bits away
-        _give_lock_to_owner(fd, file.status)
+        if _euid() == 0:
+            os.fchown(fd, uid, gid)
+        elif gid != os.getegid() and gid in os.getgroups():
+            with contextlib.suppress(PermissionError):
+                os.fchown(fd, -1, gid)
     finally:
         os.close(fd)
 
@@ -310,14 +314,17 @@ def lock_mode(owner: os.stat_result | None) -> int:
     return 0o600 | (0o060 if mode & stat.S_IWGRP else 0) | (0o006 if mode & stat.S_IWOTH else 0)
 
 
-def _give_lock_to_owner(fd: int, owner: os.stat_result | None) -> None:
-    if owner is None:
-        return
-    if _euid() == 0:
-        os.fchown(fd, owner.st_uid, owner.st_gid)
-    elif owner.st_gid != os.getegid() and owner.st_gid in os.getgroups():
-        with contextlib.suppress(PermissionError):
-            os.fchown(fd, -1, owner.st_gid)
+def _lock_owner(file: LocalFile) -> tuple[int, int, int]:
+    """Owner, group and mode the lock file should have: the .env's."""
+    st = file.status
+    if st is None:  # a new .env is ours, and so is its lock
+        return _euid(), os.getegid() if _POSIX else 0, NEW_FILE_MODE
+    folder = os.stat(file.folder)
+    if folder.st_mode & stat.S_ISVTX and folder.st_uid != st.st_uid:
+        # In a sticky folder filelock refuses a lock owned by neither its taker nor the
+        # folder's owner: the folder's owner keeps it, the .env's group may use it.
+        return folder.st_uid, st.st_gid, lock_mode(st) | 0o060
+    return st.st_uid, st.st_gid, lock_mode(st)
 
 
 def _give_back_existing_lock(file: LocalFile) -> None:
@@ -325,15 +332,16 @@ def _give_back_existing_lock(file: LocalFile) -> None:
     # link planted in a shared folder cannot make root give away another file.
     if _euid() != 0 or file.status is None:
         return
+    uid, gid, mode = _lock_owner(file)
     try:
         fd = os.open(file.lock_path, os.O_RDONLY | _OPEN_FLAGS)
     except OSError:
         return
     try:
         st = os.fstat(fd)
-        if stat.S_ISREG(st.st_mode) and (st.st_uid, st.st_gid) != (file.status.st_uid, file.status.st_gid):
-            os.fchown(fd, file.status.st_uid, file.status.st_gid)
-            os.fchmod(fd, stat.S_IMODE(st.st_mode) | lock_mode(file.status))
+        if stat.S_ISREG(st.st_mode) and (st.st_uid, st.st_gid) != (uid, gid):
+            os.fchown(fd, uid, gid)
+            os.fchmod(fd, stat.S_IMODE(st.st_mode) | mode)
     finally:
         os.close(fd)
 

@@ -349,6 +349,27 @@ def test_a_lock_file_left_as_roots_names_the_fix_and_a_root_run_gives_it_back(
     assert as_user(other_user, ["refresh", "--env", str(env)], cli_env).returncode == 0
 
 
+def test_in_a_sticky_shared_folder_root_and_the_backend_both_keep_taking_the_lock(
+    sandbox: Sandbox, other_user: pwd.struct_passwd, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    shared = tmp_path / "shared"  # like /tmp or /var/tmp: everybody writes, only owners delete
+    shared.mkdir()
+    shared.chmod(0o1777)
+    env = shared / ".env"
+    EnvFileTarget(env).save(connect_sandbox(sandbox))
+    Path(str(env) + ".lock").unlink()
+    os.chown(env, other_user.pw_uid, other_user.pw_gid)
+    env.chmod(0o600)
+    cli_env["AMOCRM_WIZARD_LOG_DIR"] = str(shared)
+    for _run in range(2):  # the second run takes the lock the first one left
+        result = run_cli(["refresh", "--env", str(env)], cli_env)
+        assert result.returncode == 0, result.stderr
+    result = as_user(other_user, ["refresh", "--env", str(env)], cli_env)
+    assert result.returncode == 0, result.stderr
+    assert sandbox.stats.refreshes == 3 and works(sandbox, env)
+    assert env.stat().st_uid == other_user.pw_uid
+
+
 # --- 4. not a regular file --------------------------------------------------------------
 
 
