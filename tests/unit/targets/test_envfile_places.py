@@ -109,6 +109,42 @@ def test_a_bind_mounted_env_is_rewritten_in_place_and_keeps_the_new_pair(
     assert (app / ".env").read_text() == ""  # outside the namespace the mount point is untouched
 
 
+UNSEEN_MOUNT = """
+import sys
+from wizard.core.logs import setup_logging
+from wizard.runtime.source import TokenSource
+from wizard.targets import localfile
+from wizard.targets.envfile import EnvFileTarget
+localfile._mount_points = lambda: set()  # a mount the checks cannot see (another namespace's view)
+setup_logging()
+TokenSource(EnvFileTarget(sys.argv[1])).refresh()
+"""
+
+
+@needs_mounts
+def test_a_rename_the_kernel_refuses_after_all_falls_back_to_writing_in_place(
+    sandbox: Sandbox, connected_env: Path, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    (tmp_path / "app").mkdir()
+    mount_point = tmp_path / "app" / ".env"
+    mount_point.write_text("")
+    script = 'mount --bind "$1" "$2" && exec "$3" -c "$4" "$2"'
+    result = subprocess.run(
+        [
+            *("unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh"),
+            *(str(connected_env), str(mount_point), sys.executable, UNSEEN_MOUNT),
+        ],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert sandbox.stats.refreshes == 1 and works(sandbox, connected_env)
+    log = (Path(cli_env["AMOCRM_WIZARD_LOG_DIR"]) / "amocrm-wizard.log").read_text()
+    assert "the rename was refused" in log
+
+
 @needs_mounts
 def test_a_read_only_bind_mount_is_refused_before_the_token_is_spent(
     sandbox: Sandbox, connected_env: Path, tmp_path: Path, cli_env: dict[str, str]
