@@ -9,7 +9,7 @@ and that changes what the file is wherever the name is more than a name:
   another user's file), or whose folder the writer may not change.
 
 Such a file is rewritten in place instead, under the same lock; the torn-write window that
-leaves is measured by ``bench/bench_crash_window.py --in-place``. Symbolic links are
+leaves is measured by ``bench/bench_crash_window.py``. Symbolic links are
 followed: the file they lead to is the one read, written and locked, and the link stays.
 
 The standard library has every step (realpath, stat, rename, fsync); no library chooses
@@ -115,13 +115,14 @@ def restat(file: LocalFile) -> LocalFile:
 
 def _not_a_file(given: Path, real: Path, st: os.stat_result) -> NotARegularFileError:
     kind = _kind(st.st_mode)
-    if stat.S_ISDIR(st.st_mode) and given == real:
+    direct = os.path.abspath(given) == str(real)  # no link on the way
+    if stat.S_ISDIR(st.st_mode) and direct:
         return NotARegularFileError(
             _("{path} is a folder, not a file.", path=shown(given)), _("Choose a file name such as .env.")
         )
     message = (
         _("{path} is {kind}, not a regular file.", path=shown(given), kind=kind)
-        if given == real
+        if direct
         else _(
             "{path} leads to {real}, which is {kind}, not a regular file.",
             path=shown(given),
@@ -369,7 +370,12 @@ class _RenameRefused(Exception):
 
 def _replace_by_rename(file: LocalFile, data: bytes, fix: Text) -> None:
     st = file.status
-    fd, tmp = tempfile.mkstemp(dir=file.folder, prefix=f".{file.real.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=file.folder, prefix=f".{file.real.name}.", suffix=".tmp")
+    except PermissionError as exc:  # the folder stopped being writable since the checks
+        raise _RenameRefused("no new file can be made in the folder") from exc
+    except OSError as exc:
+        raise _write_failed(file, exc, fix) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -421,7 +427,7 @@ def overwrite(fd: int, data: bytes) -> None:
 
     Between the first write and the truncation the file is torn (new bytes, then the tail
     of the old ones when the new text is shorter): that span is the in-place window, and
-    ``bench/bench_crash_window.py --in-place`` times it.
+    ``bench/bench_crash_window.py`` times it.
     """
     view = memoryview(data)
     os.lseek(fd, 0, os.SEEK_SET)
