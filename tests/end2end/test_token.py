@@ -226,3 +226,23 @@ def test_six_stale_helpers_at_once_renew_exactly_once(
     printed = {out for out, _err in outputs}
     assert printed == {stored(connected_env, "AMOCRM_ACCESS_TOKEN") + "\n"}
     assert sandbox.stats.refreshes == 1 and sandbox.stats.rejected_refresh_replays == 0
+
+
+def test_the_no_refresh_path_imports_no_http_jwt_lock_or_sql_library(
+    connected_env: Path, cli_env: dict[str, str]
+) -> None:
+    # It runs on every backend start (bench/bench_token.py times it); these cost the most.
+    probe = (
+        "import sys; from wizard.cli import main; code = main(sys.argv[1:]); "
+        "print(sorted(m for m in ('requests', 'jwt', 'filelock', 'sqlalchemy') if m in sys.modules), "
+        "file=sys.stderr); sys.exit(code)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, "token", "--env", str(connected_env)],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "[]"
