@@ -48,6 +48,18 @@ test('a baseURL the backend set is kept', async () => {
   assert.equal(amo.defaults.baseURL, `${sandbox.base_url}/api/v4`);
 });
 
+test('a baseURL it set follows the account when the helper reports a new address', async () => {
+  const { amo, envPath } = await client();
+  await amo.get('/api/v4/account');
+  const moved = sandbox.base_url.replace('127.0.0.1', 'localhost'); // the same sandbox, another name
+  fs.writeFileSync(envPath, fs.readFileSync(envPath, 'utf8').replace(/^AMOCRM_BASE_URL=.*$/m, `AMOCRM_BASE_URL='${moved}'`));
+  await sandbox.call('expire_access_tokens');
+  const answer = await amo.get('/api/v4/account');
+  assert.equal(answer.status, 200);
+  assert.equal(amo.defaults.baseURL, moved);
+  assert.equal(answer.config.baseURL, moved);
+});
+
 test('20 concurrent requests on a dead token: one helper call, one refresh, 20 answers', async () => {
   const { amo, envPath, helper } = await client();
   await amo.get('/api/v4/account'); // the token is cached, as in a backend that has been up a while
