@@ -204,15 +204,21 @@ def test_a_database_target_works_the_same(sandbox: Sandbox, tmp_path: Path, cli_
     assert answer["base_url"] == sandbox.base_url
 
 
-def test_six_stale_helpers_at_once_renew_exactly_once(
-    sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str]
+@pytest.mark.parametrize("why", ["stale", "min-valid"])
+def test_six_helpers_at_once_renew_exactly_once(
+    sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str], why: str
 ) -> None:
     refused = stored(connected_env, "AMOCRM_ACCESS_TOKEN")
-    sandbox.expire_access_tokens()
+    if why == "stale":  # six backends were refused with the same token
+        sandbox.expire_access_tokens()
+        args = ["--stale"]
+    else:  # six backends start as the token nears its end
+        expire_in(connected_env, 100)
+        args = []
     sandbox.refresh_delay = 1.0  # every helper has read the old pair before the winner saves
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "wizard", "token", "--stale", "--env", str(connected_env)],
+            [sys.executable, "-m", "wizard", "token", *args, "--env", str(connected_env)],
             env=cli_env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -225,6 +231,7 @@ def test_six_stale_helpers_at_once_renew_exactly_once(
     assert [p.returncode for p in procs] == [0] * 6, outputs
     printed = {out for out, _err in outputs}
     assert printed == {stored(connected_env, "AMOCRM_ACCESS_TOKEN") + "\n"}
+    assert printed != {refused + "\n"}
     assert sandbox.stats.refreshes == 1 and sandbox.stats.rejected_refresh_replays == 0
 
 
