@@ -37,6 +37,21 @@ test('sets baseURL when unset and adds the bearer token; one helper run serves m
   assert.equal((await sandbox.stats()).refreshes, 0);
 });
 
+test('a database target: { db: url }', async () => {
+  const url = `sqlite:///${tempDir()}/settings.db`;
+  await sandbox.call('connect_db', url);
+  const helper = helperCommand();
+  const amo = amocrmAuth(axios.create(), { db: url, command: helper.command });
+  await amo.get('/api/v4/account');
+  await sandbox.call('expire_access_tokens');
+  assert.equal((await amo.get('/api/v4/leads/10001')).data.id, 10001);
+  assert.deepEqual(helper.runs(), [
+    `token --json --db ${url} --min-valid 300`,
+    `token --json --db ${url} --min-valid 300 --stale`,
+  ]);
+  assert.equal((await sandbox.stats()).refreshes, 1);
+});
+
 test('a baseURL the backend set is kept', async () => {
   const envPath = await connectedEnv(sandbox);
   const amo = amocrmAuth(axios.create({ baseURL: `${sandbox.base_url}/api/v4` }), {
@@ -75,6 +90,7 @@ test('20 concurrent requests on a dead token: one helper call, one refresh, 20 a
   const runs = helper.runs();
   assert.equal(runs.length, 2);
   assert.match(runs[1], /--stale$/);
+  assert.equal(runs.some((run) => run.includes(before)), false); // the refused token went on stdin
   assert.notEqual(readEnv(envPath).AMOCRM_ACCESS_TOKEN, before); // the helper saved the new pair
 });
 
