@@ -161,7 +161,7 @@ def test_amocrm_unreachable_is_exit_4_and_the_target_is_unchanged(
     sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str]
 ) -> None:
     before = connected_env.read_bytes()
-    sandbox.fail_next(20, status=503, path_prefix="/oauth2/")
+    sandbox.fail_next(1000, status=503, path_prefix="/oauth2/")
     result = token(connected_env, cli_env, "--stale", stdin=stored(connected_env, "AMOCRM_ACCESS_TOKEN"))
     assert result.returncode == 4 and result.stdout == ""
     assert connected_env.read_bytes() == before

@@ -149,7 +149,7 @@ test('amoCRM failing is AMOCRM_UNAVAILABLE', async () => {
   const { amo } = await client();
   await amo.get('/api/v4/account');
   await sandbox.call('expire_access_tokens');
-  await sandbox.call('fail_next', 30, 503, '/oauth2/');
+  await sandbox.call('fail_next', 1000, 503, '/oauth2/');
   await assert.rejects(amo.get('/api/v4/account'), { code: 'AMOCRM_UNAVAILABLE', exitCode: 4 });
 });
 
