@@ -29,7 +29,8 @@ from wizard import cli
 from wizard.core.i18n import render
 from wizard.sandbox import Sandbox
 
-pytestmark = pytest.mark.slow
+# Building the wheel and downloading PySide6 into a fresh venv outlast the suite's 300 s default.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 BIN = "Scripts" if sys.platform == "win32" else "bin"
 EXE = ".exe" if sys.platform == "win32" else ""
