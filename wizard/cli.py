@@ -8,6 +8,7 @@ commands start quickly.
 from __future__ import annotations
 
 import argparse
+import importlib
 import re
 import sys
 from collections.abc import Sequence
@@ -255,11 +256,33 @@ def _duration(text: str) -> timedelta:
 
 # --- entry point ----------------------------------------------------------------------
 
+GUI_MISSING = _(
+    'The wizard needs Qt: pip install "amocrm-wizard[gui]". '
+    "The commands (amocrm-wizard --help) work without it."
+)
+
+
+def _gui_installed() -> bool:
+    """Whether PySide6 imports: ``pip install amocrm-wizard`` is headless, ``[gui]`` adds it.
+
+    Only PySide6 itself missing counts; any other import error is a fault to report as one.
+    """
+    try:
+        importlib.import_module("PySide6")
+    except ModuleNotFoundError as error:
+        if error.name != "PySide6":
+            raise
+        return False
+    return True
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     options = parse_command_line(args)
     if options.command is None:
+        if not _gui_installed():
+            say(GUI_MISSING, file=sys.stderr)
+            return 1
         # Imported here: the headless commands must never pay for Qt.
         from wizard.app import main as gui_main
 
