@@ -4,7 +4,7 @@ texts (re-rendered when the language changes) and its help panel."""
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import QBoxLayout, QLabel, QWidget, QWizardPage
+from PySide6.QtWidgets import QBoxLayout, QLabel, QWidget, QWizard, QWizardPage
 
 from wizard.ui import links
 from wizard.ui.model import Session
@@ -62,6 +62,17 @@ class WizardPage(QWizardPage):
                 last = widget
             widget = widget.nextInFocusChain()
         return last
+
+    def focus_forward(self) -> None:
+        """The focus on the wizard's Next (Commit, Finish): this page's work is done."""
+        wizard = self.wizard()
+        if wizard is None or wizard.currentPage() is not self:
+            return
+        for which in (QWizard.WizardButton.CommitButton, QWizard.WizardButton.FinishButton):
+            if wizard.button(which).isVisible():
+                wizard.button(which).setFocus()
+                return
+        wizard.button(QWizard.WizardButton.NextButton).setFocus()
 
     def help_text(self) -> str:
         return ""

@@ -353,8 +353,9 @@ class ConsentPage(WizardPage):
             )
         else:
             self._set_status(lambda: "")
-        self._show_fixes()
+        # First: QWizard makes its (hidden) Finish the default whenever Next cannot go on.
         self.completeChanged.emit()
+        self._show_fixes()
 
     def _show_fixes(self) -> None:
         """The buttons that fit the state; the first of them is the default and has the focus."""
