@@ -6,7 +6,7 @@ import sys
 CODE = """
 import sys
 import wizard.core.account, wizard.core.oauth, wizard.core.tokens, wizard.core.connection
-import wizard.core.schedule, wizard.core.validate, wizard.core.logs
+import wizard.schedule, wizard.core.validate, wizard.core.logs
 import wizard.core.consent_flow, wizard.core.navigation
 import wizard.targets, wizard.targets.envfile, wizard.targets.base
 import wizard.runtime, wizard.sandbox, wizard.cli

@@ -20,8 +20,8 @@ from wizard.ui.widgets import BusyIndicator, Notice, local_time
 from wizard.ui.worker import Worker
 
 if TYPE_CHECKING:
-    from wizard.core.schedule import SchedulePlan
     from wizard.core.tokens import TokenPair
+    from wizard.schedule import SchedulePlan
 
 
 def masked_url(url: str) -> str:
