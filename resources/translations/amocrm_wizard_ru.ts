@@ -957,6 +957,21 @@ The values it uses are on your integration in amoCRM: Settings → Integrations 
         <source>entered:</source>
         <translation>введено:</translation>
     </message>
+    <message>
+        <location filename="../../wizard/ui/diagnosis.py" line="174"/>
+        <source>The first difference is character {n}: “{a}” in the one you entered, “{b}” in amoCRM.</source>
+        <translation>Первое отличие — символ № {n}: «{a}» во введённой, «{b}» в amoCRM.</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/diagnosis.py" line="174"/>
+        <source>The first difference is character {n}: the one you entered has “{a}” there, the one in amoCRM ends before it.</source>
+        <translation>Первое отличие — символ № {n}: во введённой ссылке там «{a}», а ссылка из amoCRM до него заканчивается.</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/diagnosis.py" line="174"/>
+        <source>The first difference is character {n}: the one in amoCRM has “{b}” there, the one you entered ends before it.</source>
+        <translation>Первое отличие — символ № {n}: в ссылке из amoCRM там «{b}», а введённая до него заканчивается.</translation>
+    </message>
 </context>
 <context>
     <name>SavePage</name>

@@ -102,6 +102,7 @@ def test_a_redirect_uri_typo_is_rescued_and_nothing_is_sent_until_the_admin_agre
     assert compare.registered.isReadOnly() and not compare.use_button.isVisible()
     position = first_difference(TYPO, REGISTERED) + 1
     assert str(position) in compare.first.text()  # the first differing character, by position
+    assert "you entered" in compare.first.text() and "sent" not in compare.first.text()  # nothing was
     html = compare.comparison.toHtml()
     assert "<u>" in html or "underline" in html
     assert REGISTERED in consent.notice.text()

@@ -168,6 +168,8 @@ class RedirectCompare(QGroupBox):
         if index < 0:
             return ""
         a, b = describe_char(sent, index), describe_char(registered, index)
+        if self._before_sending:
+            return self._first_words_entered(a, b).format(n=index + 1, a=a, b=b)
         if a and b:
             text = self.tr("The first difference is character {n}: “{a}” in the one sent, “{b}” in amoCRM.")
         elif a:
@@ -181,6 +183,21 @@ class RedirectCompare(QGroupBox):
                 "the one sent ends before it."
             )
         return text.format(n=index + 1, a=a, b=b)
+
+    def _first_words_entered(self, a: str, b: str) -> str:
+        if a and b:
+            return self.tr(
+                "The first difference is character {n}: “{a}” in the one you entered, “{b}” in amoCRM."
+            )
+        if a:
+            return self.tr(
+                "The first difference is character {n}: the one you entered has “{a}” there, "
+                "the one in amoCRM ends before it."
+            )
+        return self.tr(
+            "The first difference is character {n}: the one in amoCRM has “{b}” there, "
+            "the one you entered ends before it."
+        )
 
     def _comparison_html(self, sent: str, registered: str) -> str:
         index = first_difference(sent, registered)
