@@ -53,12 +53,18 @@ def main(argv: list[str]) -> int:
         from wizard.sandbox import Sandbox
 
         sandbox = Sandbox().start()
+    prefill = None
     try:
         prefill, target = _prefill(options, sandbox)
         return _run(prefill, target)
     finally:
         if sandbox is not None:
             sandbox.stop()
+        if prefill is not None and prefill.demo_folder:
+            import shutil
+
+            # The demo's tokens point at a sandbox that is gone now: nothing to keep.
+            shutil.rmtree(prefill.demo_folder, ignore_errors=True)
 
 
 def _prepare_environment(*, headless: bool) -> None:
@@ -137,10 +143,12 @@ def _run(prefill: Prefill, target: TargetChoice) -> int:
     from PySide6.QtWidgets import QDialog
 
     from wizard.core.i18n import current_language
+    from wizard.ui.texts import startup_language
     from wizard.ui.wizard import SetupWizard
 
-    language = current_language()  # the system's, unless AMOCRM_WIZARD_LANG says otherwise
-    if language != "en":
+    # AMOCRM_WIZARD_LANG, else the admin's last choice, else the system's.
+    language = startup_language()
+    if language != "en" or current_language() != "en":
         from wizard.ui.texts import switch_language
 
         switch_language(language)

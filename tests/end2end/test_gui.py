@@ -51,7 +51,7 @@ def test_connect_through_the_embedded_consent_page(qtbot, make_wizard, sandbox: 
     allow_and_exchange(qtbot, wizard)
     assert wizard.exchange.account_name.text() == sandbox.account["name"]
     assert wizard.exchange.account_id.text() == str(sandbox.account["id"])
-    assert "crm" in wizard.exchange.scopes.text()
+    assert "CRM data (deals, contacts" in wizard.exchange.scopes.text()  # scopes in words, not `crm`
     # The redirect was captured before it left: the view never requested /callback.
     assert any("/oauth/decide" in url for url in requests_seen.urls)
     assert not any("/callback" in url for url in requests_seen.urls)

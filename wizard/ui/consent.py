@@ -417,7 +417,17 @@ class ConsentPage(WizardPage):
             return
         if not self._loaded_for or self._loaded_for != self._wanted():
             self.start_over()
-        links.open_url(self._consent_url)
+        if not links.open_url(self._consent_url):
+            self.notice.show_message(
+                Notice.Kind.WARNING,
+                lambda: self.tr("No web browser could be started on this computer."),
+                lambda: self.tr(
+                    "Use the page above, or paste the 20-minute code from the integration's "
+                    "Keys and scopes tab into the field below."
+                ),
+            )
+            self.code_edit.setFocus()
+            return
         self.notice.show_message(
             Notice.Kind.INFO,
             lambda: self.tr("The amoCRM page is open in your browser."),

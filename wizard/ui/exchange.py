@@ -8,6 +8,7 @@ here (a renewal saves itself: the old refresh token is spent the moment amoCRM a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
@@ -16,7 +17,6 @@ from wizard.core import errors as e
 from wizard.ui.base import WizardPage
 from wizard.ui.jobs import exchange_job, long_lived_job, renew_job, test_job
 from wizard.ui.model import Fix, Mode, Result, Session, Step, fix_for
-from wizard.ui.qtcompat import emit
 from wizard.ui.widgets import BusyIndicator, Notice, local_time, row
 from wizard.ui.worker import Worker
 
@@ -123,6 +123,7 @@ class ExchangePage(WizardPage):
         self.worker.cancel(self._job)
         self._job = None
         self.busy.stop()
+        self.fix_button.setDefault(False)  # the wizard's Next is the default again
 
     def isComplete(self) -> bool:
         return self.session.result is not None
@@ -140,6 +141,8 @@ class ExchangePage(WizardPage):
     def _start(self) -> None:
         session = self.session
         self.notice.clear()
+        self.fix_button.setDefault(False)
+        self.fix_button.setAutoDefault(False)
         self.fix_button.hide()
         self.details.hide()
         if self.compare is not None:
@@ -173,15 +176,19 @@ class ExchangePage(WizardPage):
             else:
                 self.busy.start(lambda: self.tr("Renewing the tokens and saving the new pair…"))
             self._job = self.worker.submit(lambda: job(target, known), self._on_done, self._on_failed)
-        emit(self.completeChanged)
+        self.completeChanged.emit()
 
     def _on_done(self, result: Any) -> None:
         assert isinstance(result, Result)
         self._job = None
         self.busy.stop()
         self.session.result = result
+        self.session.rejected_secret = ""
         self._result = result
         self._show(result)
+        refresh_steps = getattr(self.wizard(), "refresh_steps", None)
+        if refresh_steps is not None:
+            refresh_steps()  # the account's name is known now
         mode = self.session.mode
         target = self.session.target.value
         if mode is Mode.RENEW:
@@ -204,9 +211,15 @@ class ExchangePage(WizardPage):
         else:
             self.notice.show_message(
                 Notice.Kind.SUCCESS,
-                lambda: self.tr("Connected. Nothing is saved yet: press Next to choose where the tokens go."),
+                lambda: self.tr("Connected. Nothing is saved yet: press Next to save the tokens."),
             )
-        emit(self.completeChanged)
+        self.completeChanged.emit()
+        self._focus_forward()
+
+    def _focus_forward(self) -> None:
+        focus = getattr(self.wizard(), "focus_forward", None)
+        if focus is not None and self.wizard().currentPage() is self:
+            focus()
 
     def _on_failed(self, error: e.WizardError) -> None:
         self._job = None
@@ -214,13 +227,29 @@ class ExchangePage(WizardPage):
         self._error = error
         self._fix = fix_for(error, self.session.mode, long_lived=self.session.use_long_lived)
         connect = self.session.mode is Mode.CONNECT
-        self.notice.show_error(error, lambda: self.tr("Nothing was saved.") if connect else "")
+        if isinstance(error, e.ClientSecretRejectedError):
+            self.session.rejected_secret = self.session.client_secret
+        self.notice.show_error(
+            error, lambda: self.tr("Nothing was saved.") if connect else "", fix=self._fix_words()
+        )
         if isinstance(error, e.RedirectUriMismatchError):
             self._show_compare(error.sent or self.session.redirect_uri)
         self._show_fix_button()
         self.fix_button.show()
+        self.completeChanged.emit()
+        # The fix is what the admin does next: focused, and Enter presses it.
+        self.fix_button.setAutoDefault(True)
+        self.fix_button.setDefault(True)
         self.fix_button.setFocus()
-        emit(self.completeChanged)
+
+    def _fix_words(self) -> str | Callable[[], str]:
+        """The window's own "what to do" where the catalogue's is written for the command line."""
+        if self._fix is Fix.RECONNECT:
+            return lambda: self.tr(
+                "Press “Connect again” below: the wizard opens amoCRM's consent page with everything "
+                "filled in, and you press Allow there."
+            )
+        return ""
 
     def _show_fix_button(self) -> None:
         self.texts.bind(self.fix_button.setText, self._fix_text)
@@ -262,7 +291,11 @@ class ExchangePage(WizardPage):
         self.account_id.setText(str(info.get("id", claims.account_id if claims else "?")))
         user = info.get("current_user_id") or (claims.user_id if claims else None)
         self.user.setText(self.tr("user {id}").format(id=user) if user else self.tr("unknown"))
-        scopes = ", ".join(claims.scopes) if claims and claims.scopes else self.tr("not stated in the token")
+        scopes = (
+            ", ".join(self.scope_words(scope) for scope in claims.scopes)
+            if claims and claims.scopes
+            else self.tr("not stated in the token")
+        )
         self.scopes.setText(scopes)
         self.access_expiry.setText(local_time(tokens.expires_at))
         end = tokens.refresh_expires_at
@@ -270,6 +303,17 @@ class ExchangePage(WizardPage):
             local_time(end) if end else self.tr("no refresh token: a long-lived token cannot be renewed")
         )
         self.details.show()
+
+    def scope_words(self, scope: str) -> str:
+        """What an OAuth scope lets the integration do, in plain words (unknown ones as they are)."""
+        words = {
+            "crm": self.tr("CRM data (deals, contacts, companies, tasks)"),
+            "files": self.tr("files"),
+            "files_delete": self.tr("deleting files"),
+            "notifications": self.tr("notifications"),
+            "push_notifications": self.tr("push notifications"),
+        }
+        return words.get(scope, scope)
 
     # --- slots ----------------------------------------------------------------------
 

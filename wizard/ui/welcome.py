@@ -18,7 +18,6 @@ from wizard.core.errors import WizardError
 from wizard.ui import texts as ui_texts
 from wizard.ui.base import WizardPage, paragraph
 from wizard.ui.model import Mode, Session, Step, StoredSummary, default_mode, summarize
-from wizard.ui.qtcompat import emit
 from wizard.ui.widgets import BusyIndicator, Notice, TargetChooser, local_time
 from wizard.ui.worker import Worker
 
@@ -58,6 +57,8 @@ class WelcomePage(WizardPage):
 
         self._read_job: int | None = None
         self._waiting = False
+        #: Next gets the focus when the first reading is done (not while the admin types a path).
+        self._focus_after_read = False
         self._summary: StoredSummary | None = None
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -227,6 +228,7 @@ class WelcomePage(WizardPage):
         self._debounce.stop()
         # The reading starts once the window is painted, so the first window waits neither
         # for the target's imports nor for the widgets that report on it.
+        self._focus_after_read = True
         after_paint = getattr(self.wizard(), "after_first_paint", None)
         if after_paint is not None:
             self._waiting = True
@@ -273,7 +275,7 @@ class WelcomePage(WizardPage):
             self.notice.show_message(
                 Notice.Kind.INFO, lambda: self.tr("Choose a .env file or a database to continue.")
             )
-            emit(self.completeChanged)
+            self.completeChanged.emit()
             return
         self.busy.start(lambda: self.tr("Reading {target}…").format(target=choice.value))
         from wizard.ui.jobs import read_job
@@ -282,7 +284,7 @@ class WelcomePage(WizardPage):
         self._read_job = self.worker.submit(
             lambda: read_job(choice, known), self._on_read_done, self._on_read_failed
         )
-        emit(self.completeChanged)
+        self.completeChanged.emit()
 
     def _on_read_done(self, stored: object) -> None:
         self.busy.stop()
@@ -300,7 +302,19 @@ class WelcomePage(WizardPage):
             self.session.mode = Mode.CONNECT
         else:
             self._show_stored(summarize(stored))
-        emit(self.completeChanged)
+        self.completeChanged.emit()
+        self._read_finished()
+
+    def _read_finished(self) -> None:
+        wizard = self.wizard()
+        refresh_steps = getattr(wizard, "refresh_steps", None)
+        if refresh_steps is not None:
+            refresh_steps()
+        if self._focus_after_read and wizard is not None and wizard.currentPage() is self:
+            self._focus_after_read = False
+            focus = getattr(wizard, "focus_forward", None)
+            if focus is not None:
+                focus()
 
     def _on_read_failed(self, error: WizardError) -> None:
         self.busy.stop()
@@ -308,7 +322,8 @@ class WelcomePage(WizardPage):
             error, lambda: self.tr("Press Next to connect anyway, or choose another place.")
         )
         self.session.mode = Mode.CONNECT
-        emit(self.completeChanged)
+        self.completeChanged.emit()
+        self._read_finished()
 
     def _show_stored(self, summary: StoredSummary) -> None:
         self._summary = summary
@@ -372,10 +387,11 @@ class WelcomePage(WizardPage):
         code = self.language.itemData(index)
         if code and code != ui_texts.current_language():
             ui_texts.switch_language(str(code))
+            ui_texts.remember_language(str(code))
 
     def _on_target_changed(self) -> None:
         self._debounce.start()
-        emit(self.completeChanged)
+        self.completeChanged.emit()
 
     def _on_debounce_timeout(self) -> None:
         self._read()
@@ -383,3 +399,6 @@ class WelcomePage(WizardPage):
     def _on_choice_toggled(self, button: QRadioButton, checked: bool) -> None:
         if checked:
             self.session.mode = Mode(button.property("mode"))
+            refresh_steps = getattr(self.wizard(), "refresh_steps", None)
+            if refresh_steps is not None:
+                refresh_steps()  # Test and Renew skip the details, consent and save steps
