@@ -223,11 +223,6 @@ If the page does not load: in amoCRM open Settings → Integrations (Настр�
         <translation>✓ Выглядит верно</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="156"/>
-        <source>✗ Not right yet: {message} {hint}</source>
-        <translation>✗ Пока неверно: {message} {hint}</translation>
-    </message>
-    <message>
         <location filename="../../wizard/ui/details.py" line="241"/>
         <source>Integration details</source>
         <translation>Данные интеграции</translation>
@@ -319,7 +314,7 @@ If the page does not load: in amoCRM open Settings → Integrations (Настр�
         <translation>В amoCRM откройте Настройки → Интеграции и нажмите на свою интеграцию. На вкладке «Ключи и доступы» скопируйте ID интеграции и секретный ключ в одноимённые поля. Redirect URI — это ссылка для перенаправления в настройках интеграции; скопируйте её точно, символ в символ. Адрес аккаунта — в адресной строке браузера, например mycompany.amocrm.ru.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="426"/>
+        <location filename="../../wizard/ui/details.py" line="434"/>
         <source>✓ The account is {account}: taken from the pasted address (the rest is not needed).</source>
         <translation>✓ Аккаунт — {account}: взят из вставленного адреса (остальное не нужно).</translation>
     </message>
@@ -327,6 +322,11 @@ If the page does not load: in amoCRM open Settings → Integrations (Настр�
         <location filename="../../wizard/ui/details.py" line="283"/>
         <source>Client ID</source>
         <translation>ID интеграции</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/details.py" line="156"/>
+        <source>✗ {message} {hint}</source>
+        <translation>✗ {message} {hint}</translation>
     </message>
     <message>
         <location filename="../../wizard/ui/details.py" line="288"/>
@@ -857,12 +857,12 @@ The values it uses are on your integration in amoCRM: Settings → Integrations 
         <translation>Скопируйте его ещё раз, целиком, с вкладки «Ключи и доступы» частной интеграции.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="407"/>
+        <location filename="../../wizard/ui/details.py" line="415"/>
         <source>amoCRM refused this secret key.</source>
         <translation>amoCRM отклонил этот секретный ключ.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="409"/>
+        <location filename="../../wizard/ui/details.py" line="417"/>
         <source>Copy the Secret key again from the integration&apos;s Keys and scopes tab in amoCRM.</source>
         <translation>Скопируйте секретный ключ заново с вкладки «Ключи и доступы» интеграции в amoCRM.</translation>
     </message>
@@ -1165,134 +1165,134 @@ The integration these tokens belong to is in amoCRM under Settings → Integrati
 <context>
     <name>SetupWizard</name>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="300"/>
+        <location filename="../../wizard/ui/wizard.py" line="304"/>
         <source>Start</source>
         <extracomment>QWizard&apos;s own button texts, translated by qtbase&apos;s catalogue (context &quot;QWizard&quot;). Kept in variables so that lupdate does not copy them into our catalogue. Build the consent page (QtWebEngine) as soon as the first window is painted. The question asked before closing throws something away (None: not asked now).</extracomment>
         <translation>Начало</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="301"/>
+        <location filename="../../wizard/ui/wizard.py" line="305"/>
         <source>Integration details</source>
         <translation>Данные интеграции</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="302"/>
+        <location filename="../../wizard/ui/wizard.py" line="306"/>
         <source>Allow access</source>
         <translation>Разрешение доступа</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="304"/>
+        <location filename="../../wizard/ui/wizard.py" line="308"/>
         <source>Check the tokens</source>
         <translation>Проверка токенов</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="305"/>
+        <location filename="../../wizard/ui/wizard.py" line="309"/>
         <source>Test the connection</source>
         <translation>Проверка подключения</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="306"/>
+        <location filename="../../wizard/ui/wizard.py" line="310"/>
         <source>Renew the tokens</source>
         <translation>Продление токенов</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="308"/>
+        <location filename="../../wizard/ui/wizard.py" line="312"/>
         <source>Save</source>
         <translation>Сохранение</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="309"/>
+        <location filename="../../wizard/ui/wizard.py" line="313"/>
         <source>Done</source>
         <translation>Готово</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="363"/>
-        <location filename="../../wizard/ui/wizard.py" line="373"/>
+        <location filename="../../wizard/ui/wizard.py" line="370"/>
+        <location filename="../../wizard/ui/wizard.py" line="380"/>
         <source>Close the wizard?</source>
         <translation>Закрыть мастер?</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="365"/>
+        <location filename="../../wizard/ui/wizard.py" line="372"/>
         <source>The new tokens are not saved yet.</source>
         <translation>Новые токены ещё не сохранены.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="368"/>
+        <location filename="../../wizard/ui/wizard.py" line="375"/>
         <source>If you close the wizard now, they are lost, and you have to press Allow in amoCRM again to get new ones. Press Save first to keep them.</source>
         <translation>Если закрыть мастер сейчас, они пропадут, и для новых придётся снова нажать «Разрешить» в amoCRM. Чтобы их сохранить, сначала нажмите «Сохранить».</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="374"/>
+        <location filename="../../wizard/ui/wizard.py" line="381"/>
         <source>What you have entered so far is not kept.</source>
         <translation>Введённое до сих пор не сохранится.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="375"/>
+        <location filename="../../wizard/ui/wizard.py" line="382"/>
         <source>Close the wizard</source>
         <translation>Закрыть мастер</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="376"/>
+        <location filename="../../wizard/ui/wizard.py" line="383"/>
         <source>Keep it open</source>
         <translation>Не закрывать</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="377"/>
+        <location filename="../../wizard/ui/wizard.py" line="384"/>
         <source>Closes the wizard; nothing more is saved.</source>
         <translation>Закрывает мастер; больше ничего не сохраняется.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="378"/>
+        <location filename="../../wizard/ui/wizard.py" line="385"/>
         <source>Goes back to the wizard where you were.</source>
         <translation>Возвращает в мастер, туда, где вы были.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="399"/>
+        <location filename="../../wizard/ui/wizard.py" line="406"/>
         <source>amoCRM connection wizard</source>
         <translation>Мастер подключения amoCRM</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="401"/>
+        <location filename="../../wizard/ui/wizard.py" line="408"/>
         <source>amoCRM connection wizard — demo with the built-in sandbox</source>
         <translation>Мастер подключения amoCRM — демо со встроенной песочницей</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="407"/>
+        <location filename="../../wizard/ui/wizard.py" line="414"/>
         <source>? &amp;Help</source>
         <translation>? &amp;Справка</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="409"/>
+        <location filename="../../wizard/ui/wizard.py" line="416"/>
         <source>Goes back to the previous page.</source>
         <translation>Возвращает на предыдущую страницу.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="410"/>
+        <location filename="../../wizard/ui/wizard.py" line="417"/>
         <source>Goes on; the work of this page starts here.</source>
         <translation>Переходит дальше; работа этой страницы начинается здесь.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="411"/>
+        <location filename="../../wizard/ui/wizard.py" line="418"/>
         <source>Writes the tokens where you chose, then goes on.</source>
         <translation>Записывает токены в выбранное место и переходит дальше.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="412"/>
+        <location filename="../../wizard/ui/wizard.py" line="419"/>
         <source>Closes the wizard (and sets up what you ticked).</source>
         <translation>Закрывает мастер (и настраивает отмеченное).</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="413"/>
+        <location filename="../../wizard/ui/wizard.py" line="420"/>
         <source>Closes the wizard without saving anything more.</source>
         <translation>Закрывает мастер, больше ничего не сохраняя.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="415"/>
+        <location filename="../../wizard/ui/wizard.py" line="422"/>
         <source>Shows where to find what this page asks for in amoCRM, and a button that opens the account&apos;s integration settings.</source>
         <translation>Показывает, где в amoCRM найти то, что спрашивает эта страница, и кнопку, открывающую настройки интеграций аккаунта.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="421"/>
+        <location filename="../../wizard/ui/wizard.py" line="428"/>
         <source>Help</source>
         <translation>Справка</translation>
     </message>

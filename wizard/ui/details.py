@@ -153,7 +153,7 @@ class _Field:
             self.status.show_ok(text)
             self.edit.setAccessibleDescription(f"{self.description} {text}".strip())
         elif self.touched or show_all:
-            text = translate("DetailsPage", "✗ Not right yet: {message} {hint}").format(
+            text = translate("DetailsPage", "✗ {message} {hint}").format(
                 message=render(error.message), hint=render(error.hint)
             )
             self.status.show_error(text.strip())
@@ -219,7 +219,7 @@ class DetailsPage(WizardPage):
             if edit is self.token:
                 form.addRow("", self.show_token)
                 self._rows[edit].append(self.show_token)
-            form.addRow("", status)
+            form.addRow(status)  # the whole width: most errors then fit the two lines kept
             self.titles.append(title)
             note = self._account_note if edit is self.account else (lambda _text: "")
             self.fields.append(_Field(edit, status, check, optional, note))
@@ -386,6 +386,14 @@ class DetailsPage(WizardPage):
             field.touched = bool(field.edit.text())
             field.refresh()
         # The wizard puts the focus where focus_target() says once the page is shown.
+
+    def entered(self) -> None:
+        """Shown again, also by Back (QWizard does not initialise a page again then): what
+        amoCRM refused since is said under its field."""
+        for field in self.fields:
+            field.touched = field.touched or bool(field.edit.text())
+            field.refresh()
+        self.completeChanged.emit()
 
     def isComplete(self) -> bool:
         return all(field.error() is None for field in self._active_fields())

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, QTimer
-from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QAbstractButton, QDialog, QMessageBox, QWidget, QWizard
 
 from wizard.ui.base import WizardPage
@@ -88,6 +88,10 @@ class SetupWizard(QWizard):
         cancel = self.button(QWizard.WizardButton.CancelButton)
         cancel.clicked.disconnect()
         cancel.clicked.connect(self._on_cancel_clicked)
+        # Escape as a window shortcut: inside the web view the key press itself never
+        # reaches the dialog (Chromium keeps it), but the shortcut still fires.
+        self._escape = QShortcut(QKeySequence(QKeySequence.StandardKey.Cancel), self)
+        self._escape.activated.connect(self._on_escape)
 
     # --- pages, built when needed ---------------------------------------------------
 
@@ -346,12 +350,15 @@ class SetupWizard(QWizard):
         if not self.unsaved_pair() or self.confirm_close():
             self.reject()
 
+    def _on_escape(self) -> None:
+        # Escape never closes silently: on the last page there is nothing left to lose.
+        if self.currentId() == Step.DONE.value or self.confirm_close():
+            self.reject()
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.matches(QKeySequence.StandardKey.Cancel):
-            # Escape never closes silently: on the last page there is nothing left to lose.
             event.accept()
-            if self.currentId() == Step.DONE.value or self.confirm_close():
-                self.reject()
+            self._on_escape()
             return
         super().keyPressEvent(event)
 
@@ -432,6 +439,9 @@ class SetupWizard(QWizard):
         if page_id == Step.CONSENT.value and self._previous_id > page_id and self.consent.browser:
             self.consent.come_back()
         self._previous_id = page_id
+        entered = getattr(self.currentPage(), "entered", None)
+        if entered is not None:
+            entered()
         self.refresh_steps()
         # The consent page puts the focus into its web view itself, once the page is there.
         if page_id != Step.CONSENT.value:
