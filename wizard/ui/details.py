@@ -3,6 +3,7 @@ private integration's long-lived token instead of the consent page."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -39,6 +40,10 @@ def _keyring_secret(base_url: str, client_id: str) -> str:
         return load_secret(base_url, client_id) or ""
     except WizardError:
         return ""
+
+
+def _with_colon(make: Callable[[], str]) -> str:
+    return make() + ":"
 
 
 def pasted_host(text: str) -> str | None:
@@ -309,7 +314,7 @@ class DetailsPage(WizardPage):
             name, description, shown = names[field.edit]
             t.bind(field.edit.setAccessibleName, name)
             t.bind(field.edit.setToolTip, description)
-            t.bind(title.setText, lambda shown=shown: shown() + ":")
+            t.bind(title.setText, functools.partial(_with_colon, shown))
         t.bind(self.show_secret.setText, lambda: self.tr("Show the secret"))
         t.bind(
             self.show_secret.setAccessibleDescription,

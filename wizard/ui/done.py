@@ -24,6 +24,7 @@ from wizard.ui.worker import Worker
 
 if TYPE_CHECKING:
     from wizard.core.schedule import SchedulePlan
+    from wizard.core.tokens import TokenPair
 
 
 def masked_url(url: str) -> str:
@@ -188,7 +189,7 @@ class DonePage(WizardPage):
 
     # --- the summary ----------------------------------------------------------------
 
-    def _tokens(self):  # type: ignore[no-untyped-def]
+    def _tokens(self) -> TokenPair:
         result = self.session.result
         assert result is not None and result.connection.tokens is not None
         return result.connection.tokens

@@ -243,8 +243,9 @@ class UiText(Text):
             return str(self)
 
 
-def ui_text(source: str, **params: Any) -> UiText:
-    return UiText(source, **params)
+def ui_text(source: object, **params: Any) -> UiText:
+    """``source``: a ``QT_TRANSLATE_NOOP(...)`` (typed ``object`` by PySide6, a str at run time)."""
+    return UiText(str(source), **params)
 
 
 # --- texts that follow the language --------------------------------------------------------
