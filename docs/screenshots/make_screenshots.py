@@ -130,7 +130,7 @@ def shoot(languages: list[str]) -> int:
             grab(wizard, f"5-save{suffix}")
             wizard.next()  # commit: saves, then moves on by itself
             wait(lambda wizard=wizard: wizard.currentId() == Step.DONE.value)
-            wait(lambda wizard=wizard: wizard.done_page.plan is not None or wizard.done_page._plan_error)
+            wait(lambda wizard=wizard: not wizard.done_page.schedule_busy.isVisible())
             grab(wizard, f"6-done{suffix}")
             wizard.close()
 

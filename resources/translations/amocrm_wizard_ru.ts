@@ -27,22 +27,22 @@
 <context>
     <name>CommandBox</name>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="670"/>
+        <location filename="../../wizard/ui/widgets.py" line="671"/>
         <source>Copy</source>
         <translation>Копировать</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="671"/>
+        <location filename="../../wizard/ui/widgets.py" line="672"/>
         <source>Copy the command</source>
         <translation>Копировать команду</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="674"/>
+        <location filename="../../wizard/ui/widgets.py" line="675"/>
         <source>Copies the command above to the clipboard.</source>
         <translation>Копирует команду выше в буфер обмена.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="676"/>
+        <location filename="../../wizard/ui/widgets.py" line="677"/>
         <source>Command</source>
         <translation>Команда</translation>
     </message>
@@ -212,156 +212,156 @@ If the page does not load: in amoCRM open Settings → Integrations (Настр�
 <context>
     <name>DetailsPage</name>
     <message>
-        <location filename="../../wizard/ui/details.py" line="148"/>
+        <location filename="../../wizard/ui/details.py" line="153"/>
         <source>Not needed with a long-lived token (fill it in if you have it).</source>
         <extracomment>What to say instead of &quot;Looks right&quot; (what was taken from a pasted address).</extracomment>
         <translation>С долгосрочным токеном не обязательно (заполните, если знаете).</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="152"/>
+        <location filename="../../wizard/ui/details.py" line="157"/>
         <source>✓ Looks right</source>
         <translation>✓ Выглядит верно</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="241"/>
+        <location filename="../../wizard/ui/details.py" line="246"/>
         <source>Integration details</source>
         <translation>Данные интеграции</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="242"/>
+        <location filename="../../wizard/ui/details.py" line="247"/>
         <source>Copy these values from your integration in amoCRM.</source>
         <translation>Скопируйте эти значения из своей интеграции в amoCRM.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="246"/>
+        <location filename="../../wizard/ui/details.py" line="251"/>
         <source>Where do I find these? In amoCRM open Settings → Integrations, click your integration, then the Keys and scopes tab. The account address is what you see in the browser&apos;s address bar, e.g. mycompany.amocrm.ru; pasting the whole address is fine.</source>
         <translation>Где это взять? В amoCRM откройте Настройки → Интеграции, нажмите на свою интеграцию, затем вкладку «Ключи и доступы». Адрес аккаунта — то, что видно в адресной строке браузера, например mycompany.amocrm.ru; можно вставить адрес целиком.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="251"/>
+        <location filename="../../wizard/ui/details.py" line="256"/>
         <source>How should the wizard get the tokens?</source>
         <translation>Как мастеру получить токены?</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="254"/>
+        <location filename="../../wizard/ui/details.py" line="259"/>
         <source>Through the amoCRM consent page (the usual way)</source>
         <translation>Через страницу разрешения amoCRM (обычный способ)</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="258"/>
+        <location filename="../../wizard/ui/details.py" line="263"/>
         <source>Next opens amoCRM&apos;s page where you press Allow; the tokens renew themselves.</source>
         <translation>«Далее» откроет страницу amoCRM, где нужно нажать «Разрешить»; токены будут обновляться сами.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="262"/>
+        <location filename="../../wizard/ui/details.py" line="267"/>
         <source>I have a long-lived token (private integration)</source>
         <translation>У меня есть долгосрочный токен (частная интеграция)</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="267"/>
+        <location filename="../../wizard/ui/details.py" line="272"/>
         <source>Use a long-lived token made on the private integration&apos;s Keys and scopes tab instead of the consent page. It cannot be renewed.</source>
         <translation>Использовать долгосрочный токен, созданный на вкладке «Ключи и доступы» частной интеграции, вместо страницы разрешения. Его нельзя продлить.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="275"/>
         <location filename="../../wizard/ui/details.py" line="280"/>
+        <location filename="../../wizard/ui/details.py" line="285"/>
         <source>Account address</source>
         <translation>Адрес аккаунта</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="277"/>
+        <location filename="../../wizard/ui/details.py" line="282"/>
         <source>Your amoCRM address, e.g. mycompany, mycompany.amocrm.ru or mycompany.kommo.com. A whole address pasted from the browser is fine too.</source>
         <translation>Адрес вашего amoCRM, например mycompany, mycompany.amocrm.ru или mycompany.kommo.com. Можно вставить и весь адрес из браузера.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="284"/>
+        <location filename="../../wizard/ui/details.py" line="289"/>
         <source>The integration ID from the Keys and scopes tab, like 1a2b3c4d-…</source>
         <translation>ID интеграции с вкладки «Ключи и доступы», вида 1a2b3c4d-…</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="285"/>
+        <location filename="../../wizard/ui/details.py" line="290"/>
         <source>Integration ID</source>
         <translation>ID интеграции</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="289"/>
+        <location filename="../../wizard/ui/details.py" line="294"/>
         <source>The secret key from the Keys and scopes tab. It is hidden as you type.</source>
         <translation>Секретный ключ с вкладки «Ключи и доступы». При вводе он скрыт.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="290"/>
+        <location filename="../../wizard/ui/details.py" line="295"/>
         <source>Secret key</source>
         <translation>Секретный ключ</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="295"/>
+        <location filename="../../wizard/ui/details.py" line="300"/>
         <source>The redirect address (Redirect URI) exactly as written in the integration&apos;s settings.</source>
         <translation>Ссылка для перенаправления (Redirect URI) точно так, как она записана в настройках интеграции.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="316"/>
+        <location filename="../../wizard/ui/details.py" line="321"/>
         <source>Shows the secret key in plain text.</source>
         <translation>Показывает секретный ключ открытым текстом.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="336"/>
+        <location filename="../../wizard/ui/details.py" line="341"/>
         <source>In amoCRM open Settings → Integrations (Настройки → Интеграции) and click your private integration. On its Keys and scopes tab (Ключи и доступы) create a long-lived token, choose how long it lives (1 day to 5 years) and copy it into the “Long-lived token” field. Copy the account address from the browser&apos;s address bar. The Integration ID and Secret key are on the same tab; they are optional here.</source>
         <translation>В amoCRM откройте Настройки → Интеграции и нажмите на свою приватную интеграцию. На вкладке «Ключи и доступы» создайте долгосрочный токен, выберите срок его жизни (от 1 дня до 5 лет) и скопируйте его в поле «Долгосрочный токен». Адрес аккаунта скопируйте из адресной строки браузера. ID интеграции и секретный ключ находятся на той же вкладке; здесь они необязательны.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="343"/>
+        <location filename="../../wizard/ui/details.py" line="348"/>
         <source>In amoCRM open Settings → Integrations and click your integration. On its Keys and scopes tab copy the Integration ID and the Secret key into the fields of the same names. The Redirect URI is the redirect address in the integration&apos;s settings; copy it exactly, character for character. The account address is in the browser&apos;s address bar, e.g. mycompany.amocrm.ru.</source>
         <translation>В amoCRM откройте Настройки → Интеграции и нажмите на свою интеграцию. На вкладке «Ключи и доступы» скопируйте ID интеграции и секретный ключ в одноимённые поля. Redirect URI — это ссылка для перенаправления в настройках интеграции; скопируйте её точно, символ в символ. Адрес аккаунта — в адресной строке браузера, например mycompany.amocrm.ru.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="434"/>
+        <location filename="../../wizard/ui/details.py" line="441"/>
         <source>✓ The account is {account}: taken from the pasted address (the rest is not needed).</source>
         <translation>✓ Аккаунт — {account}: взят из вставленного адреса (остальное не нужно).</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="283"/>
+        <location filename="../../wizard/ui/details.py" line="288"/>
         <source>Client ID</source>
         <translation>ID интеграции</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="156"/>
+        <location filename="../../wizard/ui/details.py" line="161"/>
         <source>✗ {message} {hint}</source>
         <translation>✗ {message} {hint}</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="288"/>
+        <location filename="../../wizard/ui/details.py" line="293"/>
         <source>Client secret</source>
         <translation>Секретный ключ</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="293"/>
-        <location filename="../../wizard/ui/details.py" line="297"/>
+        <location filename="../../wizard/ui/details.py" line="298"/>
+        <location filename="../../wizard/ui/details.py" line="302"/>
         <source>Redirect URI</source>
         <translation>Ссылка для перенаправления (Redirect URI)</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="300"/>
         <location filename="../../wizard/ui/details.py" line="305"/>
+        <location filename="../../wizard/ui/details.py" line="310"/>
         <source>Long-lived token</source>
         <translation>Долгосрочный токен</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="302"/>
+        <location filename="../../wizard/ui/details.py" line="307"/>
         <source>The long-lived token from the private integration&apos;s Keys and scopes tab. It is hidden as you type.</source>
         <translation>Долгосрочный токен с вкладки «Ключи и доступы» частной интеграции. При вводе он скрыт.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="313"/>
+        <location filename="../../wizard/ui/details.py" line="318"/>
         <source>Show the secret</source>
         <translation>Показать ключ</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="318"/>
+        <location filename="../../wizard/ui/details.py" line="323"/>
         <source>Show the token</source>
         <translation>Показать токен</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="321"/>
+        <location filename="../../wizard/ui/details.py" line="326"/>
         <source>Shows the long-lived token in plain text.</source>
         <translation>Показывает долгосрочный токен открытым текстом.</translation>
     </message>
@@ -369,98 +369,98 @@ If the page does not load: in amoCRM open Settings → Integrations (Настр�
 <context>
     <name>DonePage</name>
     <message>
-        <location filename="../../wizard/ui/done.py" line="102"/>
+        <location filename="../../wizard/ui/done.py" line="103"/>
         <source>All set</source>
         <extracomment>False once planning found no scheduler on this computer (nothing is offered then).</extracomment>
         <translation>Готово</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="104"/>
+        <location filename="../../wizard/ui/done.py" line="105"/>
         <source>Summary</source>
         <translation>Итог</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="105"/>
+        <location filename="../../wizard/ui/done.py" line="106"/>
         <source>Copy the summary (secrets masked)</source>
         <translation>Скопировать итог (секреты скрыты)</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="109"/>
+        <location filename="../../wizard/ui/done.py" line="110"/>
         <source>Copies the summary to the clipboard with every secret shortened to its first characters.</source>
         <translation>Копирует итог в буфер обмена; от каждого секрета остаются только первые символы.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="112"/>
+        <location filename="../../wizard/ui/done.py" line="113"/>
         <source>How to renew</source>
         <translation>Как продлевать</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="113"/>
+        <location filename="../../wizard/ui/done.py" line="114"/>
         <source>Keep the connection alive</source>
         <translation>Чтобы подключение не пропало</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="125"/>
+        <location filename="../../wizard/ui/done.py" line="126"/>
         <source>Adds a daily task for your user that renews the tokens when they are 30 days old, so the refresh token never dies unused.</source>
         <translation>Добавляет для вашего пользователя ежедневную задачу, которая продлевает токены, когда им исполняется 30 дней, чтобы refresh-токен не истёк без дела.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="129"/>
+        <location filename="../../wizard/ui/done.py" line="130"/>
         <source>What the daily renewal does</source>
         <translation>Что делает ежедневное продление</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="135"/>
+        <location filename="../../wizard/ui/done.py" line="136"/>
         <source>The account is connected and the tokens are saved.</source>
         <translation>Аккаунт подключён, токены сохранены.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="136"/>
+        <location filename="../../wizard/ui/done.py" line="137"/>
         <source>The stored connection works.</source>
         <translation>Сохранённое подключение работает.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="137"/>
+        <location filename="../../wizard/ui/done.py" line="138"/>
         <source>The tokens were renewed and saved.</source>
         <translation>Токены продлены и сохранены.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="173"/>
+        <location filename="../../wizard/ui/done.py" line="174"/>
         <source>Setting up the daily renewal…</source>
         <translation>Настраивается ежедневное продление…</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="203"/>
+        <location filename="../../wizard/ui/done.py" line="204"/>
         <source>This is a long-lived token. It ends on {when} and cannot be renewed: create a new one in amoCRM (Keys and scopes of the private integration) before then and run this wizard again. “amocrm-wizard status” warns you two weeks before it ends.</source>
         <translation>Это долгосрочный токен. Он перестанет действовать {when}, и продлить его нельзя: до этого срока создайте новый в amoCRM («Ключи и доступы» частной интеграции) и снова запустите мастер. Команда «amocrm-wizard status» предупредит за две недели до конца срока.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="237"/>
+        <location filename="../../wizard/ui/done.py" line="238"/>
         <source>Account</source>
         <translation>Аккаунт</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="238"/>
+        <location filename="../../wizard/ui/done.py" line="239"/>
         <source>{name} (id {id})</source>
         <translation>{name} (номер {id})</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="240"/>
+        <location filename="../../wizard/ui/done.py" line="241"/>
         <source>Address</source>
         <translation>Адрес</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="114"/>
+        <location filename="../../wizard/ui/done.py" line="115"/>
         <source>Renewal on a server</source>
         <translation>Продление на сервере</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="118"/>
+        <location filename="../../wizard/ui/done.py" line="119"/>
         <source>When I press Finish, set up a daily check on this computer that renews the tokens when they are 30 days old (no admin rights needed)</source>
         <translation>По нажатию «Готово» настроить на этом компьютере ежедневную проверку, которая продлевает токены, когда им исполняется 30 дней (права администратора не нужны)</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="142"/>
+        <location filename="../../wizard/ui/done.py" line="143"/>
         <source>Your backend reads the tokens from where they were saved. An access token lives 24 hours and the refresh token 3 months; every renewal starts the 3 months again. If the backend runs on a server, set the renewal up on that server with the command shown. Otherwise tick the box: this computer then checks once a day and renews the tokens when they are 30 days old (a systemd timer or cron line on Linux, a launchd agent on macOS, a Task Scheduler task on Windows).
 
 The integration itself is in amoCRM under Settings → Integrations (Настройки → Интеграции).</source>
@@ -469,117 +469,117 @@ The integration itself is in amoCRM under Settings → Integrations (Настр�
 Сама интеграция находится в amoCRM в разделе Настройки → Интеграции.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="209"/>
+        <location filename="../../wizard/ui/done.py" line="210"/>
         <source>The refresh token ends on {when} unless the tokens are renewed before then; each renewal gives it 3 more months. To renew by hand, open this wizard again and choose “Renew now”. If it has ended, choose “Connect again”.</source>
         <translation>Refresh-токен закончится {when}, если токены не продлить раньше; каждое продление даёт ему ещё 3 месяца. Чтобы продлить вручную, снова откройте этот мастер и выберите «Продлить сейчас». Если он уже закончился, выберите «Подключить заново».</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="215"/>
+        <location filename="../../wizard/ui/done.py" line="216"/>
         <source>The secret key is saved with the tokens; this computer&apos;s keyring could not keep a copy as well. You need not do anything: next time the wizard may ask you for the secret key again. ({reason})</source>
         <translation>Секретный ключ сохранён вместе с токенами; хранилище паролей этого компьютера не смогло сохранить ещё одну копию. Делать ничего не нужно: в следующий раз мастер может снова спросить секретный ключ. ({reason})</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="241"/>
+        <location filename="../../wizard/ui/done.py" line="242"/>
         <source>Integration ID</source>
         <translation>ID интеграции</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="242"/>
+        <location filename="../../wizard/ui/done.py" line="243"/>
         <source>Secret key</source>
         <translation>Секретный ключ</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="243"/>
+        <location filename="../../wizard/ui/done.py" line="244"/>
         <source>Redirect URI</source>
         <translation>Ссылка для перенаправления (Redirect URI)</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="244"/>
+        <location filename="../../wizard/ui/done.py" line="245"/>
         <source>Saved to</source>
         <translation>Сохранено в</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="249"/>
+        <location filename="../../wizard/ui/done.py" line="250"/>
         <source>Long-lived token</source>
         <translation>Долгосрочный токен</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="250"/>
+        <location filename="../../wizard/ui/done.py" line="251"/>
         <source>{token} ends {when}; it cannot be renewed</source>
         <translation>{token}, действует до {when}; продлить нельзя</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="258"/>
+        <location filename="../../wizard/ui/done.py" line="259"/>
         <source>Access token</source>
         <translation>Токен доступа</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="259"/>
+        <location filename="../../wizard/ui/done.py" line="260"/>
         <source>{token} valid until {when}</source>
         <translation>{token}, действует до {when}</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="268"/>
+        <location filename="../../wizard/ui/done.py" line="269"/>
         <source>Refresh token</source>
         <translation>Refresh-токен</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="269"/>
+        <location filename="../../wizard/ui/done.py" line="270"/>
         <source>{token} dies {when} if unused</source>
         <translation>{token}, истечёт {when}, если не использовать</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="309"/>
+        <location filename="../../wizard/ui/done.py" line="310"/>
         <source>Checking how this computer runs daily tasks…</source>
         <translation>Проверяем, как этот компьютер запускает ежедневные задачи…</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="332"/>
+        <location filename="../../wizard/ui/done.py" line="333"/>
         <source>If your backend runs on a server, the renewal belongs on that server: add a daily systemd timer or cron line there that runs the command below (with the path the backend uses there). A backend that gets its token with “amocrm-wizard token” renews it by itself when needed.</source>
         <translation>Если ваш бэкенд работает на сервере, продление должно быть на этом сервере: добавьте там ежедневный таймер systemd или строку cron с командой ниже (с путём, который бэкенд использует там). Бэкенд, который получает токен командой «amocrm-wizard token», сам продлевает его, когда нужно.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="343"/>
+        <location filename="../../wizard/ui/done.py" line="344"/>
         <source>Nothing to schedule: a long-lived token cannot be renewed. Put its end date in your calendar, or run “amocrm-wizard status” now and then.</source>
         <translation>Планировать нечего: долгосрочный токен продлить нельзя. Запишите дату окончания в календарь или время от времени запускайте «amocrm-wizard status».</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="348"/>
+        <location filename="../../wizard/ui/done.py" line="349"/>
         <source>This is the demo: nothing is scheduled, because its sandbox and its .env file are removed when the wizard closes.</source>
         <translation>Это демо: ничего не планируется, потому что его песочница и его файл .env удаляются при закрытии мастера.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="352"/>
+        <location filename="../../wizard/ui/done.py" line="353"/>
         <source>The daily renewal cannot be set up on this computer: {reason} {hint}</source>
         <translation>Ежедневное продление нельзя настроить на этом компьютере: {reason} {hint}</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="357"/>
+        <location filename="../../wizard/ui/done.py" line="358"/>
         <source>This computer has no task scheduler the wizard can use, so no renewal is offered here. Set it up where the backend runs, as above.</source>
         <translation>На этом компьютере нет планировщика задач, которым мастер может воспользоваться, поэтому продление здесь не предлагается. Настройте его там, где работает бэкенд, как описано выше.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="378"/>
+        <location filename="../../wizard/ui/done.py" line="379"/>
         <source>The database address, with its password, is stored in the task&apos;s settings for your user.</source>
         <translation>Адрес базы данных вместе с паролем будет записан в настройки задачи вашего пользователя.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="384"/>
+        <location filename="../../wizard/ui/done.py" line="385"/>
         <source>What the daily renewal runs</source>
         <translation>Что запускает ежедневное продление</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="407"/>
+        <location filename="../../wizard/ui/done.py" line="408"/>
         <source>The daily renewal is set up.</source>
         <translation>Ежедневное продление настроено.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="420"/>
+        <location filename="../../wizard/ui/done.py" line="421"/>
         <source>Untick the box to finish without it, or set it up by hand (see the README).</source>
         <translation>Снимите флажок, чтобы завершить без него, или настройте продление вручную (см. README).</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="427"/>
+        <location filename="../../wizard/ui/done.py" line="428"/>
         <source>Copied.</source>
         <translation>Скопировано.</translation>
     </message>
@@ -587,67 +587,67 @@ The integration itself is in amoCRM under Settings → Integrations (Настр�
 <context>
     <name>ExchangePage</name>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="60"/>
+        <location filename="../../wizard/ui/exchange.py" line="65"/>
         <source>Account:</source>
         <translation>Аккаунт:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="61"/>
+        <location filename="../../wizard/ui/exchange.py" line="66"/>
         <source>Account ID:</source>
         <translation>ID аккаунта:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="62"/>
+        <location filename="../../wizard/ui/exchange.py" line="67"/>
         <source>Connected as user:</source>
         <translation>Подключено от имени пользователя:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="63"/>
+        <location filename="../../wizard/ui/exchange.py" line="68"/>
         <source>Access granted to:</source>
         <translation>Доступ выдан к:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="64"/>
+        <location filename="../../wizard/ui/exchange.py" line="69"/>
         <source>Access token valid until:</source>
         <translation>Токен доступа действует до:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="65"/>
+        <location filename="../../wizard/ui/exchange.py" line="70"/>
         <source>Refresh token dies if unused:</source>
         <translation>Refresh-токен истечёт без использования:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="91"/>
+        <location filename="../../wizard/ui/exchange.py" line="96"/>
         <source>Testing the long-lived token</source>
         <translation>Проверка долгосрочного токена</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="93"/>
+        <location filename="../../wizard/ui/exchange.py" line="98"/>
         <source>Getting the tokens</source>
         <translation>Получение токенов</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="94"/>
+        <location filename="../../wizard/ui/exchange.py" line="99"/>
         <source>Testing the stored connection</source>
         <translation>Проверка сохранённого подключения</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="95"/>
+        <location filename="../../wizard/ui/exchange.py" line="100"/>
         <source>Renewing the tokens</source>
         <translation>Продление токенов</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="100"/>
+        <location filename="../../wizard/ui/exchange.py" line="105"/>
         <source>The wizard talks to amoCRM; nothing is saved until the next page.</source>
         <translation>Мастер обращается к amoCRM; до следующей страницы ничего не сохраняется.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="101"/>
+        <location filename="../../wizard/ui/exchange.py" line="106"/>
         <source>The wizard talks to amoCRM with what is stored.</source>
         <translation>Мастер обращается к amoCRM с сохранёнными данными.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="105"/>
+        <location filename="../../wizard/ui/exchange.py" line="110"/>
         <source>Here the wizard exchanges the code for tokens and reads your account with them, to be sure they work. If amoCRM refuses, the message says what to change and the button takes you to the page where you change it.
 
 The values it uses are on your integration in amoCRM: Settings → Integrations (Настройки → Интеграции) → your integration → Keys and scopes (Ключи и доступы).</source>
@@ -656,132 +656,132 @@ The values it uses are on your integration in amoCRM: Settings → Integrations 
 Нужные значения есть в вашей интеграции в amoCRM: «Настройки → Интеграции» → ваша интеграция → «Ключи и доступы».</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="157"/>
+        <location filename="../../wizard/ui/exchange.py" line="162"/>
         <source>Trying the long-lived token on {host}…</source>
         <translation>Проверяем долгосрочный токен на {host}…</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="165"/>
+        <location filename="../../wizard/ui/exchange.py" line="170"/>
         <source>Exchanging the code for tokens at {host}, then reading the account…</source>
         <translation>Обмениваем код на токены на {host}, затем читаем данные аккаунта…</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="175"/>
+        <location filename="../../wizard/ui/exchange.py" line="180"/>
         <source>Calling amoCRM with the stored tokens…</source>
         <translation>Обращаемся к amoCRM с сохранёнными токенами…</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="177"/>
+        <location filename="../../wizard/ui/exchange.py" line="182"/>
         <source>Renewing the tokens and saving the new pair…</source>
         <translation>Продлеваем токены и сохраняем новую пару…</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="197"/>
+        <location filename="../../wizard/ui/exchange.py" line="202"/>
         <source>The tokens were renewed and saved to {target}.</source>
         <translation>Токены продлены и сохранены в {target}.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="202"/>
+        <location filename="../../wizard/ui/exchange.py" line="207"/>
         <source>The connection works. The tokens had expired and were renewed and saved.</source>
         <translation>Подключение работает. Срок токенов истёк, они продлены и сохранены.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="205"/>
+        <location filename="../../wizard/ui/exchange.py" line="210"/>
         <source>The connection works.</source>
         <translation>Подключение работает.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="209"/>
+        <location filename="../../wizard/ui/exchange.py" line="214"/>
         <source>The long-lived token works. Nothing is saved yet: press Next.</source>
         <translation>Долгосрочный токен работает. Пока ничего не сохранено: нажмите «Далее».</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="214"/>
+        <location filename="../../wizard/ui/exchange.py" line="219"/>
         <source>Connected. Nothing is saved yet: press Next to save the tokens.</source>
         <translation>Подключено. Пока ничего не сохранено: нажмите «Далее», чтобы сохранить токены.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="310"/>
+        <location filename="../../wizard/ui/exchange.py" line="315"/>
         <source>CRM data (deals, contacts, companies, tasks)</source>
         <translation>данные CRM (сделки, контакты, компании, задачи)</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="311"/>
+        <location filename="../../wizard/ui/exchange.py" line="316"/>
         <source>files</source>
         <translation>файлы</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="312"/>
+        <location filename="../../wizard/ui/exchange.py" line="317"/>
         <source>deleting files</source>
         <translation>удаление файлов</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="313"/>
+        <location filename="../../wizard/ui/exchange.py" line="318"/>
         <source>notifications</source>
         <translation>уведомления</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="314"/>
+        <location filename="../../wizard/ui/exchange.py" line="319"/>
         <source>push notifications</source>
         <translation>push-уведомления</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="233"/>
+        <location filename="../../wizard/ui/exchange.py" line="238"/>
         <source>Nothing was saved.</source>
         <translation>Ничего не сохранено.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="249"/>
+        <location filename="../../wizard/ui/exchange.py" line="254"/>
         <source>Press “Connect again” below: the wizard opens amoCRM&apos;s consent page with everything filled in, and you press Allow there.</source>
         <translation>Нажмите «Подключить заново» ниже: мастер откроет страницу согласия amoCRM со всеми заполненными данными, и там вы нажмёте «Разрешить».</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="260"/>
+        <location filename="../../wizard/ui/exchange.py" line="265"/>
         <source>Go back to the integration details</source>
         <translation>Вернуться к данным интеграции</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="261"/>
+        <location filename="../../wizard/ui/exchange.py" line="266"/>
         <source>Go back to the consent page</source>
         <translation>Вернуться к странице разрешения</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="262"/>
+        <location filename="../../wizard/ui/exchange.py" line="267"/>
         <source>Go back to the start</source>
         <translation>Вернуться в начало</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="263"/>
+        <location filename="../../wizard/ui/exchange.py" line="268"/>
         <source>Connect again (everything prefilled)</source>
         <translation>Подключить заново (всё уже заполнено)</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="264"/>
+        <location filename="../../wizard/ui/exchange.py" line="269"/>
         <source>Try again</source>
         <translation>Попробовать ещё раз</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="269"/>
+        <location filename="../../wizard/ui/exchange.py" line="274"/>
         <source>Starts the work of this page again.</source>
         <translation>Запускает работу этой страницы заново.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="293"/>
+        <location filename="../../wizard/ui/exchange.py" line="298"/>
         <source>user {id}</source>
         <translation>пользователь {id}</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="293"/>
+        <location filename="../../wizard/ui/exchange.py" line="298"/>
         <source>unknown</source>
         <translation>неизвестно</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="297"/>
+        <location filename="../../wizard/ui/exchange.py" line="302"/>
         <source>not stated in the token</source>
         <translation>в токене не указано</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="303"/>
+        <location filename="../../wizard/ui/exchange.py" line="308"/>
         <source>no refresh token: a long-lived token cannot be renewed</source>
         <translation>refresh-токена нет: долгосрочный токен продлить нельзя</translation>
     </message>
@@ -832,37 +832,37 @@ The values it uses are on your integration in amoCRM: Settings → Integrations 
         <translation>Скопируйте код ещё раз, целиком, из «Ключей и доступов».</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="68"/>
+        <location filename="../../wizard/ui/details.py" line="73"/>
         <source>“{typed}” has Russian (Cyrillic) letters in it.</source>
         <translation>В «{typed}» есть русские (кириллические) буквы.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="72"/>
+        <location filename="../../wizard/ui/details.py" line="77"/>
         <source>Account addresses use Latin letters, digits and hyphens only. Copy the address from your browser&apos;s address bar while you are in amoCRM, e.g. mycompany.amocrm.ru.</source>
         <translation>В адресах аккаунтов бывают только латинские буквы, цифры и дефисы. Скопируйте адрес из адресной строки браузера, когда вы в amoCRM, например mycompany.amocrm.ru.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="87"/>
+        <location filename="../../wizard/ui/details.py" line="92"/>
         <source>A Kommo address looks like mycompany.kommo.com: copy it from your browser&apos;s address bar while you are in Kommo.</source>
         <translation>Адрес Kommo выглядит как mycompany.kommo.com: скопируйте его из адресной строки браузера, когда вы в Kommo.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="101"/>
+        <location filename="../../wizard/ui/details.py" line="106"/>
         <source>A long-lived token is a long text in three parts separated by dots.</source>
         <translation>Долгосрочный токен — это длинный текст из трёх частей, разделённых точками.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="106"/>
+        <location filename="../../wizard/ui/details.py" line="111"/>
         <source>Copy it again, whole, from the private integration&apos;s Keys and scopes tab.</source>
         <translation>Скопируйте его ещё раз, целиком, с вкладки «Ключи и доступы» частной интеграции.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="415"/>
+        <location filename="../../wizard/ui/details.py" line="422"/>
         <source>amoCRM refused this secret key.</source>
         <translation>amoCRM отклонил этот секретный ключ.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="417"/>
+        <location filename="../../wizard/ui/details.py" line="424"/>
         <source>Copy the Secret key again from the integration&apos;s Keys and scopes tab in amoCRM.</source>
         <translation>Скопируйте секретный ключ заново с вкладки «Ключи и доступы» интеграции в amoCRM.</translation>
     </message>
@@ -1165,134 +1165,134 @@ The integration these tokens belong to is in amoCRM under Settings → Integrati
 <context>
     <name>SetupWizard</name>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="304"/>
+        <location filename="../../wizard/ui/wizard.py" line="308"/>
         <source>Start</source>
         <extracomment>QWizard&apos;s own button texts, translated by qtbase&apos;s catalogue (context &quot;QWizard&quot;). Kept in variables so that lupdate does not copy them into our catalogue. Build the consent page (QtWebEngine) as soon as the first window is painted. The question asked before closing throws something away (None: not asked now).</extracomment>
         <translation>Начало</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="305"/>
+        <location filename="../../wizard/ui/wizard.py" line="309"/>
         <source>Integration details</source>
         <translation>Данные интеграции</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="306"/>
+        <location filename="../../wizard/ui/wizard.py" line="310"/>
         <source>Allow access</source>
         <translation>Разрешение доступа</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="308"/>
-        <source>Check the tokens</source>
-        <translation>Проверка токенов</translation>
+        <location filename="../../wizard/ui/wizard.py" line="312"/>
+        <source>Get the tokens</source>
+        <translation>Получение токенов</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="309"/>
+        <location filename="../../wizard/ui/wizard.py" line="313"/>
         <source>Test the connection</source>
         <translation>Проверка подключения</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="310"/>
+        <location filename="../../wizard/ui/wizard.py" line="314"/>
         <source>Renew the tokens</source>
         <translation>Продление токенов</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="312"/>
+        <location filename="../../wizard/ui/wizard.py" line="316"/>
         <source>Save</source>
         <translation>Сохранение</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="313"/>
+        <location filename="../../wizard/ui/wizard.py" line="317"/>
         <source>Done</source>
         <translation>Готово</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="370"/>
-        <location filename="../../wizard/ui/wizard.py" line="380"/>
+        <location filename="../../wizard/ui/wizard.py" line="374"/>
+        <location filename="../../wizard/ui/wizard.py" line="384"/>
         <source>Close the wizard?</source>
         <translation>Закрыть мастер?</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="372"/>
+        <location filename="../../wizard/ui/wizard.py" line="376"/>
         <source>The new tokens are not saved yet.</source>
         <translation>Новые токены ещё не сохранены.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="375"/>
+        <location filename="../../wizard/ui/wizard.py" line="379"/>
         <source>If you close the wizard now, they are lost, and you have to press Allow in amoCRM again to get new ones. Press Save first to keep them.</source>
         <translation>Если закрыть мастер сейчас, они пропадут, и для новых придётся снова нажать «Разрешить» в amoCRM. Чтобы их сохранить, сначала нажмите «Сохранить».</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="381"/>
+        <location filename="../../wizard/ui/wizard.py" line="385"/>
         <source>What you have entered so far is not kept.</source>
         <translation>Введённое до сих пор не сохранится.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="382"/>
+        <location filename="../../wizard/ui/wizard.py" line="386"/>
         <source>Close the wizard</source>
         <translation>Закрыть мастер</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="383"/>
+        <location filename="../../wizard/ui/wizard.py" line="387"/>
         <source>Keep it open</source>
         <translation>Не закрывать</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="384"/>
+        <location filename="../../wizard/ui/wizard.py" line="388"/>
         <source>Closes the wizard; nothing more is saved.</source>
         <translation>Закрывает мастер; больше ничего не сохраняется.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="385"/>
+        <location filename="../../wizard/ui/wizard.py" line="389"/>
         <source>Goes back to the wizard where you were.</source>
         <translation>Возвращает в мастер, туда, где вы были.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="406"/>
+        <location filename="../../wizard/ui/wizard.py" line="410"/>
         <source>amoCRM connection wizard</source>
         <translation>Мастер подключения amoCRM</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="408"/>
+        <location filename="../../wizard/ui/wizard.py" line="412"/>
         <source>amoCRM connection wizard — demo with the built-in sandbox</source>
         <translation>Мастер подключения amoCRM — демо со встроенной песочницей</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="414"/>
+        <location filename="../../wizard/ui/wizard.py" line="418"/>
         <source>? &amp;Help</source>
         <translation>? &amp;Справка</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="416"/>
+        <location filename="../../wizard/ui/wizard.py" line="420"/>
         <source>Goes back to the previous page.</source>
         <translation>Возвращает на предыдущую страницу.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="417"/>
+        <location filename="../../wizard/ui/wizard.py" line="421"/>
         <source>Goes on; the work of this page starts here.</source>
         <translation>Переходит дальше; работа этой страницы начинается здесь.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="418"/>
+        <location filename="../../wizard/ui/wizard.py" line="422"/>
         <source>Writes the tokens where you chose, then goes on.</source>
         <translation>Записывает токены в выбранное место и переходит дальше.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="419"/>
+        <location filename="../../wizard/ui/wizard.py" line="423"/>
         <source>Closes the wizard (and sets up what you ticked).</source>
         <translation>Закрывает мастер (и настраивает отмеченное).</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="420"/>
+        <location filename="../../wizard/ui/wizard.py" line="424"/>
         <source>Closes the wizard without saving anything more.</source>
         <translation>Закрывает мастер, больше ничего не сохраняя.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="422"/>
+        <location filename="../../wizard/ui/wizard.py" line="426"/>
         <source>Shows where to find what this page asks for in amoCRM, and a button that opens the account&apos;s integration settings.</source>
         <translation>Показывает, где в amoCRM найти то, что спрашивает эта страница, и кнопку, открывающую настройки интеграций аккаунта.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="428"/>
+        <location filename="../../wizard/ui/wizard.py" line="432"/>
         <source>Help</source>
         <translation>Справка</translation>
     </message>
@@ -1300,17 +1300,17 @@ The integration these tokens belong to is in amoCRM under Settings → Integrati
 <context>
     <name>StepIndicator</name>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="761"/>
+        <location filename="../../wizard/ui/widgets.py" line="764"/>
         <source>Step {n} of {total}: {name}</source>
         <translation>Шаг {n} из {total}: {name}</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="766"/>
+        <location filename="../../wizard/ui/widgets.py" line="769"/>
         <source>Steps</source>
         <translation>Шаги</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="768"/>
+        <location filename="../../wizard/ui/widgets.py" line="771"/>
         <source>Account:</source>
         <translation>Аккаунт:</translation>
     </message>

@@ -385,6 +385,8 @@ class DetailsPage(WizardPage):
                     edit.setText(next((v for v in values if v), ""))
                 finally:
                     self._filling = False
+        for edit in (self.account, self.client_id, self.secret, self.redirect):
+            edit.setCursorPosition(0)  # a long value shows its beginning, not its clipped end
         if not self.secret.text():
             self._fetch_secret_from_keyring()
         for field in self.fields:
@@ -496,6 +498,7 @@ class DetailsPage(WizardPage):
     def _on_keyring_secret(self, secret: object) -> None:
         if isinstance(secret, str) and secret and not self.secret.text():
             self.secret.setText(secret)
+            self.secret.setCursorPosition(0)
 
     def _on_keyring_failed(self, _error: WizardError) -> None:
         pass  # no keyring: the admin types the secret, as on a first run

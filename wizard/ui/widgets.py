@@ -658,6 +658,7 @@ class CommandBox(QWidget):
         self.edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.edit.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.edit.setTabChangesFocus(True)
+        self.edit.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.edit.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
         )
@@ -681,9 +682,10 @@ class CommandBox(QWidget):
         self.edit.setAccessibleDescription(description or text)
         lines = max(1, text.count("\n") + 1)
         metrics = self.edit.fontMetrics()
-        # Room for the lines and a horizontal scroll bar under them.
+        # Room for the lines, the document's margins and a horizontal scroll bar under them.
         scroll = self.edit.horizontalScrollBar().sizeHint().height()
-        self.edit.setFixedHeight(metrics.lineSpacing() * lines + scroll + 2 * self.edit.frameWidth() + 8)
+        margins = 2 * (self.edit.frameWidth() + int(self.edit.document().documentMargin())) + 4
+        self.edit.setFixedHeight(metrics.lineSpacing() * lines + scroll + margins)
 
     def text(self) -> str:
         return self.edit.toPlainText()
@@ -755,6 +757,7 @@ class StepIndicator(QFrame):
             label.setText(f"{sign} {index + 1}. {name}")
             label.setEnabled(index <= self._current)
             label.show()
+        self._fit_width()
         total = len(self._names)
         if total:
             now = self._names[self._current]() if self._current < total else ""
@@ -769,6 +772,17 @@ class StepIndicator(QFrame):
         self.account_caption.setVisible(bool(self._account))
         self.account_label.setText(self._account)
         self.account_label.setVisible(bool(self._account))
+
+    def _fit_width(self) -> None:
+        """Wide enough for the longest step in bold: the side column never clips a name."""
+        from PySide6.QtGui import QFontMetrics
+
+        bold = self.font()
+        bold.setBold(True)
+        metrics = QFontMetrics(bold)
+        widest = max((metrics.horizontalAdvance(label.text()) for label in self._labels), default=0)
+        margins = self._layout.contentsMargins()
+        self.setMinimumWidth(max(150, widest + margins.left() + margins.right() + 8))
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:

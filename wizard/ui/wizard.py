@@ -309,7 +309,7 @@ class SetupWizard(QWizard):
             Step.DETAILS: self.tr("Integration details"),
             Step.CONSENT: self.tr("Allow access"),
             Step.EXCHANGE: {
-                Mode.CONNECT: self.tr("Check the tokens"),
+                Mode.CONNECT: self.tr("Get the tokens"),
                 Mode.TEST: self.tr("Test the connection"),
                 Mode.RENEW: self.tr("Renew the tokens"),
             }[mode],
