@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything amocrm-wizard needs on a fresh Debian/Ubuntu machine: the system
 # libraries Qt WebEngine loads, a virtualenv with the package and its test tools, and
-# Node's dotenv (the tests check that the .env reads back the same in Node).
+# Node's dotenv (the tests check that the .env reads back the same in Node), and the Node
+# client's and its example's packages (axios).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,8 +11,10 @@ libnss3 libnspr4 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libxshmfence1 li
 libgbm1 libdrm2 libx11-xcb1 libxcb1 libxi6 libxrender1 libxext6 libx11-6 \
 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 \
 libxcb-xkb1 libxcb-randr0 libxcb-xfixes0 libxcb-sync1 libxcb-shm0 libxcb-glx0 libxkbcommon-x11-0 fonts-dejavu-core"
-# cron: the Done page offers the daily renewal only where a scheduler exists (the GUI tests use it).
-TOOLS="xvfb xauth imagemagick cron"
+# openssh-server: the ssh:// target's tests start a real sshd on a loopback port (never 22);
+# util-linux gives them flock, as on the servers the target writes to. cron: the Done page
+# offers the daily renewal only where a scheduler exists (the GUI tests use it).
+TOOLS="xvfb xauth imagemagick openssh-server openssh-client util-linux cron"
 
 missing=""
 for pkg in $QT_LIBS $TOOLS; do
@@ -39,5 +42,9 @@ done
 
 if command -v npm >/dev/null 2>&1; then
   npm install --prefix tests/node --no-audit --no-fund --silent >/dev/null
+  # The Node client's dev copy of axios, and the example backend that uses the client.
+  for dir in clients/node examples/node; do
+    npm ci --prefix "$dir" --no-audit --no-fund --silent >/dev/null
+  done
 fi
 echo "Set up: .venv ready."

@@ -18,7 +18,7 @@ from wizard import __version__
 from wizard.core.errors import WizardError
 from wizard.core.i18n import _, render
 
-SUBCOMMANDS = ("connect", "check", "test", "refresh", "status", "sandbox")
+SUBCOMMANDS = ("connect", "check", "test", "refresh", "status", "sandbox", "token", "export-setup")
 
 
 def say(text: str = "", file: TextIO | None = None, **kwargs: object) -> None:
@@ -46,6 +46,46 @@ def _add_target(parser: argparse.ArgumentParser, top: bool = False) -> None:
         default=default,
         help="a database: sqlite:///file.db, postgresql://…, mysql://…",
     )
+    _add_ssh(parser, default)
+
+
+def _add_ssh(parser: argparse.ArgumentParser, default: object) -> None:
+    """For ``--env ssh://…``; the password or passphrase comes from AMOCRM_SSH_PASSWORD only."""
+    parser.add_argument(
+        "--ssh-key", metavar="PATH", default=default, help="a private key for an ssh:// target"
+    )
+    parser.add_argument(
+        "--ssh-host-key",
+        metavar="SHA256:…",
+        default=default,
+        help="the fingerprint of an ssh:// server not yet in ~/.ssh/known_hosts, after checking it",
+    )
+
+
+def _add_restart(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--restart-cmd",
+        metavar="COMMAND",
+        help="restart the backend after new tokens were saved, e.g. 'pm2 restart backend' "
+        "(on the server for an ssh:// target)",
+    )
+    parser.add_argument(
+        "--restart-timeout",
+        metavar="SECONDS",
+        type=_positive_seconds,
+        default=120.0,
+        help="stop the restart command after this long (default: 120)",
+    )
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 1 to 86400")
+    return value
 
 
 def _add_integration(parser: argparse.ArgumentParser, top: bool = False) -> None:
@@ -81,6 +121,9 @@ def _top_level_parser(
     parser.add_argument("--demo", action="store_true", help="open the wizard against the built-in sandbox")
     parser.add_argument("--self-test", action="store_true", help="check that the GUI can start, then exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="log to the terminal too")
+    parser.add_argument(
+        "--setup", metavar="FILE", help="open the wizard filled in from a *.amocrm-setup file"
+    )
     _add_integration(parser, top=True)
     _add_target(parser, top=True)
     return parser
@@ -118,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     connect.add_argument(
         "--client-secret-stdin", action="store_true", help="read the client secret from stdin"
     )
+    _add_restart(connect)
 
     for name, text in (
         ("check", "list every key, secrets masked; exit 0 only if all are present"),
@@ -136,10 +180,65 @@ def build_parser() -> argparse.ArgumentParser:
         type=_duration,
         help="renew only if the pair is older, e.g. 30d or 12h",
     )
+    _add_token_parser(sub)
+    _add_restart(refresh)
+    export = sub.add_parser(
+        "export-setup", help="write a *.amocrm-setup file for an admin from a working target"
+    )
+    _add_target(export)
+    _add_integration(export)
+    export.add_argument("--output", metavar="FILE", help="where to write it (default: standard output)")
+    export.add_argument("--restart-cmd", metavar="COMMAND", help="the backend's restart command to include")
     sandbox = sub.add_parser("sandbox", help="run the built-in amoCRM sandbox on loopback")
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument("--rate-limit", type=float, default=None, help="requests per second before 429")
     return parser
+
+
+def _add_token_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    token = sub.add_parser(
+        "token", help="print a live access token for a backend in any language (a credential helper)"
+    )
+    _add_target(token)
+    _add_integration(token)
+    token.add_argument(
+        "--min-valid",
+        metavar="SECONDS",
+        type=_min_valid,
+        default=DEFAULT_MIN_VALID,
+        help=f"renew first when the token expires within this many seconds "
+        f"(default {DEFAULT_MIN_VALID}, at most {MAX_MIN_VALID})",
+    )
+    token.add_argument(
+        "--stale",
+        action="store_true",
+        help="read the token a request was just refused with from stdin; renew if it is still the stored one",
+    )
+    token.add_argument(
+        "--json", action="store_true", help='print {"access_token", "expires_at", "base_url"} instead'
+    )
+
+
+DEFAULT_MIN_VALID = 300
+MAX_MIN_VALID = 3600
+
+
+def _min_valid(text: str) -> int:
+    try:
+        seconds = int(text.strip())
+    except ValueError:
+        seconds = -1
+    if not 0 <= seconds <= MAX_MIN_VALID:
+        raise argparse.ArgumentTypeError(
+            render(
+                _(
+                    "{value!r} is not a number of seconds from 0 to {most}, e.g. 300.",
+                    value=text,
+                    most=MAX_MIN_VALID,
+                )
+            )
+        )
+    return seconds
 
 
 def _duration(text: str) -> timedelta:

@@ -50,13 +50,13 @@
 <context>
     <name>ConsentBrowser</name>
     <message>
-        <location filename="../../wizard/ui/webview.py" line="108"/>
+        <location filename="../../wizard/ui/webview.py" line="107"/>
         <source>amoCRM consent page</source>
         <extracomment>(NavigationRequest, Verdict): every navigation the page saw and what was decided.</extracomment>
         <translation>Страница разрешения amoCRM</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/webview.py" line="110"/>
+        <location filename="../../wizard/ui/webview.py" line="109"/>
         <source>The amoCRM page where you allow the integration to access your account.</source>
         <translation>Страница amoCRM, на которой вы разрешаете интеграции доступ к аккаунту.</translation>
     </message>
@@ -64,88 +64,88 @@
 <context>
     <name>ConsentPage</name>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="113"/>
+        <location filename="../../wizard/ui/consent.py" line="112"/>
         <source>Allow access in amoCRM</source>
         <extracomment>A consent page loaded ahead of time is used only while it is this fresh (seconds). (account, client id, redirect URI, language) the page was loaded for.</extracomment>
         <translation>Разрешите доступ в amoCRM</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="116"/>
+        <location filename="../../wizard/ui/consent.py" line="115"/>
         <source>Log in if amoCRM asks, choose the account and press “Allow” (Разрешить).</source>
         <translation>Войдите, если amoCRM попросит, выберите аккаунт и нажмите «Разрешить».</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="118"/>
+        <location filename="../../wizard/ui/consent.py" line="117"/>
         <source>Consent page status</source>
         <translation>Состояние страницы разрешения</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="119"/>
+        <location filename="../../wizard/ui/consent.py" line="118"/>
         <source>Try loading again</source>
         <translation>Загрузить ещё раз</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="120"/>
+        <location filename="../../wizard/ui/consent.py" line="119"/>
         <source>Loads the amoCRM page again.</source>
         <translation>Загружает страницу amoCRM заново.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="121"/>
+        <location filename="../../wizard/ui/consent.py" line="120"/>
         <source>Open that link in my browser</source>
         <translation>Открыть эту ссылку в моём браузере</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="124"/>
+        <location filename="../../wizard/ui/consent.py" line="123"/>
         <source>Opens the page that is not part of amoCRM in your usual web browser.</source>
         <translation>Открывает страницу, которая не относится к amoCRM, в вашем обычном браузере.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="126"/>
+        <location filename="../../wizard/ui/consent.py" line="125"/>
         <source>Or, without this page</source>
         <translation>Или без этой страницы</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="127"/>
+        <location filename="../../wizard/ui/consent.py" line="126"/>
         <source>Open the consent page in my own browser</source>
         <translation>Открыть страницу разрешения в моём браузере</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="131"/>
+        <location filename="../../wizard/ui/consent.py" line="130"/>
         <source>Opens the same amoCRM page in your usual web browser. After pressing Allow there, paste the address the browser went to into the field below.</source>
         <translation>Открывает эту же страницу amoCRM в вашем обычном браузере. Нажмите там «Разрешить», затем вставьте в поле ниже адрес, на который перешёл браузер.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="136"/>
+        <location filename="../../wizard/ui/consent.py" line="135"/>
         <source>Paste the 20-minute code from Keys and scopes:</source>
         <translation>Вставьте 20-минутный код из «Ключей и доступов»:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="137"/>
+        <location filename="../../wizard/ui/consent.py" line="136"/>
         <source>Authorization code</source>
         <translation>Код авторизации</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="140"/>
+        <location filename="../../wizard/ui/consent.py" line="139"/>
         <source>The 20-minute code from the integration&apos;s Keys and scopes tab in amoCRM.</source>
         <translation>Код авторизации, действующий 20 минут, с вкладки «Ключи и доступы» интеграции в amoCRM.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="143"/>
+        <location filename="../../wizard/ui/consent.py" line="142"/>
         <source>Or paste the address you were redirected to:</source>
         <translation>Или вставьте адрес, на который вас перенаправило:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="144"/>
+        <location filename="../../wizard/ui/consent.py" line="143"/>
         <source>Redirect address</source>
         <translation>Адрес перенаправления</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="148"/>
+        <location filename="../../wizard/ui/consent.py" line="147"/>
         <source>The whole address the browser went to after you pressed Allow; it contains code=.</source>
         <translation>Полный адрес, на который перешёл браузер после нажатия «Разрешить»; в нём есть code=.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="156"/>
+        <location filename="../../wizard/ui/consent.py" line="155"/>
         <source>This is amoCRM&apos;s own page. Log in if it asks, pick the account and press “Allow” (Разрешить); the wizard catches the answer and moves on by itself.
 
 If the page does not load: in amoCRM open Settings → Integrations (Настройки → Интеграции), click your integration, open the Keys and scopes tab (Ключи и доступы) and copy the authorization code (Код авторизации) into the field below; it works for 20 minutes. Or open the page in your own browser, press Allow there and paste the address your browser went to.</source>
@@ -154,57 +154,57 @@ If the page does not load: in amoCRM open Settings → Integrations (Настр�
 Если страница не загружается: в amoCRM откройте «Настройки → Интеграции», нажмите на свою интеграцию, откройте вкладку «Ключи и доступы» и скопируйте «Код авторизации» в поле ниже; он действует 20 минут. Или откройте страницу в своём браузере, нажмите там «Разрешить» и вставьте адрес, на который перешёл браузер.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="325"/>
+        <location filename="../../wizard/ui/consent.py" line="324"/>
         <source>This link leads outside amoCRM ({url}); it is not opened here.</source>
         <translation>Эта ссылка ведёт за пределы amoCRM ({url}), здесь она не открывается.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="338"/>
+        <location filename="../../wizard/ui/consent.py" line="337"/>
         <source>The consent page has been loaded again.</source>
         <translation>Страница разрешения загружена заново.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="343"/>
+        <location filename="../../wizard/ui/consent.py" line="342"/>
         <source>Access allowed. Getting the tokens…</source>
         <translation>Доступ разрешён. Получаем токены…</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="359"/>
+        <location filename="../../wizard/ui/consent.py" line="358"/>
         <source>Loading the amoCRM page…</source>
         <translation>Загружается страница amoCRM…</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="376"/>
+        <location filename="../../wizard/ui/consent.py" line="375"/>
         <source>Press “Allow” on the page below.</source>
         <translation>Нажмите «Разрешить» на странице ниже.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="394"/>
+        <location filename="../../wizard/ui/consent.py" line="393"/>
         <source>amoCRM did not show the consent page (error {status}): it does not know this Client ID for {host}, or the integration is switched off. Press Back to check the integration details, or use the code below.</source>
         <translation>amoCRM не показал страницу разрешения (ошибка {status}): он не знает этот ID интеграции для {host} или интеграция отключена. Нажмите «Назад» и проверьте данные интеграции — или воспользуйтесь кодом ниже.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="402"/>
+        <location filename="../../wizard/ui/consent.py" line="401"/>
         <source>The amoCRM page could not be loaded. Check the internet connection and the account address ({host}), then try again, or use the code below.</source>
         <translation>Не удалось загрузить страницу amoCRM. Проверьте подключение к интернету и адрес аккаунта ({host}) и попробуйте ещё раз — или воспользуйтесь кодом ниже.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="423"/>
+        <location filename="../../wizard/ui/consent.py" line="422"/>
         <source>No web browser could be started on this computer.</source>
         <translation>На этом компьютере не удалось открыть браузер.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="425"/>
+        <location filename="../../wizard/ui/consent.py" line="424"/>
         <source>Use the page above, or paste the 20-minute code from the integration&apos;s Keys and scopes tab into the field below.</source>
         <translation>Воспользуйтесь страницей выше или вставьте 20-минутный код с вкладки «Ключи и доступы» интеграции в поле ниже.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="433"/>
+        <location filename="../../wizard/ui/consent.py" line="432"/>
         <source>The amoCRM page is open in your browser.</source>
         <translation>Страница amoCRM открыта в вашем браузере.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="435"/>
+        <location filename="../../wizard/ui/consent.py" line="434"/>
         <source>Press “Allow” (Разрешить) there. Then copy the whole address from your browser&apos;s address bar and paste it into “Or paste the address you were redirected to”.</source>
         <translation>Нажмите там «Разрешить». Затем скопируйте весь адрес из адресной строки браузера и вставьте его в поле «Или вставьте адрес, на который вас перенаправило».</translation>
     </message>
@@ -822,12 +822,12 @@ The values it uses are on your integration in amoCRM: Settings → Integrations 
 <context>
     <name>Messages</name>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="215"/>
+        <location filename="../../wizard/ui/consent.py" line="214"/>
         <source>The code has spaces in it or is empty.</source>
         <translation>Код пустой или в нём есть пробелы.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="217"/>
+        <location filename="../../wizard/ui/consent.py" line="216"/>
         <source>Copy the code again, whole, from Keys and scopes.</source>
         <translation>Скопируйте код ещё раз, целиком, из «Ключей и доступов».</translation>
     </message>

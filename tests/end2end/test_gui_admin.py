@@ -27,7 +27,7 @@ from tests.end2end.gui_fixtures import (
     wait_for_consent_loaded,
     wait_for_step,
 )
-from wizard.core import schedule
+from wizard import schedule
 from wizard.sandbox import Sandbox
 from wizard.ui import texts
 from wizard.ui.model import Step

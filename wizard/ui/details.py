@@ -3,7 +3,6 @@ private integration's long-lived token instead of the consent page."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -31,6 +30,10 @@ from wizard.ui.widgets import FieldStatus
 from wizard.ui.worker import Worker
 
 
+def _with_colon(name: Callable[[], str]) -> Callable[[], str]:
+    return lambda: name() + ":"
+
+
 def _keyring_secret(base_url: str, client_id: str) -> str:
     try:
         from wizard.targets.keyring_store import load_secret
@@ -40,10 +43,6 @@ def _keyring_secret(base_url: str, client_id: str) -> str:
         return load_secret(base_url, client_id) or ""
     except WizardError:
         return ""
-
-
-def _with_colon(make: Callable[[], str]) -> str:
-    return make() + ":"
 
 
 def pasted_host(text: str) -> str | None:
@@ -314,7 +313,7 @@ class DetailsPage(WizardPage):
             name, description, shown = names[field.edit]
             t.bind(field.edit.setAccessibleName, name)
             t.bind(field.edit.setToolTip, description)
-            t.bind(title.setText, functools.partial(_with_colon, shown))
+            t.bind(title.setText, _with_colon(shown))
         t.bind(self.show_secret.setText, lambda: self.tr("Show the secret"))
         t.bind(
             self.show_secret.setAccessibleDescription,

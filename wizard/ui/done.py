@@ -23,8 +23,8 @@ from wizard.ui.widgets import BusyIndicator, CommandBox, Notice, local_time
 from wizard.ui.worker import Worker
 
 if TYPE_CHECKING:
-    from wizard.core.schedule import SchedulePlan
     from wizard.core.tokens import TokenPair
+    from wizard.schedule import SchedulePlan
 
 
 def masked_url(url: str) -> str:
@@ -315,7 +315,7 @@ class DonePage(WizardPage):
 
     def server_renewal_command(self) -> str:
         """The renewal command for the server the backend runs on (the target as saved here)."""
-        from wizard.core.schedule import DEFAULT_AGE
+        from wizard.schedule import DEFAULT_AGE
 
         args = [masked_url(a) if a == self.session.target.value else a for a in self.target_args()]
         return shlex.join(["amocrm-wizard", "refresh", "--if-older-than", DEFAULT_AGE, *args])
@@ -361,7 +361,7 @@ class DonePage(WizardPage):
         elif self.plan is None:
             text = ""
         else:
-            from wizard.core.schedule import cron_line
+            from wizard.schedule import cron_line
 
             target = self.session.target.value
             text = render(self.plan.description)

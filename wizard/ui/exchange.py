@@ -8,7 +8,6 @@ here (a renewal saves itself: the old refresh token is spent the moment amoCRM a
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -24,11 +23,12 @@ from wizard.ui.worker import Worker
 if TYPE_CHECKING:
     from wizard.ui.diagnosis import RedirectCompare
 
+
+def _without_colon(label: Callable[[], str]) -> Callable[[], str]:
+    return lambda: label().rstrip(":")
+
+
 __all__ = ["ExchangePage", "exchange_job", "renew_job", "test_job"]
-
-
-def _without_colon(make: Callable[[], str]) -> str:
-    return make().rstrip(":")
 
 
 class ExchangePage(WizardPage):
@@ -73,7 +73,7 @@ class ExchangePage(WizardPage):
             title.setBuddy(widget)
             form.addRow(title, widget)
             self.texts.bind(title.setText, label)
-            self.texts.bind(widget.setAccessibleName, functools.partial(_without_colon, label))
+            self.texts.bind(widget.setAccessibleName, _without_colon(label))
             self._rows.append(title)
         self.layout_.addWidget(self.details)
         self.details.hide()

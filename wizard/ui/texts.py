@@ -244,8 +244,9 @@ class UiText(Text):
 
 
 def ui_text(source: object, **params: Any) -> UiText:
-    """``source``: a ``QT_TRANSLATE_NOOP(...)`` (typed ``object`` by PySide6, a str at run time)."""
-    return UiText(str(source), **params)
+    # PySide's stubs type QT_TRANSLATE_NOOP as returning object; it returns its source text.
+    assert isinstance(source, str)
+    return UiText(source, **params)
 
 
 # --- texts that follow the language --------------------------------------------------------
