@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from tests.end2end.gui_fixtures import (
     WAIT_MS,
@@ -243,6 +244,9 @@ def test_target_not_writable(qtbot, make_wizard, sandbox: Sandbox, tmp_path: Pat
     assert_panel(wizard, wizard.save.notice, e.TargetError)
     assert wizard.currentId() == Step.SAVE.value and not missing.parent.exists()
     assert "Nothing was written" in wizard.save.notice.extra_label.text()
+    # The place to change is shown and focused (it was only shown, not asked, before).
+    assert wizard.save.target.isVisible()
+    assert QApplication.focusWidget() is wizard.save.target.value_input()
 
 
 def test_database_refused(qtbot, make_wizard, sandbox: Sandbox, tmp_path: Path):

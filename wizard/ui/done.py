@@ -416,6 +416,7 @@ class DonePage(WizardPage):
         self._install_job = None
         self.schedule_busy.stop()
         self.schedule.setEnabled(True)
+        self.schedule.setFocus()  # untick it, or tick it again after fixing the cause
         self.schedule_notice.show_error(
             error,
             lambda: self.tr("Untick the box to finish without it, or set it up by hand (see the README)."),

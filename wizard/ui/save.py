@@ -268,3 +268,4 @@ class SavePage(WizardPage):
         )
         self._show_chooser(True)
         self.completeChanged.emit()
+        self.target.value_input().setFocus()  # what to change: the path or the database URL

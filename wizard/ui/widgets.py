@@ -543,6 +543,10 @@ class TargetChooser(QWidget):
     def first_input(self) -> QWidget:
         return self._env_radio
 
+    def value_input(self) -> QWidget:
+        """The field of the kind chosen (the .env path or the database URL)."""
+        return self._db_url if self._db_radio.isChecked() else self._env_path
+
     def last_input(self) -> QWidget:
         return self._test if self._test is not None else self._db_url
 
