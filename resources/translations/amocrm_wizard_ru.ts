@@ -27,22 +27,22 @@
 <context>
     <name>CommandBox</name>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="671"/>
+        <location filename="../../wizard/ui/widgets.py" line="675"/>
         <source>Copy</source>
         <translation>Копировать</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="672"/>
+        <location filename="../../wizard/ui/widgets.py" line="676"/>
         <source>Copy the command</source>
         <translation>Копировать команду</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="675"/>
+        <location filename="../../wizard/ui/widgets.py" line="679"/>
         <source>Copies the command above to the clipboard.</source>
         <translation>Копирует команду выше в буфер обмена.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="677"/>
+        <location filename="../../wizard/ui/widgets.py" line="681"/>
         <source>Command</source>
         <translation>Команда</translation>
     </message>
@@ -64,88 +64,88 @@
 <context>
     <name>ConsentPage</name>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="112"/>
+        <location filename="../../wizard/ui/consent.py" line="120"/>
         <source>Allow access in amoCRM</source>
-        <extracomment>A consent page loaded ahead of time is used only while it is this fresh (seconds). (account, client id, redirect URI, language) the page was loaded for.</extracomment>
+        <extracomment>Scrolls the page&apos;s last buttons (Allow, Deny) into view. A consent page loaded ahead of time is used only while it is this fresh (seconds). (account, client id, redirect URI, language) the page was loaded for.</extracomment>
         <translation>Разрешите доступ в amoCRM</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="115"/>
+        <location filename="../../wizard/ui/consent.py" line="123"/>
         <source>Log in if amoCRM asks, choose the account and press “Allow” (Разрешить).</source>
         <translation>Войдите, если amoCRM попросит, выберите аккаунт и нажмите «Разрешить».</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="117"/>
+        <location filename="../../wizard/ui/consent.py" line="125"/>
         <source>Consent page status</source>
         <translation>Состояние страницы разрешения</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="118"/>
+        <location filename="../../wizard/ui/consent.py" line="126"/>
         <source>Try loading again</source>
         <translation>Загрузить ещё раз</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="119"/>
+        <location filename="../../wizard/ui/consent.py" line="127"/>
         <source>Loads the amoCRM page again.</source>
         <translation>Загружает страницу amoCRM заново.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="120"/>
+        <location filename="../../wizard/ui/consent.py" line="128"/>
         <source>Open that link in my browser</source>
         <translation>Открыть эту ссылку в моём браузере</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="123"/>
+        <location filename="../../wizard/ui/consent.py" line="131"/>
         <source>Opens the page that is not part of amoCRM in your usual web browser.</source>
         <translation>Открывает страницу, которая не относится к amoCRM, в вашем обычном браузере.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="125"/>
+        <location filename="../../wizard/ui/consent.py" line="133"/>
         <source>Or, without this page</source>
         <translation>Или без этой страницы</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="126"/>
+        <location filename="../../wizard/ui/consent.py" line="134"/>
         <source>Open the consent page in my own browser</source>
         <translation>Открыть страницу разрешения в моём браузере</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="130"/>
+        <location filename="../../wizard/ui/consent.py" line="138"/>
         <source>Opens the same amoCRM page in your usual web browser. After pressing Allow there, paste the address the browser went to into the field below.</source>
         <translation>Открывает эту же страницу amoCRM в вашем обычном браузере. Нажмите там «Разрешить», затем вставьте в поле ниже адрес, на который перешёл браузер.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="135"/>
+        <location filename="../../wizard/ui/consent.py" line="143"/>
         <source>Paste the 20-minute code from Keys and scopes:</source>
         <translation>Вставьте 20-минутный код из «Ключей и доступов»:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="136"/>
+        <location filename="../../wizard/ui/consent.py" line="144"/>
         <source>Authorization code</source>
         <translation>Код авторизации</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="139"/>
+        <location filename="../../wizard/ui/consent.py" line="147"/>
         <source>The 20-minute code from the integration&apos;s Keys and scopes tab in amoCRM.</source>
         <translation>Код авторизации, действующий 20 минут, с вкладки «Ключи и доступы» интеграции в amoCRM.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="142"/>
+        <location filename="../../wizard/ui/consent.py" line="150"/>
         <source>Or paste the address you were redirected to:</source>
         <translation>Или вставьте адрес, на который вас перенаправило:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="143"/>
+        <location filename="../../wizard/ui/consent.py" line="151"/>
         <source>Redirect address</source>
         <translation>Адрес перенаправления</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="147"/>
+        <location filename="../../wizard/ui/consent.py" line="155"/>
         <source>The whole address the browser went to after you pressed Allow; it contains code=.</source>
         <translation>Полный адрес, на который перешёл браузер после нажатия «Разрешить»; в нём есть code=.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="155"/>
+        <location filename="../../wizard/ui/consent.py" line="163"/>
         <source>This is amoCRM&apos;s own page. Log in if it asks, pick the account and press “Allow” (Разрешить); the wizard catches the answer and moves on by itself.
 
 If the page does not load: in amoCRM open Settings → Integrations (Настройки → Интеграции), click your integration, open the Keys and scopes tab (Ключи и доступы) and copy the authorization code (Код авторизации) into the field below; it works for 20 minutes. Or open the page in your own browser, press Allow there and paste the address your browser went to.</source>
@@ -154,57 +154,57 @@ If the page does not load: in amoCRM open Settings → Integrations (Настр�
 Если страница не загружается: в amoCRM откройте «Настройки → Интеграции», нажмите на свою интеграцию, откройте вкладку «Ключи и доступы» и скопируйте «Код авторизации» в поле ниже; он действует 20 минут. Или откройте страницу в своём браузере, нажмите там «Разрешить» и вставьте адрес, на который перешёл браузер.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="324"/>
+        <location filename="../../wizard/ui/consent.py" line="332"/>
         <source>This link leads outside amoCRM ({url}); it is not opened here.</source>
         <translation>Эта ссылка ведёт за пределы amoCRM ({url}), здесь она не открывается.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="337"/>
+        <location filename="../../wizard/ui/consent.py" line="345"/>
         <source>The consent page has been loaded again.</source>
         <translation>Страница разрешения загружена заново.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="342"/>
+        <location filename="../../wizard/ui/consent.py" line="350"/>
         <source>Access allowed. Getting the tokens…</source>
         <translation>Доступ разрешён. Получаем токены…</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="358"/>
+        <location filename="../../wizard/ui/consent.py" line="366"/>
         <source>Loading the amoCRM page…</source>
         <translation>Загружается страница amoCRM…</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="375"/>
+        <location filename="../../wizard/ui/consent.py" line="388"/>
         <source>Press “Allow” on the page below.</source>
         <translation>Нажмите «Разрешить» на странице ниже.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="393"/>
+        <location filename="../../wizard/ui/consent.py" line="410"/>
         <source>amoCRM did not show the consent page (error {status}): it does not know this Client ID for {host}, or the integration is switched off. Press Back to check the integration details, or use the code below.</source>
         <translation>amoCRM не показал страницу разрешения (ошибка {status}): он не знает этот ID интеграции для {host} или интеграция отключена. Нажмите «Назад» и проверьте данные интеграции — или воспользуйтесь кодом ниже.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="401"/>
+        <location filename="../../wizard/ui/consent.py" line="418"/>
         <source>The amoCRM page could not be loaded. Check the internet connection and the account address ({host}), then try again, or use the code below.</source>
         <translation>Не удалось загрузить страницу amoCRM. Проверьте подключение к интернету и адрес аккаунта ({host}) и попробуйте ещё раз — или воспользуйтесь кодом ниже.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="422"/>
+        <location filename="../../wizard/ui/consent.py" line="452"/>
         <source>No web browser could be started on this computer.</source>
         <translation>На этом компьютере не удалось открыть браузер.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="424"/>
+        <location filename="../../wizard/ui/consent.py" line="454"/>
         <source>Use the page above, or paste the 20-minute code from the integration&apos;s Keys and scopes tab into the field below.</source>
         <translation>Воспользуйтесь страницей выше или вставьте 20-минутный код с вкладки «Ключи и доступы» интеграции в поле ниже.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="432"/>
+        <location filename="../../wizard/ui/consent.py" line="462"/>
         <source>The amoCRM page is open in your browser.</source>
         <translation>Страница amoCRM открыта в вашем браузере.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="434"/>
+        <location filename="../../wizard/ui/consent.py" line="464"/>
         <source>Press “Allow” (Разрешить) there. Then copy the whole address from your browser&apos;s address bar and paste it into “Or paste the address you were redirected to”.</source>
         <translation>Нажмите там «Разрешить». Затем скопируйте весь адрес из адресной строки браузера и вставьте его в поле «Или вставьте адрес, на который вас перенаправило».</translation>
     </message>
@@ -212,156 +212,156 @@ If the page does not load: in amoCRM open Settings → Integrations (Настр�
 <context>
     <name>DetailsPage</name>
     <message>
-        <location filename="../../wizard/ui/details.py" line="153"/>
+        <location filename="../../wizard/ui/details.py" line="152"/>
         <source>Not needed with a long-lived token (fill it in if you have it).</source>
         <extracomment>What to say instead of &quot;Looks right&quot; (what was taken from a pasted address).</extracomment>
         <translation>С долгосрочным токеном не обязательно (заполните, если знаете).</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="157"/>
+        <location filename="../../wizard/ui/details.py" line="156"/>
         <source>✓ Looks right</source>
         <translation>✓ Выглядит верно</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="246"/>
+        <location filename="../../wizard/ui/details.py" line="245"/>
         <source>Integration details</source>
         <translation>Данные интеграции</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="247"/>
+        <location filename="../../wizard/ui/details.py" line="246"/>
         <source>Copy these values from your integration in amoCRM.</source>
         <translation>Скопируйте эти значения из своей интеграции в amoCRM.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="251"/>
+        <location filename="../../wizard/ui/details.py" line="250"/>
         <source>Where do I find these? In amoCRM open Settings → Integrations, click your integration, then the Keys and scopes tab. The account address is what you see in the browser&apos;s address bar, e.g. mycompany.amocrm.ru; pasting the whole address is fine.</source>
         <translation>Где это взять? В amoCRM откройте Настройки → Интеграции, нажмите на свою интеграцию, затем вкладку «Ключи и доступы». Адрес аккаунта — то, что видно в адресной строке браузера, например mycompany.amocrm.ru; можно вставить адрес целиком.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="256"/>
+        <location filename="../../wizard/ui/details.py" line="255"/>
         <source>How should the wizard get the tokens?</source>
         <translation>Как мастеру получить токены?</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="259"/>
+        <location filename="../../wizard/ui/details.py" line="258"/>
         <source>Through the amoCRM consent page (the usual way)</source>
         <translation>Через страницу разрешения amoCRM (обычный способ)</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="263"/>
+        <location filename="../../wizard/ui/details.py" line="262"/>
         <source>Next opens amoCRM&apos;s page where you press Allow; the tokens renew themselves.</source>
         <translation>«Далее» откроет страницу amoCRM, где нужно нажать «Разрешить»; токены будут обновляться сами.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="267"/>
+        <location filename="../../wizard/ui/details.py" line="266"/>
         <source>I have a long-lived token (private integration)</source>
         <translation>У меня есть долгосрочный токен (частная интеграция)</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="272"/>
+        <location filename="../../wizard/ui/details.py" line="271"/>
         <source>Use a long-lived token made on the private integration&apos;s Keys and scopes tab instead of the consent page. It cannot be renewed.</source>
         <translation>Использовать долгосрочный токен, созданный на вкладке «Ключи и доступы» частной интеграции, вместо страницы разрешения. Его нельзя продлить.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="280"/>
-        <location filename="../../wizard/ui/details.py" line="285"/>
+        <location filename="../../wizard/ui/details.py" line="279"/>
+        <location filename="../../wizard/ui/details.py" line="284"/>
         <source>Account address</source>
         <translation>Адрес аккаунта</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="282"/>
+        <location filename="../../wizard/ui/details.py" line="281"/>
         <source>Your amoCRM address, e.g. mycompany, mycompany.amocrm.ru or mycompany.kommo.com. A whole address pasted from the browser is fine too.</source>
         <translation>Адрес вашего amoCRM, например mycompany, mycompany.amocrm.ru или mycompany.kommo.com. Можно вставить и весь адрес из браузера.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="289"/>
+        <location filename="../../wizard/ui/details.py" line="288"/>
         <source>The integration ID from the Keys and scopes tab, like 1a2b3c4d-…</source>
         <translation>ID интеграции с вкладки «Ключи и доступы», вида 1a2b3c4d-…</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="290"/>
+        <location filename="../../wizard/ui/details.py" line="289"/>
         <source>Integration ID</source>
         <translation>ID интеграции</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="294"/>
+        <location filename="../../wizard/ui/details.py" line="293"/>
         <source>The secret key from the Keys and scopes tab. It is hidden as you type.</source>
         <translation>Секретный ключ с вкладки «Ключи и доступы». При вводе он скрыт.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="295"/>
+        <location filename="../../wizard/ui/details.py" line="294"/>
         <source>Secret key</source>
         <translation>Секретный ключ</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="300"/>
+        <location filename="../../wizard/ui/details.py" line="299"/>
         <source>The redirect address (Redirect URI) exactly as written in the integration&apos;s settings.</source>
         <translation>Ссылка для перенаправления (Redirect URI) точно так, как она записана в настройках интеграции.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="321"/>
+        <location filename="../../wizard/ui/details.py" line="320"/>
         <source>Shows the secret key in plain text.</source>
         <translation>Показывает секретный ключ открытым текстом.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="341"/>
+        <location filename="../../wizard/ui/details.py" line="340"/>
         <source>In amoCRM open Settings → Integrations (Настройки → Интеграции) and click your private integration. On its Keys and scopes tab (Ключи и доступы) create a long-lived token, choose how long it lives (1 day to 5 years) and copy it into the “Long-lived token” field. Copy the account address from the browser&apos;s address bar. The Integration ID and Secret key are on the same tab; they are optional here.</source>
         <translation>В amoCRM откройте Настройки → Интеграции и нажмите на свою приватную интеграцию. На вкладке «Ключи и доступы» создайте долгосрочный токен, выберите срок его жизни (от 1 дня до 5 лет) и скопируйте его в поле «Долгосрочный токен». Адрес аккаунта скопируйте из адресной строки браузера. ID интеграции и секретный ключ находятся на той же вкладке; здесь они необязательны.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="348"/>
+        <location filename="../../wizard/ui/details.py" line="347"/>
         <source>In amoCRM open Settings → Integrations and click your integration. On its Keys and scopes tab copy the Integration ID and the Secret key into the fields of the same names. The Redirect URI is the redirect address in the integration&apos;s settings; copy it exactly, character for character. The account address is in the browser&apos;s address bar, e.g. mycompany.amocrm.ru.</source>
         <translation>В amoCRM откройте Настройки → Интеграции и нажмите на свою интеграцию. На вкладке «Ключи и доступы» скопируйте ID интеграции и секретный ключ в одноимённые поля. Redirect URI — это ссылка для перенаправления в настройках интеграции; скопируйте её точно, символ в символ. Адрес аккаунта — в адресной строке браузера, например mycompany.amocrm.ru.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="441"/>
+        <location filename="../../wizard/ui/details.py" line="440"/>
         <source>✓ The account is {account}: taken from the pasted address (the rest is not needed).</source>
         <translation>✓ Аккаунт — {account}: взят из вставленного адреса (остальное не нужно).</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="288"/>
+        <location filename="../../wizard/ui/details.py" line="287"/>
         <source>Client ID</source>
         <translation>ID интеграции</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="161"/>
+        <location filename="../../wizard/ui/details.py" line="160"/>
         <source>✗ {message} {hint}</source>
         <translation>✗ {message} {hint}</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="293"/>
+        <location filename="../../wizard/ui/details.py" line="292"/>
         <source>Client secret</source>
         <translation>Секретный ключ</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="298"/>
-        <location filename="../../wizard/ui/details.py" line="302"/>
+        <location filename="../../wizard/ui/details.py" line="297"/>
+        <location filename="../../wizard/ui/details.py" line="301"/>
         <source>Redirect URI</source>
         <translation>Ссылка для перенаправления (Redirect URI)</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="305"/>
-        <location filename="../../wizard/ui/details.py" line="310"/>
+        <location filename="../../wizard/ui/details.py" line="304"/>
+        <location filename="../../wizard/ui/details.py" line="309"/>
         <source>Long-lived token</source>
         <translation>Долгосрочный токен</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="307"/>
+        <location filename="../../wizard/ui/details.py" line="306"/>
         <source>The long-lived token from the private integration&apos;s Keys and scopes tab. It is hidden as you type.</source>
         <translation>Долгосрочный токен с вкладки «Ключи и доступы» частной интеграции. При вводе он скрыт.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="318"/>
+        <location filename="../../wizard/ui/details.py" line="317"/>
         <source>Show the secret</source>
         <translation>Показать ключ</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="323"/>
+        <location filename="../../wizard/ui/details.py" line="322"/>
         <source>Show the token</source>
         <translation>Показать токен</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="326"/>
+        <location filename="../../wizard/ui/details.py" line="325"/>
         <source>Shows the long-lived token in plain text.</source>
         <translation>Показывает долгосрочный токен открытым текстом.</translation>
     </message>
@@ -574,12 +574,12 @@ The integration itself is in amoCRM under Settings → Integrations (Настр�
         <translation>Ежедневное продление настроено.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="421"/>
+        <location filename="../../wizard/ui/done.py" line="422"/>
         <source>Untick the box to finish without it, or set it up by hand (see the README).</source>
         <translation>Снимите флажок, чтобы завершить без него, или настройте продление вручную (см. README).</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/done.py" line="428"/>
+        <location filename="../../wizard/ui/done.py" line="429"/>
         <source>Copied.</source>
         <translation>Скопировано.</translation>
     </message>
@@ -822,47 +822,47 @@ The values it uses are on your integration in amoCRM: Settings → Integrations 
 <context>
     <name>Messages</name>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="214"/>
+        <location filename="../../wizard/ui/consent.py" line="222"/>
         <source>The code has spaces in it or is empty.</source>
         <translation>Код пустой или в нём есть пробелы.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="216"/>
+        <location filename="../../wizard/ui/consent.py" line="224"/>
         <source>Copy the code again, whole, from Keys and scopes.</source>
         <translation>Скопируйте код ещё раз, целиком, из «Ключей и доступов».</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="73"/>
+        <location filename="../../wizard/ui/details.py" line="72"/>
         <source>“{typed}” has Russian (Cyrillic) letters in it.</source>
         <translation>В «{typed}» есть русские (кириллические) буквы.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="77"/>
+        <location filename="../../wizard/ui/details.py" line="76"/>
         <source>Account addresses use Latin letters, digits and hyphens only. Copy the address from your browser&apos;s address bar while you are in amoCRM, e.g. mycompany.amocrm.ru.</source>
         <translation>В адресах аккаунтов бывают только латинские буквы, цифры и дефисы. Скопируйте адрес из адресной строки браузера, когда вы в amoCRM, например mycompany.amocrm.ru.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="92"/>
+        <location filename="../../wizard/ui/details.py" line="91"/>
         <source>A Kommo address looks like mycompany.kommo.com: copy it from your browser&apos;s address bar while you are in Kommo.</source>
         <translation>Адрес Kommo выглядит как mycompany.kommo.com: скопируйте его из адресной строки браузера, когда вы в Kommo.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="106"/>
+        <location filename="../../wizard/ui/details.py" line="105"/>
         <source>A long-lived token is a long text in three parts separated by dots.</source>
         <translation>Долгосрочный токен — это длинный текст из трёх частей, разделённых точками.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="111"/>
+        <location filename="../../wizard/ui/details.py" line="110"/>
         <source>Copy it again, whole, from the private integration&apos;s Keys and scopes tab.</source>
         <translation>Скопируйте его ещё раз, целиком, с вкладки «Ключи и доступы» частной интеграции.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="422"/>
+        <location filename="../../wizard/ui/details.py" line="421"/>
         <source>amoCRM refused this secret key.</source>
         <translation>amoCRM отклонил этот секретный ключ.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/details.py" line="424"/>
+        <location filename="../../wizard/ui/details.py" line="423"/>
         <source>Copy the Secret key again from the integration&apos;s Keys and scopes tab in amoCRM.</source>
         <translation>Скопируйте секретный ключ заново с вкладки «Ключи и доступы» интеграции в amoCRM.</translation>
     </message>
@@ -1300,17 +1300,17 @@ The integration these tokens belong to is in amoCRM under Settings → Integrati
 <context>
     <name>StepIndicator</name>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="764"/>
+        <location filename="../../wizard/ui/widgets.py" line="768"/>
         <source>Step {n} of {total}: {name}</source>
         <translation>Шаг {n} из {total}: {name}</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="769"/>
+        <location filename="../../wizard/ui/widgets.py" line="773"/>
         <source>Steps</source>
         <translation>Шаги</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="771"/>
+        <location filename="../../wizard/ui/widgets.py" line="775"/>
         <source>Account:</source>
         <translation>Аккаунт:</translation>
     </message>
@@ -1384,12 +1384,12 @@ The integration these tokens belong to is in amoCRM under Settings → Integrati
         <translation>Подключается к базе данных и проверяет, что мастер может туда писать.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="579"/>
+        <location filename="../../wizard/ui/widgets.py" line="583"/>
         <source>Where should the tokens be written?</source>
         <translation>Куда записать токены?</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/widgets.py" line="581"/>
+        <location filename="../../wizard/ui/widgets.py" line="585"/>
         <source>.env files (*.env .env);;All files (*)</source>
         <translation>Файлы .env (*.env .env);;Все файлы (*)</translation>
     </message>

@@ -521,3 +521,31 @@ def test_a_keyboard_only_walk_from_welcome_to_done(
     assert wizard.result() == QWizard.DialogCode.Accepted
     assert dotenv_values(env)["AMOCRM_CLIENT_SECRET"] == sandbox.integration.client_secret
     assert dotenv_values(env)["AMOCRM_REFRESH_TOKEN"]
+
+
+def test_after_deny_the_page_buttons_stay_in_view(qtbot, make_wizard, sandbox: Sandbox, tmp_path: Path):
+    from tests.end2end.gui_fixtures import click_in_consent
+
+    wizard = make_wizard(sandbox_prefill(sandbox), tmp_path / ".env")
+    wizard.resize(860, 560)  # a short window: the message after Deny takes room from the page
+    to_consent(qtbot, wizard)
+    wait_for_consent_loaded(qtbot, wizard)
+    click_in_consent(wizard, "deny")
+    qtbot.waitUntil(lambda: wizard.consent.notice.kind.value == "error", timeout=WAIT_MS)
+    wait_for_consent_loaded(qtbot, wizard)
+    seen: list[object] = []
+    script = (
+        "(function(){var r=document.getElementById('allow').getBoundingClientRect();"
+        "return r.top >= 0 && r.bottom <= window.innerHeight;})()"
+    )
+
+    def ask() -> None:
+        seen.clear()
+        wizard.consent.view().page().runJavaScript(script, 0, seen.append)
+
+    def allow_in_view() -> bool:
+        ask()
+        qtbot.waitUntil(lambda: bool(seen), timeout=WAIT_MS)
+        return seen[0] is True
+
+    qtbot.waitUntil(allow_in_view, timeout=WAIT_MS)

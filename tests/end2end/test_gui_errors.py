@@ -155,9 +155,13 @@ def test_unknown_client_id(qtbot, make_wizard, sandbox: Sandbox, tmp_path: Path)
     to_consent(qtbot, wizard)
     # amoCRM's own error page instead of the consent page: said in words, not "no internet".
     qtbot.waitUntil(lambda: wizard.consent.retry.isVisible(), timeout=WAIT_MS)
-    assert "error 400" in wizard.consent.status.text() and "Client ID" in wizard.consent.status.text()
+    # An error panel that says its kind in words, not a grey line.
+    notice = wizard.consent.notice
+    assert notice.isVisible() and notice.kind is Notice.Kind.ERROR
+    assert "error 400" in notice.text() and "Client ID" in notice.text()
+    assert wizard.consent.status.text() == ""
     set_language(wizard, "ru")
-    assert "ошибка 400" in wizard.consent.status.text()
+    assert "ошибка 400" in notice.text()
     set_language(wizard, "en")
     wizard.consent.code_edit.setText(sandbox.issue_code())
     press_forward(qtbot, wizard)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QTimer, QUrl
@@ -37,6 +38,12 @@ from wizard.ui.worker import Worker
 if TYPE_CHECKING:
     from wizard.core.account import Account
     from wizard.ui.webview import ConsentBrowser
+
+#: Scrolls the page's last buttons (Allow, Deny) into view.
+_SHOW_BUTTONS = (
+    "(function(){var b=document.querySelectorAll('button,input[type=submit]');"
+    "if(b.length){b[b.length-1].scrollIntoView({block:'nearest'});}})()"
+)
 
 #: A consent page loaded ahead of time is used only while it is this fresh (seconds).
 PREFETCH_FRESH_FOR = 300.0
@@ -97,6 +104,7 @@ class ConsentPage(WizardPage):
         self._loaded_for: tuple[str, str, str, str] | None = None
         self._loaded_at = 0.0
         self._load_failed = False
+        self._failure_shown = False  # the notice shows a failed load (cleared by the next one)
         self._consent_url = ""
         self._warming_up = False
         self._queued = ""
@@ -357,6 +365,11 @@ class ConsentPage(WizardPage):
         self.load_started_at = time.perf_counter()
         self._set_status(lambda: self.tr("Loading the amoCRM page…"))
         self.retry.hide()
+        if self._failure_shown:
+            self._failure_shown = False
+            self.notice.clear()
+        if self.browser is not None:
+            self.browser.show()  # hidden after a failed load (Chromium's own error page)
 
     def _on_load_finished(self, ok: bool) -> None:
         if self._warming_up:
@@ -373,6 +386,10 @@ class ConsentPage(WizardPage):
         if ok:
             self.loaded_ok = True
             self._set_status(lambda: self.tr("Press “Allow” on the page below."))
+            if self.notice.isVisible() and self.browser is not None:
+                # A message above (after Deny) leaves the view shorter: keep the page's
+                # buttons (its last ones, Allow among them) in sight.
+                self.browser.page.runJavaScript(_SHOW_BUTTONS, 0)
             return
         if self.loaded_ok:
             return  # a navigation we cancelled (redirect captured, link kept out): the page stays
@@ -388,7 +405,7 @@ class ConsentPage(WizardPage):
         if 400 <= status < 500:
             # amoCRM answered, with its own error page (shown below): the integration is
             # unknown or switched off, or the address names another account.
-            self._set_status(
+            self._show_failure(
                 lambda: self.tr(
                     "amoCRM did not show the consent page (error {status}): it does not know this "
                     "Client ID for {host}, or the integration is switched off. Press Back to check "
@@ -396,13 +413,26 @@ class ConsentPage(WizardPage):
                 ).format(status=status, host=host.split("://")[-1])
             )
         else:
-            self._set_status(
+            self._show_failure(
                 lambda: self.tr(
                     "The amoCRM page could not be loaded. Check the internet connection and the "
                     "account address ({host}), then try again, or use the code below."
                 ).format(host=host.split("://")[-1])
             )
+            if self.browser is not None:
+                self.browser.hide()  # Chromium's own error page says nothing more
         self.retry.show()
+        self.retry.setFocus()
+
+    def _show_failure(self, make: Callable[[], str]) -> None:
+        """A failed load as an error panel (the kind in words), not a grey line; a message
+        that stands already (a refusal just said) keeps the panel, the failure the line."""
+        if self.notice.isVisible() and not self._failure_shown:
+            self._set_status(make)
+            return
+        self._set_status(lambda: "")
+        self.notice.show_message(Notice.Kind.ERROR, make)
+        self._failure_shown = True
 
     def _on_retry_clicked(self) -> None:
         self.start_over()
