@@ -50,13 +50,13 @@
 <context>
     <name>ConsentBrowser</name>
     <message>
-        <location filename="../../wizard/ui/webview.py" line="107"/>
+        <location filename="../../wizard/ui/webview.py" line="129"/>
         <source>amoCRM consent page</source>
-        <extracomment>(NavigationRequest, Verdict): every navigation the page saw and what was decided.</extracomment>
+        <extracomment>(NavigationRequest, Verdict): every navigation the page saw and what was decided. (LoadEvent): every change in loading, as a plain value.</extracomment>
         <translation>Страница разрешения amoCRM</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/webview.py" line="109"/>
+        <location filename="../../wizard/ui/webview.py" line="131"/>
         <source>The amoCRM page where you allow the integration to access your account.</source>
         <translation>Страница amoCRM, на которой вы разрешаете интеграции доступ к аккаунту.</translation>
     </message>
@@ -66,7 +66,7 @@
     <message>
         <location filename="../../wizard/ui/consent.py" line="120"/>
         <source>Allow access in amoCRM</source>
-        <extracomment>Scrolls the page&apos;s last buttons (Allow, Deny) into view. A consent page loaded ahead of time is used only while it is this fresh (seconds). (account, client id, redirect URI, language) the page was loaded for.</extracomment>
+        <extracomment>Scrolls the page&apos;s last buttons (Allow, Deny) into view. amoCRM&apos;s page is up, or did not load: the wizard may do more now without competing with it for the interpreter (emitted after every load of amoCRM&apos;s pages). The notice shows a failed load (cleared once the page loads again).</extracomment>
         <translation>Разрешите доступ в amoCRM</translation>
     </message>
     <message>
@@ -90,62 +90,62 @@
         <translation>Загружает страницу amoCRM заново.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="128"/>
+        <location filename="../../wizard/ui/consent.py" line="141"/>
         <source>Open that link in my browser</source>
         <translation>Открыть эту ссылку в моём браузере</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="131"/>
+        <location filename="../../wizard/ui/consent.py" line="144"/>
         <source>Opens the page that is not part of amoCRM in your usual web browser.</source>
         <translation>Открывает страницу, которая не относится к amoCRM, в вашем обычном браузере.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="133"/>
+        <location filename="../../wizard/ui/consent.py" line="146"/>
         <source>Or, without this page</source>
         <translation>Или без этой страницы</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="134"/>
+        <location filename="../../wizard/ui/consent.py" line="147"/>
         <source>Open the consent page in my own browser</source>
         <translation>Открыть страницу разрешения в моём браузере</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="138"/>
+        <location filename="../../wizard/ui/consent.py" line="151"/>
         <source>Opens the same amoCRM page in your usual web browser. After pressing Allow there, paste the address the browser went to into the field below.</source>
         <translation>Открывает эту же страницу amoCRM в вашем обычном браузере. Нажмите там «Разрешить», затем вставьте в поле ниже адрес, на который перешёл браузер.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="143"/>
+        <location filename="../../wizard/ui/consent.py" line="156"/>
         <source>Paste the 20-minute code from Keys and scopes:</source>
         <translation>Вставьте 20-минутный код из «Ключей и доступов»:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="144"/>
+        <location filename="../../wizard/ui/consent.py" line="157"/>
         <source>Authorization code</source>
         <translation>Код авторизации</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="147"/>
+        <location filename="../../wizard/ui/consent.py" line="160"/>
         <source>The 20-minute code from the integration&apos;s Keys and scopes tab in amoCRM.</source>
         <translation>Код авторизации, действующий 20 минут, с вкладки «Ключи и доступы» интеграции в amoCRM.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="150"/>
+        <location filename="../../wizard/ui/consent.py" line="163"/>
         <source>Or paste the address you were redirected to:</source>
         <translation>Или вставьте адрес, на который вас перенаправило:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="151"/>
+        <location filename="../../wizard/ui/consent.py" line="164"/>
         <source>Redirect address</source>
         <translation>Адрес перенаправления</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="155"/>
+        <location filename="../../wizard/ui/consent.py" line="168"/>
         <source>The whole address the browser went to after you pressed Allow; it contains code=.</source>
         <translation>Полный адрес, на который перешёл браузер после нажатия «Разрешить»; в нём есть code=.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="163"/>
+        <location filename="../../wizard/ui/consent.py" line="176"/>
         <source>This is amoCRM&apos;s own page. Log in if it asks, pick the account and press “Allow” (Разрешить); the wizard catches the answer and moves on by itself.
 
 If the page does not load: in amoCRM open Settings → Integrations (Настройки → Интеграции), click your integration, open the Keys and scopes tab (Ключи и доступы) and copy the authorization code (Код авторизации) into the field below; it works for 20 minutes. Or open the page in your own browser, press Allow there and paste the address your browser went to.</source>
@@ -154,59 +154,89 @@ If the page does not load: in amoCRM open Settings → Integrations (Настр�
 Если страница не загружается: в amoCRM откройте «Настройки → Интеграции», нажмите на свою интеграцию, откройте вкладку «Ключи и доступы» и скопируйте «Код авторизации» в поле ниже; он действует 20 минут. Или откройте страницу в своём браузере, нажмите там «Разрешить» и вставьте адрес, на который перешёл браузер.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="332"/>
+        <location filename="../../wizard/ui/consent.py" line="339"/>
         <source>This link leads outside amoCRM ({url}); it is not opened here.</source>
         <translation>Эта ссылка ведёт за пределы amoCRM ({url}), здесь она не открывается.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="345"/>
+        <location filename="../../wizard/ui/consent.py" line="463"/>
         <source>The consent page has been loaded again.</source>
         <translation>Страница разрешения загружена заново.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="350"/>
+        <location filename="../../wizard/ui/consent.py" line="473"/>
         <source>Access allowed. Getting the tokens…</source>
         <translation>Доступ разрешён. Получаем токены…</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="366"/>
+        <location filename="../../wizard/ui/consent.py" line="335"/>
         <source>Loading the amoCRM page…</source>
         <translation>Загружается страница amoCRM…</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="388"/>
+        <location filename="../../wizard/ui/consent.py" line="344"/>
         <source>Press “Allow” on the page below.</source>
         <translation>Нажмите «Разрешить» на странице ниже.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="410"/>
+        <location filename="../../wizard/ui/consent.py" line="351"/>
         <source>amoCRM did not show the consent page (error {status}): it does not know this Client ID for {host}, or the integration is switched off. Press Back to check the integration details, or use the code below.</source>
         <translation>amoCRM не показал страницу разрешения (ошибка {status}): он не знает этот ID интеграции для {host} или интеграция отключена. Нажмите «Назад» и проверьте данные интеграции — или воспользуйтесь кодом ниже.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="418"/>
+        <location filename="../../wizard/ui/consent.py" line="359"/>
         <source>The amoCRM page could not be loaded. Check the internet connection and the account address ({host}), then try again, or use the code below.</source>
         <translation>Не удалось загрузить страницу amoCRM. Проверьте подключение к интернету и адрес аккаунта ({host}) и попробуйте ещё раз — или воспользуйтесь кодом ниже.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="452"/>
+        <location filename="../../wizard/ui/consent.py" line="525"/>
         <source>No web browser could be started on this computer.</source>
         <translation>На этом компьютере не удалось открыть браузер.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="454"/>
+        <location filename="../../wizard/ui/consent.py" line="527"/>
         <source>Use the page above, or paste the 20-minute code from the integration&apos;s Keys and scopes tab into the field below.</source>
         <translation>Воспользуйтесь страницей выше или вставьте 20-минутный код с вкладки «Ключи и доступы» интеграции в поле ниже.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="462"/>
+        <location filename="../../wizard/ui/consent.py" line="535"/>
         <source>The amoCRM page is open in your browser.</source>
         <translation>Страница amoCRM открыта в вашем браузере.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="464"/>
+        <location filename="../../wizard/ui/consent.py" line="537"/>
         <source>Press “Allow” (Разрешить) there. Then copy the whole address from your browser&apos;s address bar and paste it into “Or paste the address you were redirected to”.</source>
         <translation>Нажмите там «Разрешить». Затем скопируйте весь адрес из адресной строки браузера и вставьте его в поле «Или вставьте адрес, на который вас перенаправило».</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/consent.py" line="128"/>
+        <source>Go back to the integration details</source>
+        <translation>Вернуться к данным интеграции</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/consent.py" line="131"/>
+        <source>Returns to the page with the Client ID and the Redirect URI to check them.</source>
+        <translation>Возвращает на страницу с ID интеграции и ссылкой для перенаправления, чтобы их проверить.</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/consent.py" line="133"/>
+        <source>Use the registered address and connect</source>
+        <translation>Взять адрес из amoCRM и подключиться</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/consent.py" line="137"/>
+        <source>Takes the address registered in amoCRM as the Redirect URI, then gets the tokens with the code amoCRM just gave.</source>
+        <translation>Берёт адрес, указанный в amoCRM, как ссылку для перенаправления и получает токены по коду, который amoCRM только что выдал.</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/consent.py" line="427"/>
+        <source>amoCRM sent its answer to {address}, not to the Redirect URI you entered.</source>
+        <translation>amoCRM отправил ответ на {address}, а не на введённую вами ссылку для перенаправления.</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/consent.py" line="430"/>
+        <source>That is the address registered for this integration in amoCRM. Nothing has been sent yet: use the registered address to get the tokens, or go back and correct it.</source>
+        <translation>Этот адрес указан для интеграции в amoCRM. Пока ничего не отправлено: возьмите адрес из amoCRM, чтобы получить токены, или вернитесь и исправьте ссылку.</translation>
     </message>
 </context>
 <context>
@@ -701,87 +731,87 @@ The values it uses are on your integration in amoCRM: Settings → Integrations 
         <translation>Подключено. Пока ничего не сохранено: нажмите «Далее», чтобы сохранить токены.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="315"/>
+        <location filename="../../wizard/ui/exchange.py" line="310"/>
         <source>CRM data (deals, contacts, companies, tasks)</source>
         <translation>данные CRM (сделки, контакты, компании, задачи)</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="316"/>
+        <location filename="../../wizard/ui/exchange.py" line="311"/>
         <source>files</source>
         <translation>файлы</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="317"/>
+        <location filename="../../wizard/ui/exchange.py" line="312"/>
         <source>deleting files</source>
         <translation>удаление файлов</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="318"/>
+        <location filename="../../wizard/ui/exchange.py" line="313"/>
         <source>notifications</source>
         <translation>уведомления</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="319"/>
+        <location filename="../../wizard/ui/exchange.py" line="314"/>
         <source>push notifications</source>
         <translation>push-уведомления</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="238"/>
+        <location filename="../../wizard/ui/exchange.py" line="233"/>
         <source>Nothing was saved.</source>
         <translation>Ничего не сохранено.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="254"/>
+        <location filename="../../wizard/ui/exchange.py" line="249"/>
         <source>Press “Connect again” below: the wizard opens amoCRM&apos;s consent page with everything filled in, and you press Allow there.</source>
         <translation>Нажмите «Подключить заново» ниже: мастер откроет страницу согласия amoCRM со всеми заполненными данными, и там вы нажмёте «Разрешить».</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="265"/>
+        <location filename="../../wizard/ui/exchange.py" line="260"/>
         <source>Go back to the integration details</source>
         <translation>Вернуться к данным интеграции</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="266"/>
+        <location filename="../../wizard/ui/exchange.py" line="261"/>
         <source>Go back to the consent page</source>
         <translation>Вернуться к странице разрешения</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="267"/>
+        <location filename="../../wizard/ui/exchange.py" line="262"/>
         <source>Go back to the start</source>
         <translation>Вернуться в начало</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="268"/>
+        <location filename="../../wizard/ui/exchange.py" line="263"/>
         <source>Connect again (everything prefilled)</source>
         <translation>Подключить заново (всё уже заполнено)</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="269"/>
+        <location filename="../../wizard/ui/exchange.py" line="264"/>
         <source>Try again</source>
         <translation>Попробовать ещё раз</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="274"/>
+        <location filename="../../wizard/ui/exchange.py" line="269"/>
         <source>Starts the work of this page again.</source>
         <translation>Запускает работу этой страницы заново.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="298"/>
+        <location filename="../../wizard/ui/exchange.py" line="293"/>
         <source>user {id}</source>
         <translation>пользователь {id}</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="298"/>
+        <location filename="../../wizard/ui/exchange.py" line="293"/>
         <source>unknown</source>
         <translation>неизвестно</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="302"/>
+        <location filename="../../wizard/ui/exchange.py" line="297"/>
         <source>not stated in the token</source>
         <translation>в токене не указано</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/exchange.py" line="308"/>
+        <location filename="../../wizard/ui/exchange.py" line="303"/>
         <source>no refresh token: a long-lived token cannot be renewed</source>
         <translation>refresh-токена нет: долгосрочный токен продлить нельзя</translation>
     </message>
@@ -822,12 +852,12 @@ The values it uses are on your integration in amoCRM: Settings → Integrations 
 <context>
     <name>Messages</name>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="222"/>
+        <location filename="../../wizard/ui/consent.py" line="255"/>
         <source>The code has spaces in it or is empty.</source>
         <translation>Код пустой или в нём есть пробелы.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/consent.py" line="224"/>
+        <location filename="../../wizard/ui/consent.py" line="257"/>
         <source>Copy the code again, whole, from Keys and scopes.</source>
         <translation>Скопируйте код ещё раз, целиком, из «Ключей и доступов».</translation>
     </message>
@@ -953,100 +983,125 @@ The values it uses are on your integration in amoCRM: Settings → Integrations 
 <context>
     <name>RedirectCompare</name>
     <message>
-        <location filename="../../wizard/ui/diagnosis.py" line="89"/>
+        <location filename="../../wizard/ui/diagnosis.py" line="91"/>
         <source>Compare the Redirect URIs</source>
         <extracomment>The registered URI the admin pasted, to be used instead of the one entered.</extracomment>
         <translation>Сравните ссылки для перенаправления</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/diagnosis.py" line="90"/>
+        <location filename="../../wizard/ui/diagnosis.py" line="95"/>
         <source>The wizard sent:</source>
         <translation>Мастер отправил:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/diagnosis.py" line="91"/>
+        <location filename="../../wizard/ui/diagnosis.py" line="96"/>
         <source>Redirect URI the wizard sent</source>
         <translation>Ссылка для перенаправления, которую отправил мастер</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/diagnosis.py" line="94"/>
+        <location filename="../../wizard/ui/diagnosis.py" line="99"/>
         <source>The Redirect URI entered on the integration details page, as it was sent.</source>
         <translation>Ссылка для перенаправления со страницы «Данные интеграции» в том виде, в каком она отправлена.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/diagnosis.py" line="96"/>
+        <location filename="../../wizard/ui/diagnosis.py" line="101"/>
         <source>Registered in amoCRM:</source>
         <translation>Указана в amoCRM:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/diagnosis.py" line="97"/>
+        <location filename="../../wizard/ui/diagnosis.py" line="102"/>
         <source>Redirect URI registered in amoCRM</source>
         <translation>Ссылка для перенаправления, указанная в amoCRM</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/diagnosis.py" line="101"/>
+        <location filename="../../wizard/ui/diagnosis.py" line="106"/>
         <source>Paste the redirect address (Ссылка для перенаправления) from the integration&apos;s settings in amoCRM to see how it differs.</source>
         <translation>Вставьте «Ссылку для перенаправления» из настроек интеграции в amoCRM, чтобы увидеть разницу.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/diagnosis.py" line="107"/>
+        <location filename="../../wizard/ui/diagnosis.py" line="112"/>
         <source>Both addresses, the first difference marked</source>
         <translation>Обе ссылки, первое отличие отмечено</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/diagnosis.py" line="109"/>
+        <location filename="../../wizard/ui/diagnosis.py" line="114"/>
         <source>Use the registered one and go back to the details</source>
         <translation>Взять ссылку из amoCRM и вернуться к данным</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/diagnosis.py" line="113"/>
+        <location filename="../../wizard/ui/diagnosis.py" line="118"/>
         <source>Puts the pasted address into the Redirect URI field of the integration details.</source>
         <translation>Подставляет вставленную ссылку в поле «Ссылка для перенаправления» на странице данных интеграции.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/diagnosis.py" line="128"/>
+        <location filename="../../wizard/ui/diagnosis.py" line="139"/>
         <source>Paste the redirect address registered in amoCRM above (Settings → Integrations → your integration) to see the difference.</source>
         <translation>Вставьте выше ссылку для перенаправления, указанную в amoCRM («Настройки → Интеграции» → ваша интеграция), чтобы увидеть разницу.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/diagnosis.py" line="141"/>
+        <location filename="../../wizard/ui/diagnosis.py" line="152"/>
         <source>They are the same. Check that it is the same integration, and that its settings were saved in amoCRM.</source>
         <translation>Ссылки совпадают. Проверьте, что это та же интеграция и что её настройки сохранены в amoCRM.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/diagnosis.py" line="147"/>
+        <location filename="../../wizard/ui/diagnosis.py" line="158"/>
         <source>How they differ:</source>
         <translation>Чем они отличаются:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/diagnosis.py" line="161"/>
+        <location filename="../../wizard/ui/diagnosis.py" line="174"/>
         <source>The first difference is character {n}: “{a}” in the one sent, “{b}” in amoCRM.</source>
         <translation>Первое отличие — символ № {n}: «{a}» в отправленной, «{b}» в amoCRM.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/diagnosis.py" line="164"/>
+        <location filename="../../wizard/ui/diagnosis.py" line="177"/>
         <source>The first difference is character {n}: the one sent has “{a}” there, the one in amoCRM ends before it.</source>
         <translation>Первое отличие — символ № {n}: в отправленной там «{a}», а ссылка из amoCRM до него заканчивается.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/diagnosis.py" line="169"/>
+        <location filename="../../wizard/ui/diagnosis.py" line="182"/>
         <source>The first difference is character {n}: the one in amoCRM has “{b}” there, the one sent ends before it.</source>
         <translation>Первое отличие — символ № {n}: в ссылке из amoCRM там «{b}», а отправленная до него заканчивается.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/diagnosis.py" line="181"/>
+        <location filename="../../wizard/ui/diagnosis.py" line="209"/>
         <source>sent:</source>
         <translation>отправлено:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/diagnosis.py" line="181"/>
+        <location filename="../../wizard/ui/diagnosis.py" line="209"/>
         <source>amoCRM:</source>
         <translation>в amoCRM:</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/diagnosis.py" line="194"/>
+        <location filename="../../wizard/ui/diagnosis.py" line="222"/>
         <source>How the addresses differ</source>
         <translation>Чем отличаются ссылки</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/diagnosis.py" line="93"/>
+        <source>You entered:</source>
+        <translation>Вы ввели:</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/diagnosis.py" line="209"/>
+        <source>entered:</source>
+        <translation>введено:</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/diagnosis.py" line="190"/>
+        <source>The first difference is character {n}: “{a}” in the one you entered, “{b}” in amoCRM.</source>
+        <translation>Первое отличие — символ № {n}: «{a}» во введённой, «{b}» в amoCRM.</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/diagnosis.py" line="194"/>
+        <source>The first difference is character {n}: the one you entered has “{a}” there, the one in amoCRM ends before it.</source>
+        <translation>Первое отличие — символ № {n}: во введённой ссылке там «{a}», а ссылка из amoCRM до него заканчивается.</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/diagnosis.py" line="198"/>
+        <source>The first difference is character {n}: the one in amoCRM has “{b}” there, the one you entered ends before it.</source>
+        <translation>Первое отличие — символ № {n}: в ссылке из amoCRM там «{b}», а введённая до него заканчивается.</translation>
     </message>
 </context>
 <context>
@@ -1165,134 +1220,134 @@ The integration these tokens belong to is in amoCRM under Settings → Integrati
 <context>
     <name>SetupWizard</name>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="308"/>
+        <location filename="../../wizard/ui/wizard.py" line="306"/>
         <source>Start</source>
         <extracomment>QWizard&apos;s own button texts, translated by qtbase&apos;s catalogue (context &quot;QWizard&quot;). Kept in variables so that lupdate does not copy them into our catalogue. Build the consent page (QtWebEngine) as soon as the first window is painted. The question asked before closing throws something away (None: not asked now).</extracomment>
         <translation>Начало</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="309"/>
+        <location filename="../../wizard/ui/wizard.py" line="307"/>
         <source>Integration details</source>
         <translation>Данные интеграции</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="310"/>
+        <location filename="../../wizard/ui/wizard.py" line="308"/>
         <source>Allow access</source>
         <translation>Разрешение доступа</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="312"/>
+        <location filename="../../wizard/ui/wizard.py" line="310"/>
         <source>Get the tokens</source>
         <translation>Получение токенов</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="313"/>
+        <location filename="../../wizard/ui/wizard.py" line="311"/>
         <source>Test the connection</source>
         <translation>Проверка подключения</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="314"/>
+        <location filename="../../wizard/ui/wizard.py" line="312"/>
         <source>Renew the tokens</source>
         <translation>Продление токенов</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="316"/>
+        <location filename="../../wizard/ui/wizard.py" line="314"/>
         <source>Save</source>
         <translation>Сохранение</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="317"/>
+        <location filename="../../wizard/ui/wizard.py" line="315"/>
         <source>Done</source>
         <translation>Готово</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="374"/>
-        <location filename="../../wizard/ui/wizard.py" line="384"/>
+        <location filename="../../wizard/ui/wizard.py" line="372"/>
+        <location filename="../../wizard/ui/wizard.py" line="382"/>
         <source>Close the wizard?</source>
         <translation>Закрыть мастер?</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="376"/>
+        <location filename="../../wizard/ui/wizard.py" line="374"/>
         <source>The new tokens are not saved yet.</source>
         <translation>Новые токены ещё не сохранены.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="379"/>
+        <location filename="../../wizard/ui/wizard.py" line="377"/>
         <source>If you close the wizard now, they are lost, and you have to press Allow in amoCRM again to get new ones. Press Save first to keep them.</source>
         <translation>Если закрыть мастер сейчас, они пропадут, и для новых придётся снова нажать «Разрешить» в amoCRM. Чтобы их сохранить, сначала нажмите «Сохранить».</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="385"/>
+        <location filename="../../wizard/ui/wizard.py" line="383"/>
         <source>What you have entered so far is not kept.</source>
         <translation>Введённое до сих пор не сохранится.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="386"/>
+        <location filename="../../wizard/ui/wizard.py" line="384"/>
         <source>Close the wizard</source>
         <translation>Закрыть мастер</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="387"/>
+        <location filename="../../wizard/ui/wizard.py" line="385"/>
         <source>Keep it open</source>
         <translation>Не закрывать</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="388"/>
+        <location filename="../../wizard/ui/wizard.py" line="386"/>
         <source>Closes the wizard; nothing more is saved.</source>
         <translation>Закрывает мастер; больше ничего не сохраняется.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="389"/>
+        <location filename="../../wizard/ui/wizard.py" line="387"/>
         <source>Goes back to the wizard where you were.</source>
         <translation>Возвращает в мастер, туда, где вы были.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="410"/>
+        <location filename="../../wizard/ui/wizard.py" line="408"/>
         <source>amoCRM connection wizard</source>
         <translation>Мастер подключения amoCRM</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="412"/>
+        <location filename="../../wizard/ui/wizard.py" line="410"/>
         <source>amoCRM connection wizard — demo with the built-in sandbox</source>
         <translation>Мастер подключения amoCRM — демо со встроенной песочницей</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="418"/>
+        <location filename="../../wizard/ui/wizard.py" line="416"/>
         <source>? &amp;Help</source>
         <translation>? &amp;Справка</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="420"/>
+        <location filename="../../wizard/ui/wizard.py" line="418"/>
         <source>Goes back to the previous page.</source>
         <translation>Возвращает на предыдущую страницу.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="421"/>
+        <location filename="../../wizard/ui/wizard.py" line="419"/>
         <source>Goes on; the work of this page starts here.</source>
         <translation>Переходит дальше; работа этой страницы начинается здесь.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="422"/>
+        <location filename="../../wizard/ui/wizard.py" line="420"/>
         <source>Writes the tokens where you chose, then goes on.</source>
         <translation>Записывает токены в выбранное место и переходит дальше.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="423"/>
+        <location filename="../../wizard/ui/wizard.py" line="421"/>
         <source>Closes the wizard (and sets up what you ticked).</source>
         <translation>Закрывает мастер (и настраивает отмеченное).</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="424"/>
+        <location filename="../../wizard/ui/wizard.py" line="422"/>
         <source>Closes the wizard without saving anything more.</source>
         <translation>Закрывает мастер, больше ничего не сохраняя.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="426"/>
+        <location filename="../../wizard/ui/wizard.py" line="424"/>
         <source>Shows where to find what this page asks for in amoCRM, and a button that opens the account&apos;s integration settings.</source>
         <translation>Показывает, где в amoCRM найти то, что спрашивает эта страница, и кнопку, открывающую настройки интеграций аккаунта.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/wizard.py" line="432"/>
+        <location filename="../../wizard/ui/wizard.py" line="430"/>
         <source>Help</source>
         <translation>Справка</translation>
     </message>

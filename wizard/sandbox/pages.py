@@ -83,8 +83,9 @@ def consent(
         f"<ul><li>{t('read and change deals, contacts and companies')}</li>"
         f"<li>{t('work with files and notifications')}</li></ul>"
         f'<form method="post" action="/oauth/decide">{hidden}<div class="buttons">'
-        f'<button id="deny" type="submit" name="decision" value="deny">{t("Deny")}</button>'
+        # Allow first, in reading and Tab order: it is what the admin came for.
         f'<button id="allow" type="submit" name="decision" value="allow">{t("Allow")}</button>'
+        f'<button id="deny" type="submit" name="decision" value="deny">{t("Deny")}</button>'
         "</div></form>"
     )
     return _page(t("Sandbox amoCRM — access request"), body, language=language)

@@ -219,12 +219,7 @@ class ExchangePage(WizardPage):
                 lambda: self.tr("Connected. Nothing is saved yet: press Next to save the tokens."),
             )
         self.completeChanged.emit()
-        self._focus_forward()
-
-    def _focus_forward(self) -> None:
-        focus = getattr(self.wizard(), "focus_forward", None)
-        if focus is not None and self.wizard().currentPage() is self:
-            focus()
+        self.focus_forward()
 
     def _on_failed(self, error: e.WizardError) -> None:
         self._job = None
