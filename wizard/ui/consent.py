@@ -379,15 +379,16 @@ class ConsentPage(WizardPage):
 
     def _show_page(self, phase: Phase) -> None:
         """Chromium's own error page says nothing more than the panel: hidden when the
-        network failed (amoCRM's own error page, a 4xx, stays). A failure's panel goes once
-        the page loads again."""
+        network failed (amoCRM's own error page, a 4xx, stays), and while the addresses are
+        compared. A failure's panel goes once the page loads again."""
         if phase is not Phase.FAILED and self._failure_shown:
             self._failure_shown = False
             self.notice.clear()
         if self.browser is None:
             return
         network_failed = phase is Phase.FAILED and not 400 <= self.flow.http_status < 500
-        self.browser.setVisible(not network_failed)
+        # Misdirected, the page has done its part (Allow was pressed): the comparison gets its room.
+        self.browser.setVisible(not network_failed and phase is not Phase.MISDIRECTED)
         if phase is Phase.SHOWN and self.notice.isVisible():
             # A message above (after Deny) leaves the view shorter: keep the page's
             # buttons (Allow, Deny) in sight.
