@@ -16,14 +16,11 @@ from typing import NoReturn, TextIO
 
 from wizard import __version__
 from wizard.core.errors import WizardError
-from wizard.core.i18n import _, render
+from wizard.core.i18n import _, say
+
+__all__ = ["build_parser", "main", "parse_command_line", "report_error", "say"]
 
 SUBCOMMANDS = ("connect", "check", "test", "refresh", "status", "sandbox")
-
-
-def say(text: str = "", file: TextIO | None = None, **kwargs: object) -> None:
-    """``print`` in the admin's language (messages are ``Text``; other strings pass through)."""
-    print(render(text), file=file, **kwargs)  # type: ignore[call-overload]
 
 
 # --- arguments ------------------------------------------------------------------------
@@ -175,8 +172,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         report_error(error, sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        say(_("Stopped. Nothing was changed."), file=sys.stderr)
+        say(_stopped(), file=sys.stderr)
         return 1
+
+
+def _stopped() -> str:
+    """What a Ctrl+C left behind, truthfully: a pair amoCRM issued is always saved first."""
+    from wizard.core.interrupts import saved_to
+
+    places = saved_to()
+    if places:
+        return _("Stopped. The new tokens amoCRM issued were saved to {where} first.", where=places[-1])
+    return _("Stopped. Nothing was changed.")
 
 
 def report_error(error: WizardError, out: TextIO) -> None:

@@ -224,7 +224,14 @@ def test_a_revoked_refresh_token_exits_3_and_says_run_the_wizard(
     result = run(["refresh", "--env", str(connected_env)], cli_env)
     assert result.returncode == 3
     assert "amocrm-wizard again" in result.stderr
-    assert connected_env.read_bytes() == before
+    # What it held, plus amoCRM's verdict, so that nobody sends the dead token again.
+    after = connected_env.read_bytes()
+    assert after.startswith(before) and after[len(before) :].startswith(b"AMOCRM_REFRESH_REJECTED=")
+    again = run(["refresh", "--env", str(connected_env)], cli_env)
+    assert again.returncode == 3 and "not sent again" in again.stderr
+    assert sandbox.stats.refresh_attempts == 1
+    status = run(["status", "--env", str(connected_env)], cli_env)
+    assert status.returncode == 3 and "refused" in status.stdout
 
 
 def test_secret_is_never_taken_from_argv(sandbox: Sandbox, tmp_path: Path, cli_env: dict[str, str]) -> None:

@@ -11,6 +11,7 @@ from tests.helpers import allow, connect_sandbox
 from wizard.core import consent, oauth
 from wizard.core import errors as e
 from wizard.core.account import parse_account
+from wizard.core.http import new_session
 from wizard.sandbox import Sandbox
 
 
@@ -124,14 +125,19 @@ def test_server_errors_rate_limits_and_blocks(sandbox: Sandbox) -> None:
     conn = connect_sandbox(sandbox)
     assert conn.tokens is not None
     sandbox.fail_next(1, status=503)
+    assert oauth.fetch_account(conn.account, conn.tokens.access_token)["id"]  # one 503 is retried
+    no_retries = new_session(retry_budget=0)
+    sandbox.fail_next(1, status=503)
     with pytest.raises(e.ServerError) as server:
-        oauth.fetch_account(conn.account, conn.tokens.access_token)
+        oauth.fetch_account(conn.account, conn.tokens.access_token, session=no_retries)
     assert server.value.exit_code == 4
     sandbox.block_account(True)
-    with pytest.raises(e.AccountBlockedError):
+    with pytest.raises(e.AccountBlockedError) as blocked:
         oauth.fetch_account(conn.account, conn.tokens.access_token)
+    assert blocked.value.exit_code == 4 and sandbox.stats.blocked == 1  # never retried
+    assert "support" in blocked.value.hint and str(sandbox.account["id"]) in blocked.value.hint
     sandbox.block_account(False)
     sandbox.set_rate_limit(1)
     with pytest.raises(e.RateLimitedError):
         for _ in range(5):
-            oauth.fetch_account(conn.account, conn.tokens.access_token)
+            oauth.fetch_account(conn.account, conn.tokens.access_token, session=no_retries)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import threading
@@ -102,7 +103,10 @@ def test_a_revoked_refresh_token_raises_reauthorization_and_keeps_the_target(
     with AmoCRMClient(EnvFileTarget(connected_env)) as client, pytest.raises(ReauthorizationRequired) as info:
         client.get("/api/v4/account")
     assert "amocrm-wizard again" in str(info.value)
-    assert connected_env.read_bytes() == before
+    # The target holds what it held, plus amoCRM's verdict on the token (contract, "Exit codes").
+    after = connected_env.read_bytes()
+    assert after.startswith(before)
+    assert re.fullmatch(rb"AMOCRM_REFRESH_REJECTED='\S+Z [0-9a-f]{12}'\n", after[len(before) :])
 
 
 def test_a_post_body_is_resent_after_the_refresh(sandbox: Sandbox, connected_env: Path) -> None:
