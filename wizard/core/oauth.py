@@ -317,6 +317,8 @@ def grant_error(
                     server_hint=hint,
                 )
             return kind(message, action, detail=detail, status=status, server_hint=hint)
+    if status == 401 and not hint and _INVALID_CLIENT & {body.get("title"), body.get("detail")}:
+        return _client_rejected(detail, status)
     if status in (401, 404) and refreshing:
         # A 401 or 404 on refresh with an unknown hint still means this refresh token is
         # unusable here (the caller asks first whether the account moved: ``moved_account``).
@@ -328,22 +330,30 @@ def grant_error(
             server_hint=hint,
         )
     if status == 401:
-        # 401 "Некорректный клиент" / "Авторизация клиента не прошла", no hint: client auth failed.
-        return e.ClientSecretRejectedError(
-            _("amoCRM did not accept the Client ID and secret."),
-            _(
-                "Copy the integration ID and secret key again from Settings → Integrations → your "
-                "integration → Keys and scopes."
-            ),
-            detail=detail,
-            status=status,
-        )
+        return _client_rejected(detail, status)
     return e.OAuthError(
         _("amoCRM refused the request."),
         _("Check the account address, Client ID, secret and Redirect URI, then try again."),
         detail=f"{detail} {hint}".strip(),
         status=status,
         server_hint=hint,
+    )
+
+
+#: How amoCRM words a failed client authentication (401, no hint): the secret is wrong.
+_INVALID_CLIENT = frozenset({"Некорректный клиент", "Авторизация клиента не прошла"})
+
+
+def _client_rejected(detail: str, status: int) -> e.ClientSecretRejectedError:
+    # 401 "Некорректный клиент" / "Авторизация клиента не прошла", no hint: client auth failed.
+    return e.ClientSecretRejectedError(
+        _("amoCRM did not accept the Client ID and secret."),
+        _(
+            "Copy the integration ID and secret key again from Settings → Integrations → your "
+            "integration → Keys and scopes."
+        ),
+        detail=detail,
+        status=status,
     )
 
 
