@@ -465,3 +465,12 @@ def test_status_exit_code_is_for_monitoring(
     connected_env.write_text(connected_env.read_text().replace(expiry, aged))
     result = run(["status", "--env", str(connected_env)], cli_env)
     assert result.returncode == exit_code, result.stdout
+
+
+def test_the_commands_do_not_import_the_command_line(cli_env: dict[str, str]) -> None:
+    """No import loop: cli imports commands (when a command runs), never the other way round."""
+    probe = "import sys, wizard.commands; print('wizard.cli' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=cli_env, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() == "False", result.stderr

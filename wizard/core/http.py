@@ -105,7 +105,7 @@ def time_bound_retry(
     return TimeBoundRetry(
         total=None,
         connect=0,
-        read=0,
+        read=False,  # re-raise a read timeout as itself: a resent POST might act twice
         other=0,
         redirect=0,
         status=max_retries,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -116,6 +117,9 @@ class Router:
         stats.bump("requests")
         if request.path.startswith("/api/"):
             stats.bump("api_calls")
+        delay = self._s.faults.take_delay(request.path)
+        if delay:
+            time.sleep(delay)
         fault = self._s.faults.take(request.path)
         if fault is not None:
             stats.bump("injected_failures")

@@ -199,6 +199,11 @@ class Sandbox:
         """
         self._faults.add(n, status, path_prefix, body)
 
+    def delay_next(self, n: int, seconds: float, path_prefix: str = "") -> None:
+        """The next ``n`` requests whose path starts with ``path_prefix`` wait ``seconds`` before
+        they are handled: a slow server, or (past the client's timeout) a lost answer."""
+        self._faults.add_delay(n, seconds, path_prefix)
+
     def clear_failures(self) -> None:
         self._faults.clear()
 

@@ -182,10 +182,12 @@ class StoredSummary(NamedTuple):
     refresh_age_days: float | None
     refresh_dies_at: datetime | None
     refresh_days_left: float | None
+    #: amoCRM's recorded verdict applies to the stored refresh token.
+    refresh_rejected: bool = False
 
     @property
     def refresh_dead(self) -> bool:
-        return self.refresh_days_left is not None and self.refresh_days_left <= 0
+        return self.refresh_rejected or (self.refresh_days_left is not None and self.refresh_days_left <= 0)
 
     @property
     def can_renew(self) -> bool:
@@ -216,6 +218,7 @@ def summarize(connection: Connection, now: datetime | None = None) -> StoredSumm
         refresh_age_days=state.refresh_age_days,
         refresh_dies_at=state.refresh_dies_at,
         refresh_days_left=state.refresh_days_left,
+        refresh_rejected=state.rejected,
     )
 
 
