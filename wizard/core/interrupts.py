@@ -37,8 +37,10 @@ def deferred_interrupt() -> Iterator[None]:
     finally:
         _deferring.on = False
         signal.signal(signal.SIGINT, previous)
-        if received:
-            _deliver(previous)
+    # Only after a block that completed: an error on its way out already ends the command,
+    # and says more truthfully what happened than "Stopped" would.
+    if received:
+        _deliver(previous)
 
 
 def _deliver(handler: object) -> None:

@@ -15,7 +15,14 @@ from typing import Any
 import requests
 
 from wizard.core import oauth
-from wizard.core.http import COMMAND_RETRY_BUDGET, DEFAULT_TIMEOUT, USER_AGENT, mount_retries, transport_error
+from wizard.core.http import (
+    COMMAND_RETRY_BUDGET,
+    DEFAULT_TIMEOUT,
+    USER_AGENT,
+    mount_retries,
+    new_session,
+    transport_error,
+)
 from wizard.runtime.auth import AmoCRMAuth
 from wizard.runtime.source import DEFAULT_MARGIN, RotationHook, TokenSource
 from wizard.targets.base import TokenTarget
@@ -51,7 +58,10 @@ class AmoCRMClient(requests.Session):
         self.headers["User-Agent"] = USER_AGENT
         self.verify = True
         # Refresh grants go through a session of their own: it must not carry this one's auth.
-        self.source = TokenSource(target, margin=margin, on_tokens_rotated=on_tokens_rotated)
+        self._grant_session = new_session(retry_budget)
+        self.source = TokenSource(
+            target, margin=margin, session=self._grant_session, on_tokens_rotated=on_tokens_rotated
+        )
         self.auth = AmoCRMAuth(self.source)
         self.timeout = timeout
         #: Retries taken for 429/5xx, for callers that want to report them.
@@ -73,6 +83,10 @@ class AmoCRMClient(requests.Session):
             retries = getattr(answer.raw, "retries", None)
             self.retries_taken += len(retries.history) if retries is not None else 0
         return response
+
+    def close(self) -> None:
+        super().close()
+        self._grant_session.close()
 
     def account(self) -> dict[str, Any]:
         """``GET /api/v4/account``, raising the wizard's typed errors on failure."""
