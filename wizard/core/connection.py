@@ -137,6 +137,9 @@ def checked(connection: Connection) -> Connection:
     )
     normal: dict[str, str] = {}
     for key, value, check in checks:
+        if not value:  # missing, not malformed: whoever needs it names it (exit 1)
+            normal[key] = value
+            continue
         try:
             normal[key] = check(value)
         except ConfigError as error:
