@@ -59,14 +59,17 @@ def refresh_tokens(
     *,
     session: requests.Session | None = None,
     timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+    account_id: int | None = None,
 ) -> TokenPair:
     """Spend ``refresh_token`` for a new pair. The old refresh token is dead once this returns.
 
-    Never retried here: a POST that timed out may already have spent the token, and
-    sending it again would only get "Token has been revoked".
+    Only a 429 is resent (amoCRM did nothing with it): a POST that timed out or broke off
+    may already have spent the token, and sending it again would only get "Token has been
+    revoked" (``ResponseLostError`` says so instead). ``account_id`` (from the access
+    token's claims) goes into the message of a 403, for amoCRM's support.
     """
     body = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-    return _grant(account, client_id, client_secret, redirect_uri, body, session, timeout)
+    return _grant(account, client_id, client_secret, redirect_uri, body, session, timeout, account_id)
 
 
 def _grant(
@@ -77,6 +80,7 @@ def _grant(
     grant: dict[str, str],
     session: requests.Session | None,
     timeout: float | tuple[float, float],
+    account_id: int | None = None,
 ) -> TokenPair:
     payload = {
         "client_id": client_id,
@@ -102,7 +106,9 @@ def _grant(
             raise
         received_at = utcnow()
         if response.status_code != 200:
-            raise grant_error(response, redirect_uri=redirect_uri, refreshing=refreshing)
+            raise grant_error(
+                response, redirect_uri=redirect_uri, refreshing=refreshing, account_id=account_id
+            )
         try:
             return TokenPair.from_grant(response.json(), received_at)
         except (ValueError, KeyError, TypeError) as exc:
@@ -292,7 +298,11 @@ _HINTS: dict[str, tuple[type[e.OAuthError], str, str]] = {
 
 
 def grant_error(
-    response: requests.Response, *, redirect_uri: str = "", refreshing: bool = False
+    response: requests.Response,
+    *,
+    redirect_uri: str = "",
+    refreshing: bool = False,
+    account_id: int | None = None,
 ) -> e.WizardError:
     """Turn a failed token-endpoint answer into a typed error with a plain message."""
     status = response.status_code
@@ -302,7 +312,7 @@ def grant_error(
     if status == 429:
         return _rate_limited()
     if status == 403:
-        return blocked(response, detail)
+        return blocked(response, detail, account_id)
     if status >= 500:
         return _server_error(status, detail)
     for known, (kind, message, action) in _HINTS.items():

@@ -169,6 +169,7 @@ class TokenSource:
         tokens = connection.tokens
         assert tokens is not None
         self.refresh_count += 1
+        claims = tokens.claims
         return oauth.refresh_tokens(
             connection.account,
             connection.client_id,
@@ -176,6 +177,7 @@ class TokenSource:
             connection.redirect_uri,
             tokens.refresh_token,
             session=self._session,
+            account_id=claims.account_id if claims else None,
         )
 
     def _moved(self, connection: Connection, refused: ReauthorizationRequired) -> Account:

@@ -282,8 +282,9 @@ def test_a_blocked_account_is_never_retried(sandbox: Sandbox, connected_env: Pat
     assert info.value.exit_code == 4 and sandbox.stats.blocked == 1
     assert str(sandbox.account["id"]) in info.value.hint and "127.0.0.1" in info.value.hint
     sandbox.expire_access_tokens()
-    with pytest.raises(AccountBlockedError):
+    with pytest.raises(AccountBlockedError) as grant:
         TokenSource(EnvFileTarget(connected_env)).refresh()
+    assert str(sandbox.account["id"]) in grant.value.hint
     assert sandbox.stats.blocked == 2  # the refresh grant, once
     assert "AMOCRM_REFRESH_REJECTED" not in connected_env.read_text()
 
