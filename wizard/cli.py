@@ -180,9 +180,9 @@ def _stopped() -> str:
     """What a Ctrl+C left behind, truthfully: a pair amoCRM issued is always saved first."""
     from wizard.core.interrupts import saved_to
 
-    places = saved_to()
-    if places:
-        return _("Stopped. The new tokens amoCRM issued were saved to {where} first.", where=places[-1])
+    where = saved_to()
+    if where:
+        return _("Stopped. The new tokens amoCRM issued were saved to {where} first.", where=where)
     return _("Stopped. Nothing was changed.")
 
 

@@ -15,7 +15,9 @@ import threading
 from collections.abc import Iterator
 from types import FrameType
 
-_saved: list[str] = []
+#: Where this process last stored a pair amoCRM issued (only the last: a backend refreshes
+#: for months, and the CLI says one place).
+_saved_to: str | None = None
 _deferring = threading.local()
 
 
@@ -53,9 +55,10 @@ def _deliver(handler: object) -> None:
 
 def note_saved(where: str) -> None:
     """A pair amoCRM issued is now stored in ``where``."""
-    _saved.append(where)
+    global _saved_to
+    _saved_to = where
 
 
-def saved_to() -> list[str]:
-    """Where this process stored new pairs, oldest first."""
-    return list(_saved)
+def saved_to() -> str | None:
+    """Where this process last stored a pair amoCRM issued, if it did."""
+    return _saved_to
