@@ -14,12 +14,19 @@ DEFAULT_ENV = ".env"
 
 
 def open_target(
-    env: str | None = None, db: str | None = None, known_values: Mapping[str, str] | None = None
+    env: str | None = None,
+    db: str | None = None,
+    known_values: Mapping[str, str] | None = None,
+    *,
+    ssh_key: str | None = None,
+    ssh_host_key: str | None = None,
 ) -> TokenTarget:
     """The target named by ``--env PATH`` or ``--db URL`` (default: ``.env`` here).
 
     ``known_values`` (contract keys from ``--account``, ``--client-id`` …) fill in what a
     database table has no column for, such as the backend's own seed-shaped table.
+    ``--env ssh://…`` is a .env on a server; ``ssh_key`` and ``ssh_host_key`` are its
+    ``--ssh-key`` and ``--ssh-host-key``.
     """
     if env and db:
         raise InvalidTargetError(_("Both --env and --db were given."), _("Choose one place for the tokens."))
@@ -28,6 +35,11 @@ def open_target(
         from wizard.targets.sql import SqlTarget
 
         return SqlTarget(db, known_values=known_values)
+    if env and env.strip().lower().startswith("ssh://"):
+        # Imported here so a local .env never pays for paramiko.
+        from wizard.targets.ssh import SshEnvTarget
+
+        return SshEnvTarget(env, ssh_key=ssh_key, ssh_host_key=ssh_host_key)
     from wizard.targets.envfile import EnvFileTarget
 
     return EnvFileTarget(env or DEFAULT_ENV)
