@@ -5,6 +5,12 @@ sure of that: a threading lock (threads of this process), the target's lock (oth
 processes, and other hosts for a database), and, under both, a re-read of the target:
 if the stored refresh token is no longer the one we hold, somebody already spent it and
 we adopt their pair instead of sending a dead token (the rclone oauthutil pattern).
+
+A dead token stays dead: when amoCRM rejects the stored refresh token, its verdict is
+recorded in the target (and in this process) and checked under the lock before any
+grant, so nobody sends that token again; amoCRM answers a stream of rejected grants by
+blocking the whole account. The grant and the save of what it returns are one critical
+section that a Ctrl+C waits for (``wizard.core.interrupts``).
 """
 
 from __future__ import annotations
@@ -109,33 +115,40 @@ class TokenSource:
             if stale_access_token and held_pair.tokens.access_token != stale_access_token:
                 return held_pair
             with self.target.lock(timeout=self.lock_timeout) as held:
-                stored = checked(held.stored) if held.stored is not None and held.stored.tokens else None
-                if _newer(stored, held_pair):
-                    assert stored is not None
-                    log.info("Tokens were already renewed by another process; using them.")
-                    _register(stored)
-                    self._connection = stored
-                    return stored
-                base = stored or held_pair
-                _refuse_judged(base)
-                # Everything that can fail without amoCRM fails now, before the token is spent.
-                self.target.plan(base)
-                with deferred_interrupt():
-                    try:
-                        rotated = self._spend(base)
-                    except ReauthorizationRequired as error:
-                        if error.refresh_token_rejected:
-                            self._connection = _record_verdict(held, base)
-                        raise
-                    # Crash safety: the old refresh token died the moment amoCRM answered, so
-                    # the new pair goes to disk (fsync / commit) before anything else happens.
-                    held.save(rotated)
-                    note_saved(self.target.description)
-                self._connection = rotated
+                rotated, ours = self._renew_under_lock(held, held_pair)
+            if not ours:
+                return rotated
         log.info("Tokens renewed and saved to %s.", self.target.description)
         if self.on_tokens_rotated is not None:
             self.on_tokens_rotated(rotated)
         return rotated
+
+    def _renew_under_lock(self, held: Held, held_pair: Connection) -> tuple[Connection, bool]:
+        """The pair another process stored meanwhile (False), or a new one from amoCRM, saved (True)."""
+        stored = checked(held.stored) if held.stored is not None and held.stored.tokens else None
+        if _newer(stored, held_pair):
+            assert stored is not None
+            log.info("Tokens were already renewed by another process; using them.")
+            _register(stored)
+            self._connection = stored
+            return stored, False
+        base = stored or held_pair
+        _refuse_judged(base)
+        # Everything that can fail without amoCRM fails now, before the token is spent.
+        self.target.plan(base)
+        with deferred_interrupt():
+            try:
+                rotated = self._spend(base)
+            except ReauthorizationRequired as error:
+                if error.refresh_token_rejected:
+                    self._connection = _record_verdict(held, base)
+                raise
+            # Crash safety: the old refresh token died the moment amoCRM answered, so the new
+            # pair goes to disk (fsync / commit) before anything else happens.
+            held.save(rotated)
+            note_saved(self.target.description)
+        self._connection = rotated
+        return rotated, True
 
     def _spend(self, connection: Connection) -> Connection:
         tokens = connection.tokens
