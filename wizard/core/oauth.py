@@ -200,6 +200,8 @@ def moved_account(
     finally:
         if own:
             session.close()
+    if response.status_code == 429 or response.status_code >= 500:
+        raise api_error(response)  # amoCRM could not say: no verdict can be drawn from it
     body = problem(response) if response.status_code == 200 else {}
     domain, subdomain = str(body.get("domain") or ""), str(body.get("subdomain") or "")
     if not domain and subdomain and account.domain:

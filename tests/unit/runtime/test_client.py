@@ -14,6 +14,7 @@ from dotenv import dotenv_values
 from tests.helpers import connect_sandbox
 from wizard.core.connection import Connection
 from wizard.core.errors import AccountBlockedError, ReauthorizationRequired, WizardError
+from wizard.core.http import new_session
 from wizard.runtime import AmoCRMClient, TokenSource
 from wizard.sandbox import Sandbox
 from wizard.targets.envfile import EnvFileTarget
@@ -315,3 +316,17 @@ def test_repr_masks_the_secret_and_both_tokens(sandbox: Sandbox, connected_env: 
     ):
         assert secret not in rotated[0] and secret not in repr(connection.tokens)
         assert secret[:6] + "…" in rotated[0]
+
+
+def test_no_verdict_when_the_subdomain_lookup_cannot_answer(sandbox: Sandbox, connected_env: Path) -> None:
+    sandbox.revoke_refresh_tokens()
+    sandbox.fail_next(1, status=500, path_prefix="/oauth2/account/current/subdomain", body="json")
+    source = TokenSource(EnvFileTarget(connected_env), session=new_session(retry_budget=0))
+    with pytest.raises(ReauthorizationRequired) as refused:
+        source.refresh()
+    assert not refused.value.refresh_token_rejected
+    assert "AMOCRM_REFRESH_REJECTED" not in connected_env.read_text()
+    # Once the lookup answers (the token is unknown there too), the verdict is recorded.
+    with pytest.raises(ReauthorizationRequired) as dead:
+        TokenSource(EnvFileTarget(connected_env)).refresh()
+    assert dead.value.refresh_token_rejected and "AMOCRM_REFRESH_REJECTED" in connected_env.read_text()
