@@ -200,6 +200,9 @@ class Router:
             client_id=client_id,
             state=request.query.get("state", ""),
             mode=request.query.get("mode", "post_message"),
+            language=pages.language_of(
+                request.headers.get("Accept-Language") or "", request.query.get("lang", "")
+            ),
         )
         return Response(200, body, HTML)
 

@@ -127,6 +127,8 @@ class Session:
         self.client_id = ""
         self.client_secret = ""
         self.redirect_uri = ""
+        #: The secret amoCRM refused last (the details page says so while it is still there).
+        self.rejected_secret = ""
         #: A private integration's long-lived token, used instead of consent and exchange.
         self.use_long_lived = False
         self.long_lived_token = ""
