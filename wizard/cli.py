@@ -19,7 +19,10 @@ from wizard import __version__
 from wizard.core.errors import WizardError
 from wizard.core.i18n import _, render, say
 
-__all__ = ["build_parser", "main", "report_error", "say"]
+__all__ = ["SUBCOMMANDS", "build_parser", "main", "report_error", "say"]
+
+#: The headless commands, as ``build_parser`` names them (``wizard.commands.COMMANDS`` runs them).
+SUBCOMMANDS = ("connect", "check", "test", "refresh", "status", "token", "export-setup", "sandbox")
 
 
 # --- arguments ------------------------------------------------------------------------

@@ -474,3 +474,11 @@ def test_the_commands_do_not_import_the_command_line(cli_env: dict[str, str]) ->
         [sys.executable, "-c", probe], env=cli_env, capture_output=True, text=True, timeout=60
     )
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_the_command_names_agree() -> None:
+    from wizard import cli, commands
+
+    parser = cli.build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    assert set(cli.SUBCOMMANDS) == set(commands.COMMANDS) == set(subparsers.choices or ())
