@@ -202,7 +202,9 @@ def test_integration_disabled(qtbot, make_wizard, sandbox: Sandbox, connected_en
     error = assert_panel(wizard, wizard.exchange.notice, e.ReauthorizationRequired, fix=CONNECT_AGAIN_FIX)
     assert "amocrm-wizard" not in wizard.exchange.notice.text()  # no command line above the button
     assert "switched off" in render(error.message, "en")
-    assert connected_env.read_bytes() == before
+    # What it held, plus amoCRM's verdict on the refused token (contract, "Exit codes").
+    after = connected_env.read_bytes()
+    assert after.startswith(before) and after[len(before) :].startswith(b"AMOCRM_REFRESH_REJECTED=")
 
 
 def test_dead_refresh_token_goes_straight_to_consent_with_everything_prefilled(

@@ -122,3 +122,12 @@ def plain_status(status: int, reason: str) -> bytes:
         f"<center><h1>{status} {escape(reason)}</h1></center><hr><center>nginx</center>"
         "</body></html>\n"
     ).encode()
+
+
+def blocked() -> bytes:
+    """amoCRM's answer to an account (or, on Kommo, an IP) blocked for abuse: an HTML page
+    saying only "Error happen", whatever was asked, API or token endpoint."""
+    return (
+        b'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Error happen</title></head>'
+        b"<body><h1>Error happen</h1></body></html>\n"
+    )

@@ -83,6 +83,10 @@ class EnvFileTarget(TokenTarget):
     # --- writing ---------------------------------------------------------------------
 
     def plan(self, connection: Connection) -> SaveReport:
+        # Every value must be writable before a code or refresh token is spent on it:
+        # quote() refuses what .env readers would read back differently.
+        for value in connection.to_values().values():
+            quote(value)
         return SaveReport(self.description, OWNED_KEYS)
 
     def check_writable(self) -> None:
