@@ -245,8 +245,10 @@ def test_six_processes_at_once_refresh_exactly_once(
 ) -> None:
     sandbox.expire_access_tokens()
     # Keep the winner's refresh in flight long enough that every other process has
-    # started and read the old pair: the race the lock and the re-read must win.
-    sandbox.refresh_delay = 1.5
+    # started and read the old pair: the race the lock and the re-read must win. A
+    # `refresh` started after the winner saved would rightly refresh again, so the delay
+    # covers six interpreters starting on a loaded two-core machine (1.5 s did not).
+    sandbox.refresh_delay = 5.0
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "wizard", command, "--env", str(connected_env)],
