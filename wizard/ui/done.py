@@ -144,8 +144,7 @@ class DonePage(WizardPage):
             "and the refresh token 3 months; every renewal starts the 3 months again. If the backend "
             "runs on a server, set the renewal up on that server with the command shown. Otherwise "
             "tick the box: this computer then checks once a day and renews the tokens when they are "
-            "30 days old (a systemd timer or cron line on Linux, a launchd agent on macOS, a Task "
-            "Scheduler task on Windows).\n\n"
+            "30 days old, with the task scheduler built into the system.\n\n"
             "The integration itself is in amoCRM under Settings → Integrations (Настройки → Интеграции)."
         )
 
@@ -203,7 +202,7 @@ class DonePage(WizardPage):
             text = self.tr(
                 "This is a long-lived token. It ends on {when} and cannot be renewed: create a new one "
                 "in amoCRM (Keys and scopes of the private integration) before then and run this wizard "
-                "again. “amocrm-wizard status” warns you two weeks before it ends."
+                "again. Its first page shows when the token ends."
             ).format(when=local_time(tokens.expires_at))
         else:
             text = self.tr(
@@ -330,10 +329,10 @@ class DonePage(WizardPage):
         if not long_lived:
             self.server.setText(
                 self.tr(
-                    "If your backend runs on a server, the renewal belongs on that server: add a daily "
-                    "systemd timer or cron line there that runs the command below (with the path the "
-                    "backend uses there). A backend that gets its token with “amocrm-wizard token” "
-                    "renews it by itself when needed."
+                    "If your backend runs on a server, the renewal belongs on that server: ask whoever "
+                    "looks after it to have the server run the command below once a day (with the path the "
+                    "backend uses there). A backend that gets its token with “amocrm-wizard token” renews "
+                    "it by itself when needed, and needs nothing scheduled."
                 )
             )
             self.server.setAccessibleDescription(self.server.text())
@@ -341,8 +340,8 @@ class DonePage(WizardPage):
         command_text = ""
         if long_lived:
             text = self.tr(
-                "Nothing to schedule: a long-lived token cannot be renewed. Put its end date in "
-                "your calendar, or run “amocrm-wizard status” now and then."
+                "Nothing to schedule: a long-lived token cannot be renewed. Put its end date in your "
+                "calendar; this wizard's first page shows it too."
             )
         elif demo:
             text = self.tr(
