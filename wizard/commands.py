@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from datetime import timedelta
 from typing import TextIO
@@ -40,21 +39,23 @@ SECRET_ENV = "AMOCRM_CLIENT_SECRET"
 
 
 def _target(options: argparse.Namespace) -> TokenTarget:
+    """The target, completed from the flags, the environment and the keyring in the
+    contract's order (``wizard.targets.credentials``)."""
     return open_target(env=options.env, db=options.db, known_values=_known_values(options))
 
 
 def _known_values(options: argparse.Namespace) -> dict[str, str]:
-    """What the flags (and the secret's environment variable) say, for a database table
-    that keeps only the tokens, like the backend's own ``system_settings``."""
+    """What the flags say, as contract keys (the secret from --client-secret-stdin)."""
     known: dict[str, str] = {}
     if getattr(options, "account", None):
-        known[BASE_URL] = parse_account(options.account).base_url
+        account = parse_account(options.account)
+        known[BASE_URL], known[SUBDOMAIN] = account.base_url, account.subdomain
     if getattr(options, "client_id", None):
         known[CLIENT_ID] = validate.client_id(options.client_id)
     if getattr(options, "redirect_uri", None):
         known[REDIRECT_URI] = validate.redirect_uri(options.redirect_uri)
-    if os.environ.get(SECRET_ENV):
-        known[CLIENT_SECRET] = os.environ[SECRET_ENV]
+    if getattr(options, "client_secret_stdin", False):
+        known[CLIENT_SECRET] = sys.stdin.readline().strip()
     return known
 
 
@@ -63,15 +64,11 @@ def _known_values(options: argparse.Namespace) -> dict[str, str]:
 
 def cmd_connect(options: argparse.Namespace, out: TextIO) -> int:
     target = _target(options)
-    stored = target.load()
-    account = parse_account(_pick(options.account, stored.base_url if stored else "", "--account"))
-    client_id = validate.client_id(
-        _pick(options.client_id, stored.client_id if stored else "", "--client-id")
-    )
-    redirect_uri = validate.redirect_uri(
-        _pick(options.redirect_uri, stored.redirect_uri if stored else "", "--redirect-uri")
-    )
-    secret = validate.client_secret(_client_secret(options, account, client_id, stored))
+    found = target.read_values()
+    account = parse_account(_pick(found.get(BASE_URL, ""), "--account"))
+    client_id = validate.client_id(_pick(found.get(CLIENT_ID, ""), "--client-id"))
+    redirect_uri = validate.redirect_uri(_pick(found.get(REDIRECT_URI, ""), "--redirect-uri"))
+    secret = validate.client_secret(_client_secret(found))
     register_secret(secret)
     # Refuse an unwritable target now: a code spent on tokens we cannot store is lost.
     target.check_writable()
@@ -82,7 +79,6 @@ def cmd_connect(options: argparse.Namespace, out: TextIO) -> int:
     info = oauth.fetch_account(account, tokens.access_token)
     connection = Connection(account.base_url, client_id, secret, redirect_uri, tokens)
     report = target.save(connection)
-    _remember_secret(connection)
     log.info("Connected %s (account %s); saved to %s.", account.base_url, info.get("id"), report.target)
 
     say(
@@ -96,9 +92,8 @@ def cmd_connect(options: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _pick(given: str | None, stored: str, flag: str) -> str:
-    """A flag's value, else what the target already holds (so "connect again" needs fewer flags)."""
-    value = given or stored
+def _pick(value: str, flag: str) -> str:
+    """A value from the flags or the target (so "connect again" needs fewer flags)."""
     if not value:
         raise ConfigError(
             _("{flag} is missing.", flag=flag),
@@ -107,26 +102,10 @@ def _pick(given: str | None, stored: str, flag: str) -> str:
     return value
 
 
-def _client_secret(
-    options: argparse.Namespace, account: Account, client_id: str, stored: Connection | None
-) -> str:
-    """From --client-secret-stdin, the environment, the target, or the keyring: never argv."""
-    if options.client_secret_stdin:
-        return sys.stdin.readline().strip()
-    if os.environ.get(SECRET_ENV):
-        return os.environ[SECRET_ENV]
-    if (
-        stored
-        and stored.client_secret
-        and stored.base_url == account.base_url
-        and stored.client_id == client_id
-    ):
-        return stored.client_secret
-    from wizard.targets.keyring_store import load_secret
-
-    secret = load_secret(account.base_url, client_id)
-    if secret:
-        return secret
+def _client_secret(found: dict[str, str]) -> str:
+    """From --client-secret-stdin, the target, the environment or the keyring: never argv."""
+    if found.get(CLIENT_SECRET):
+        return found[CLIENT_SECRET]
     raise ConfigError(
         _("The client secret is missing."),
         _(
@@ -157,14 +136,6 @@ def _obtain_code(options: argparse.Namespace, account: Account, client_id: str, 
     if not pasted.strip():
         raise ConfigError(_("No address was pasted."), _("Run the command again and paste the address."))
     return consent.parse_callback(pasted, account, expected_state=state).code
-
-
-def _remember_secret(connection: Connection) -> None:
-    try:
-        from wizard.targets.keyring_store import save_secret
-    except ImportError:  # the keyring module is optional for the headless path
-        return
-    save_secret(connection.base_url, connection.client_id, connection.client_secret)
 
 
 # --- check, status --------------------------------------------------------------------

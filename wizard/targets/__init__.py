@@ -16,18 +16,24 @@ DEFAULT_ENV = ".env"
 def open_target(
     env: str | None = None, db: str | None = None, known_values: Mapping[str, str] | None = None
 ) -> TokenTarget:
-    """The target named by ``--env PATH`` or ``--db URL`` (default: ``.env`` here).
+    """The target named by ``--env PATH`` or ``--db URL`` (default: ``.env`` here), completed
+    in the contract's order (``wizard.targets.credentials``).
 
-    ``known_values`` (contract keys from ``--account``, ``--client-id`` …) fill in what a
-    database table has no column for, such as the backend's own seed-shaped table.
+    ``known_values``: contract keys from the flags (``--account``, ``--client-id`` …, the
+    secret from standard input) or typed in the wizard; they come before the target's own.
     """
     if env and db:
         raise InvalidTargetError(_("Both --env and --db were given."), _("Choose one place for the tokens."))
+    from wizard.targets.credentials import Credentials
+
+    target: TokenTarget
     if db:
         # Imported here so the .env path never pays for SQLAlchemy.
         from wizard.targets.sql import SqlTarget
 
-        return SqlTarget(db, known_values=known_values)
-    from wizard.targets.envfile import EnvFileTarget
+        target = SqlTarget(db)
+    else:
+        from wizard.targets.envfile import EnvFileTarget
 
-    return EnvFileTarget(env or DEFAULT_ENV)
+        target = EnvFileTarget(env or DEFAULT_ENV)
+    return Credentials(target, known_values)

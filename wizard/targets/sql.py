@@ -41,7 +41,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -65,7 +65,6 @@ from wizard.core.errors import (
 from wizard.core.i18n import Text, _
 from wizard.core.redact import redact
 from wizard.core.tokens import format_utc, parse_utc, utcnow
-from wizard.targets import keyring_store
 from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, SaveReport, TokenTarget, iter_secrets
 
 #: What the wizard was doing when the database refused.
@@ -261,12 +260,8 @@ def _from_db(value: object, *, moment: bool = False) -> str:
 class SqlTarget(TokenTarget):
     """``system_settings`` in a database named by an SQLAlchemy-style URL."""
 
-    def __init__(self, url: str, *, known_values: Mapping[str, str] | None = None) -> None:
-        """``known_values``: contract keys the caller already knows (e.g. ``--account``),
-        used for keys the table has no column for, such as the seed table's base URL.
-        """
+    def __init__(self, url: str) -> None:
         self.url = parse_db_url(url)
-        self._known = {k: v for k, v in (known_values or {}).items() if k in COLUMNS and v}
         self._thread_lock = threading.Lock()
         self._engine_lock = threading.Lock()
         self._engine: Engine | None = None
@@ -429,11 +424,7 @@ class SqlTarget(TokenTarget):
             if layout is None:
                 return {}
             row = conn.execute(self._select_row(layout)).first()
-        values = self._values(layout, row) if row is not None else {}
-        secret = self._keyring_secret(layout, values)
-        if secret:
-            values[keys.CLIENT_SECRET] = secret
-        return values
+        return self._values(layout, row)
 
     def _select_row(self, layout: _Layout) -> sa.Select[Any]:
         table = layout.table
@@ -448,20 +439,7 @@ class SqlTarget(TokenTarget):
                 value = mapping[COLUMNS[key]]
                 if value is not None:
                     values[key] = _from_db(value, moment=key == keys.EXPIRES_AT)
-        for key, value in self._known.items():
-            if COLUMNS[key] not in layout.names:
-                values[key] = value
         return values
-
-    def _keyring_secret(self, layout: _Layout, values: dict[str, str]) -> str | None:
-        """The secret saved beside a table that has no column for it (needs the account
-        address and the client id to find it)."""
-        if COLUMNS[keys.CLIENT_SECRET] in layout.names or values.get(keys.CLIENT_SECRET):
-            return None
-        base_url, client_id = values.get(keys.BASE_URL), values.get(keys.CLIENT_ID)
-        if not (base_url and client_id):
-            return None
-        return keyring_store.load_secret(base_url, client_id)
 
     # --- planning and checking --------------------------------------------------------
 
@@ -472,25 +450,14 @@ class SqlTarget(TokenTarget):
             layout = self._find_layout(conn)
         if layout is None:
             return SaveReport(self.description, OWNED_KEYS)
-        return self._report(layout, secret_saved=keyring_store.keyring_available())
+        return self._report(layout)
 
-    def _report(self, layout: _Layout, *, secret_saved: bool) -> SaveReport:
-        elsewhere: dict[str, str] = {}
-        for key in OWNED_KEYS:
-            column = COLUMNS[key]
-            if column in layout.names:
-                continue
-            if key == keys.CLIENT_SECRET:
-                elsewhere[key] = (
-                    _("the OS keyring")
-                    if secret_saved
-                    else _(
-                        "not stored: the table has no column {column} and no OS keyring is available",
-                        column=column,
-                    )
-                )
-            else:
-                elsewhere[key] = _("not stored: the table has no column {column}", column=column)
+    def _report(self, layout: _Layout) -> SaveReport:
+        elsewhere: dict[str, str] = {
+            key: _("not stored: the table has no column {column}", column=COLUMNS[key])
+            for key in OWNED_KEYS
+            if COLUMNS[key] not in layout.names
+        }
         return SaveReport(self.description, layout.stored_keys, elsewhere)
 
     def check_writable(self) -> None:
@@ -820,7 +787,7 @@ class _HeldRow(Held):
         self._broken = False
         #: What this lock last committed, to notice a change between two saves.
         self._written: tuple[object, ...] | None = None
-        self._keyring_secret: str | None = None
+        self._values: dict[str, str] = {}
         self.stored = None
 
     # --- taking and giving back -------------------------------------------------------
@@ -834,11 +801,8 @@ class _HeldRow(Held):
             self._broken = True
             raise
         assert self._layout is not None
-        values = target._values(self._layout, row)
-        self._keyring_secret = target._keyring_secret(self._layout, values)
-        if self._keyring_secret:
-            values[keys.CLIENT_SECRET] = self._keyring_secret
-        self.stored = Connection.from_values(values)
+        self._values = target._values(self._layout, row)
+        self.stored = Connection.from_values(self._values)
         log.debug("Locked the %s row in %s", ROW_KEY, target.description)
 
     def _lock_row_retrying(self, deadline: float) -> sa.Row[Any]:
@@ -932,9 +896,12 @@ class _HeldRow(Held):
             self._broken = True
             self._rollback()
             raise
-        report = self._save_secret(connection)
         self.stored = connection
-        return report
+        self._values = {k: v for k, v in values.items() if k in layout.stored_keys}
+        return target._report(layout)
+
+    def values(self) -> dict[str, str]:
+        return dict(self._values)
 
     def _row(self, layout: _Layout, values: dict[str, str]) -> dict[str, object]:
         row: dict[str, object] = {}
@@ -1000,19 +967,6 @@ class _HeldRow(Held):
                 ),
                 _("Try again."),
             )
-
-    def _save_secret(self, connection: Connection) -> SaveReport:
-        assert self._layout is not None
-        layout = self._layout
-        if COLUMNS[keys.CLIENT_SECRET] in layout.names:
-            return self._target._report(layout, secret_saved=False)
-        secret = connection.client_secret
-        # A refresh keeps the secret: do not rewrite the keyring entry on every refresh.
-        saved = bool(secret) and (
-            secret == self._keyring_secret
-            or keyring_store.save_secret(connection.base_url, connection.client_id, secret)
-        )
-        return self._target._report(layout, secret_saved=saved)
 
 
 # Whole sentences per action, so a translation never has to splice a verb into a sentence.

@@ -124,52 +124,21 @@ def plan_job(choice: TargetChoice, connection: Connection, check: bool) -> SaveR
 
 
 def save_job(choice: TargetChoice, connection: Connection) -> Saved:
-    """Write, read back, compare: the admin is told "saved" only when it really is."""
+    """The target's one save path: it writes, reads back before it reports, and keeps the
+    secret in the OS keyring (``wizard.targets.credentials``)."""
     target = open_choice(choice, _details(connection))
     try:
         target.check_writable()
         report = target.save(connection)
-        stored = target.load()
-        wanted = connection.to_values()
-        got = stored.to_values() if stored is not None else {}
-        wrong = [key for key in report.written if got.get(key) != wanted.get(key)]
-        if wrong:
-            raise e.VerificationError(
-                ui_text(
-                    QT_TRANSLATE_NOOP(
-                        "Messages", "After saving, {target} does not hold what was written ({keys})."
-                    ),
-                    target=target.description,
-                    keys=", ".join(wrong),
-                ),
-                ui_text(
-                    QT_TRANSLATE_NOOP(
-                        "Messages",
-                        "Check that nothing else is writing there at the same moment, then save again.",
-                    )
-                ),
-            )
     finally:
         target.close()
-    return Saved(report, _remember_secret(connection))
+    return Saved(report, _keyring_note(report))
 
 
-def _remember_secret(connection: Connection) -> UiText | None:
-    """The secret goes to the OS keyring too, so a later run can prefill it; optional."""
-    if not connection.client_secret or not connection.client_id:
-        return None
-    try:
-        from wizard.targets.keyring_store import save_secret
-    except ImportError:
-        return None
-    try:
-        saved = save_secret(connection.base_url, connection.client_id, connection.client_secret)
-    except e.WizardError as error:
-        return ui_text(
-            QT_TRANSLATE_NOOP("Messages", "The secret was not kept in the OS keyring: {reason}"),
-            reason=error.message,
-        )
-    if saved is None or saved:
+def _keyring_note(report: SaveReport) -> UiText | None:
+    """Said on the Done page when the secret went to the target but not to the keyring
+    (a secret kept nowhere else is in the report's "elsewhere" already)."""
+    if report.kept_in_keyring is not False or "AMOCRM_CLIENT_SECRET" in report.elsewhere:
         return None
     return ui_text(
         QT_TRANSLATE_NOOP("Messages", "The OS keyring is not available; the secret was not kept there.")

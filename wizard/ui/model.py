@@ -139,8 +139,8 @@ class Session:
         self.notes: list[str] = []
 
     def known_values(self) -> dict[str, str]:
-        """What the admin entered (or the flags said), as contract keys, for a database
-        table that has no column for them."""
+        """What the admin entered (or the flags said), as contract keys: the flags of
+        ``wizard.targets.credentials.resolve``, which come before what the target holds."""
         from wizard.core.account import parse_account
         from wizard.core.errors import WizardError
 
@@ -160,6 +160,22 @@ class Session:
             if value:
                 known[key] = value
         return known
+
+    def starting_values(self) -> dict[str, str]:
+        """The Details page's first values, in the one order (``credentials.resolve``): what
+        the admin typed or the command line said, then the stored connection when
+        connecting again, then the environment. The account stays as typed: the page
+        shows the admin's own text."""
+        from wizard.targets.credentials import resolve
+
+        stored = self.stored.to_values() if self.stored and self.mode is Mode.CONNECT else {}
+        flags = {
+            "AMOCRM_BASE_URL": self.account.base_url if self.account else self.prefill.account,
+            "AMOCRM_CLIENT_ID": self.client_id or self.prefill.client_id,
+            "AMOCRM_CLIENT_SECRET": self.client_secret or self.prefill.client_secret,
+            "AMOCRM_REDIRECT_URI": self.redirect_uri or self.prefill.redirect_uri,
+        }
+        return resolve(flags, stored).values
 
     def details_connection(self) -> Connection:
         from wizard.core.connection import Connection

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy as sa
 from keyring.backend import KeyringBackend
 
-from wizard.targets import keyring_store
+from wizard.targets import TokenTarget, keyring_store, open_target
 from wizard.targets.sql import SqlTarget, parse_db_url
 
 POSTGRES_ENV = "AMOCRM_TEST_POSTGRES_URL"
@@ -117,10 +117,16 @@ class Db:
     engine: sa.Engine
     server_url: str = ""  # the env var's URL (PostgreSQL/MariaDB), for admin work
     name: str = ""  # schema (PostgreSQL) or database (MariaDB) created for this test
-    _targets: list[SqlTarget] = field(default_factory=list)
+    _targets: list[TokenTarget] = field(default_factory=list)
 
     def target(self, url: str | None = None, **kwargs: Any) -> SqlTarget:
         target = SqlTarget(url or self.url, **kwargs)
+        self._targets.append(target)
+        return target
+
+    def completed(self, known_values: Mapping[str, str] | None = None) -> TokenTarget:
+        """The target as the commands open it: completed from flags, environment, keyring."""
+        target = open_target(db=self.url, known_values=known_values)
         self._targets.append(target)
         return target
 

@@ -211,16 +211,6 @@ def test_a_lock_released_without_saving_changes_nothing(db: Db) -> None:
     assert target.load() == connection(0)
 
 
-def test_compare_and_swap(db: Db) -> None:
-    target = db.target()
-    assert target.compare_and_swap(None, connection(0))
-    assert not target.compare_and_swap(None, connection(1))
-    assert not target.compare_and_swap("def50200-rt-7", connection(1))
-    assert target.load() == connection(0)
-    assert target.compare_and_swap(refresh_of(connection(0)), connection(1))
-    assert db.target().load() == connection(1)
-
-
 def test_two_saves_under_one_lock(db: Db) -> None:
     target = db.target()
     with target.lock() as held:
@@ -281,7 +271,7 @@ def test_seed_table_keeps_other_rows_and_columns(
 ) -> None:
     seed(db, with_our_row=with_our_row)
     before = db.rows()
-    target = db.target()
+    target = db.completed()
 
     planned = target.plan(connection())
     assert db.rows() == before  # planning wrote nothing
@@ -312,18 +302,20 @@ def test_seed_table_keeps_other_rows_and_columns(
     }
     assert target.load() is None
     # ...but a caller that knows the account and client gets the secret back from the keyring.
-    known = db.target(known_values={k.BASE_URL: BASE, k.CLIENT_ID: CLIENT, k.REDIRECT_URI: REDIRECT})
+    known = db.completed(known_values={k.BASE_URL: BASE, k.CLIENT_ID: CLIENT, k.REDIRECT_URI: REDIRECT})
     loaded = known.load()
     assert loaded is not None and loaded.client_secret == SECRET
     assert loaded.tokens is not None and loaded.tokens.refresh_token == pair(0).refresh_token
-    assert known.compare_and_swap(pair(0).refresh_token, connection(1))
+    with known.lock() as held:
+        assert held.stored == loaded
+        held.save(connection(1))
     assert db.target().read_values()[k.REFRESH_TOKEN] == pair(1).refresh_token
 
 
 @pytest.mark.usefixtures("fail_keyring")
 def test_seed_table_without_a_keyring_says_the_secret_was_not_stored(db: Db) -> None:
     seed(db)
-    report = db.target().save(connection())
+    report = db.completed().save(connection())
     assert report.elsewhere[k.CLIENT_SECRET] == (
         "not stored: the table has no column amocrm_client_secret and no OS keyring is available"
     )
@@ -338,7 +330,7 @@ def test_a_key_column_without_a_unique_constraint(db: Db) -> None:
         "amocrm_refresh_token text)",
         f"INSERT INTO system_settings ({key}, amocrm_base_url) VALUES ('smtp', 'kept')",
     )
-    target = db.target(known_values={k.CLIENT_ID: CLIENT})
+    target = db.target()
     target.save(connection(0))
     target.save(connection(1))
     assert sorted(db.rows(), key=lambda r: str(r[0])) == [
@@ -477,7 +469,7 @@ WORKER = textwrap.dedent(
     from wizard.targets.sql import SqlTarget
 
     url, rounds, go = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
-    target = SqlTarget(url, known_values={"AMOCRM_CLIENT_ID": "cid"})
+    target = SqlTarget(url)
     target.read_values()  # imports and the first connection happen before the start line
     while not go.exists():
         time.sleep(0.002)
