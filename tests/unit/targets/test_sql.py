@@ -531,7 +531,7 @@ def test_the_loser_of_a_create_table_race_on_postgresql_retries(db: Db) -> None:
     with pytest.raises(sa_exc.DBAPIError) as caught, db.engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE system_settings (key text)"))
     assert getattr(caught.value.orig, "sqlstate", None) == "42710"
-    assert db.target()._is_race(caught.value)
+    assert db.target().dialect.is_race(caught.value)
 
 
 # --- failures -------------------------------------------------------------------------
