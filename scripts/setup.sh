@@ -10,7 +10,8 @@ libnss3 libnspr4 libxcomposite1 libxdamage1 libxrandr2 libxtst6 libxshmfence1 li
 libgbm1 libdrm2 libx11-xcb1 libxcb1 libxi6 libxrender1 libxext6 libx11-6 \
 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 \
 libxcb-xkb1 libxcb-randr0 libxcb-xfixes0 libxcb-sync1 libxcb-shm0 libxcb-glx0 libxkbcommon-x11-0 fonts-dejavu-core"
-TOOLS="xvfb xauth imagemagick"
+# pgbouncer: the SQL target's contention tests also run through it in transaction mode.
+TOOLS="xvfb xauth imagemagick pgbouncer"
 
 missing=""
 for pkg in $QT_LIBS $TOOLS; do

@@ -16,6 +16,7 @@ from wizard.cli import say
 from wizard.core import consent, oauth, validate
 from wizard.core.account import Account, parse_account
 from wizard.core.connection import (
+    ACCESS_TOKEN,
     BASE_URL,
     CLIENT_ID,
     CLIENT_SECRET,
@@ -32,6 +33,7 @@ from wizard.core.logs import LOGGER_NAME
 from wizard.core.redact import mask, register_secret
 from wizard.core.tokens import TokenPair, format_utc, utcnow
 from wizard.targets import TokenTarget, open_target
+from wizard.targets.credentials import TO_CALL, TO_REFRESH, found_nowhere
 
 log = logging.getLogger(LOGGER_NAME)
 
@@ -223,13 +225,17 @@ def cmd_status(options: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _stored(target: TokenTarget) -> Connection:
-    connection = target.load()
-    if connection is None or connection.tokens is None:
+def _stored(target: TokenTarget, needed: tuple[str, ...] = TO_CALL) -> Connection:
+    """The stored connection, with every ``needed`` value found somewhere (else exit 1)."""
+    values = target.read_values()
+    connection = Connection.from_values(values)
+    if not values.get(ACCESS_TOKEN):
         raise IncompleteConfigError(
             _("No amoCRM connection is stored in {description}.", description=target.description),
             _("Run amocrm-wizard to connect first."),
         )
+    found_nowhere(target.description, {**values, BASE_URL: connection.base_url if connection else ""}, needed)
+    assert connection is not None and connection.tokens is not None
     return connection
 
 
@@ -240,7 +246,7 @@ def cmd_test(options: argparse.Namespace, out: TextIO) -> int:
     from wizard.runtime.client import AmoCRMClient
 
     target = _target(options)
-    _stored(target)
+    _stored(target, TO_REFRESH)
     with AmoCRMClient(target) as client:
         info = client.account()
         renewed = client.source.refresh_count
@@ -259,7 +265,7 @@ def cmd_refresh(options: argparse.Namespace, out: TextIO) -> int:
     from wizard.runtime.source import TokenSource
 
     target = _target(options)
-    stored = _stored(target)
+    stored = _stored(target, TO_REFRESH)
     assert stored.tokens is not None
     if options.if_older_than is not None:
         age = utcnow() - stored.tokens.issued_at

@@ -27,6 +27,7 @@ from typing import Literal
 
 from wizard.core import connection as keys
 from wizard.core.connection import Connection
+from wizard.core.errors import IncompleteConfigError
 from wizard.core.i18n import Text, _
 from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, SaveReport, TokenTarget
 
@@ -45,6 +46,11 @@ ENVIRONMENT_KEYS: tuple[str, ...] = (
 )
 #: What a caller may pass as flags.
 FLAG_KEYS = ENVIRONMENT_KEYS
+#: What a refresh sends amoCRM besides the refresh token; calling the API needs the address.
+TO_REFRESH: tuple[str, ...] = (keys.BASE_URL, keys.CLIENT_ID, keys.CLIENT_SECRET, keys.REDIRECT_URI)
+TO_CALL: tuple[str, ...] = (keys.BASE_URL,)
+#: The command-line flag of each value a command takes.
+FLAG_NAMES = {keys.BASE_URL: "--account", keys.CLIENT_ID: "--client-id", keys.REDIRECT_URI: "--redirect-uri"}
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,33 @@ def _normal(key: str, value: str) -> str:
         return parse_account(value).base_url
     except WizardError:
         return value.rstrip("/")
+
+
+def found_nowhere(description: str, values: Mapping[str, str], needed: tuple[str, ...]) -> None:
+    """Raise ``IncompleteConfigError`` (exit 1) naming each needed value that no place
+    had, and where to put it; the tokens themselves are the caller's to check."""
+    missing = [key for key in needed if not values.get(key)]
+    if not missing:
+        return
+    flags = [FLAG_NAMES[key] for key in missing if key in FLAG_NAMES]
+    names = ", ".join(missing)
+    message = _(
+        "{names} was found neither in {target} nor in the flags or the environment.",
+        names=names,
+        target=description,
+    )
+    if flags:
+        hint = _(
+            "Set {names} in the environment the command runs in (the backend's own), or pass {flags}.",
+            names=names,
+            flags=", ".join(flags),
+        )
+    else:
+        hint = _(
+            "Set AMOCRM_CLIENT_SECRET in the environment the command runs in, or connect once "
+            "on this computer so that the OS keyring keeps the secret."
+        )
+    raise IncompleteConfigError(message, hint)
 
 
 def keyring_lookup() -> SecretLookup | None:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection as DbConnection
 
+from wizard.core import connection as keys
 from wizard.core.connection import Connection
 from wizard.core.errors import TargetError, VerificationError
 from wizard.core.i18n import _
@@ -34,11 +35,20 @@ _RACE_ATTEMPTS = 5
 class HeldRow(Held):
     """The wizard's row, locked on ``conn`` by ``acquire`` until ``release``."""
 
-    def __init__(self, conn: DbConnection, dialect: Dialect, layouts: Layouts, description: str) -> None:
+    def __init__(
+        self,
+        conn: DbConnection,
+        dialect: Dialect,
+        layouts: Layouts,
+        description: str,
+        memory: dict[str, str],
+    ) -> None:
         self._conn = conn
         self._dialect = dialect
         self._layouts = layouts
         self._description = description
+        #: What this process keeps of a value the table has no place for (the verdict).
+        self._memory = memory
         self._layout: Layout | None = None
         self._mysql_lock: str | None = None
         self._broken = False
@@ -60,7 +70,7 @@ class HeldRow(Held):
             self._broken = True
             raise
         assert self._layout is not None
-        self._values = self._layout.values(row)
+        self._values = remembered(self._layout, self._layout.values(row), self._memory)
         self.stored = Connection.from_values(self._values)
         log.debug("Locked the %s row in %s", ROW_KEY, self._description)
 
@@ -131,8 +141,10 @@ class HeldRow(Held):
             self._rollback()
             raise
         self.stored = connection
-        self._values = {k: v for k, v in values.items() if k in layout.stored_keys}
-        return layout.report(self._description)
+        remember(layout, values, self._memory)
+        kept = {k: v for k, v in values.items() if k in layout.stored_keys}
+        self._values = remembered(layout, kept, self._memory)
+        return layout.report(self._description, values)
 
     def _verify(self, layout: Layout, values: dict[str, str]) -> None:
         """Read back before committing: a column too short for a JWT (or MySQL quietly
@@ -172,3 +184,16 @@ class HeldRow(Held):
                 ),
                 _("Try again."),
             )
+
+
+def remember(layout: Layout, values: dict[str, str], memory: dict[str, str]) -> None:
+    """Keep in memory the verdict this table has no place for; a save without one clears it."""
+    if keys.REFRESH_REJECTED in layout.stored_keys or not values.get(keys.REFRESH_REJECTED):
+        memory.pop(keys.REFRESH_REJECTED, None)
+    else:
+        memory[keys.REFRESH_REJECTED] = values[keys.REFRESH_REJECTED]
+
+
+def remembered(layout: Layout, values: dict[str, str], memory: dict[str, str]) -> dict[str, str]:
+    """``values`` with what this process remembers for keys the table cannot hold."""
+    return {**{k: v for k, v in memory.items() if k not in layout.stored_keys}, **values}

@@ -4,10 +4,18 @@ A table that already exists is used as it is: which of the wizard's columns it h
 type each one is (timestamps, epoch integers or ISO text), whether ``key`` is unique and
 what a new row needs. This module turns the contract's values into that table's row and
 back, and says which values had nowhere to go.
+
+A table shaped like the backend's own (the two token columns, ``updated_at`` and a
+``value`` column) keeps what has no column of its own in ``value``: one JSON object keyed
+by the .env names, written whole each time (JSON where the column is JSON, JSON text where
+it is text). The client secret never goes there; the wizard keeps it in the OS keyring
+(``wizard.targets.credentials``). amoCRM's verdict on the refresh token goes to a column of
+its own, else into ``value``, else nowhere: the target keeps it in memory.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -17,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection as DbConnection
 
 from wizard.core import connection as keys
-from wizard.core.connection import OWNED_KEYS
+from wizard.core.connection import OWNED_KEYS, STORED_KEYS
 from wizard.core.errors import TargetError
 from wizard.core.i18n import _
 from wizard.core.tokens import format_utc, parse_utc, utcnow
@@ -37,13 +45,18 @@ COLUMNS: dict[str, str] = {
     keys.ACCESS_TOKEN: "amocrm_access_token",
     keys.REFRESH_TOKEN: "amocrm_refresh_token",
     keys.EXPIRES_AT: "amocrm_expires_at",
+    keys.REFRESH_REJECTED: "amocrm_refresh_rejected",
 }
+#: The backend's own column for settings; the wizard's row keeps there what has no column.
+VALUE_COLUMN = "value"
+#: Never in ``value``: the secret (the keyring keeps it) and the tokens (required columns).
+_NEVER_IN_VALUE = frozenset({keys.CLIENT_SECRET, keys.ACCESS_TOKEN, keys.REFRESH_TOKEN})
 REQUIRED_COLUMNS = (KEY_COLUMN, COLUMNS[keys.ACCESS_TOKEN], COLUMNS[keys.REFRESH_TOKEN])
 
 
 def wizard_table(metadata: sa.MetaData) -> sa.Table:
     """The table the wizard creates when there is none."""
-    text_columns = [sa.Column(COLUMNS[k], sa.Text) for k in OWNED_KEYS if k != keys.EXPIRES_AT]
+    text_columns = [sa.Column(COLUMNS[k], sa.Text) for k in STORED_KEYS if k != keys.EXPIRES_AT]
     return sa.Table(
         TABLE,
         metadata,
@@ -70,15 +83,31 @@ class Layout:
         return frozenset(self.table.c.keys())
 
     @property
+    def column_keys(self) -> tuple[str, ...]:
+        """The keys that have a column of their own."""
+        return tuple(k for k in STORED_KEYS if COLUMNS[k] in self.table.c)
+
+    @property
+    def json_keys(self) -> tuple[str, ...]:
+        """The keys kept in the ``value`` JSON: those without a column, if there is one."""
+        if VALUE_COLUMN not in self.table.c:
+            return ()
+        return tuple(k for k in STORED_KEYS if COLUMNS[k] not in self.table.c and k not in _NEVER_IN_VALUE)
+
+    @property
     def stored_keys(self) -> tuple[str, ...]:
-        return tuple(k for k in OWNED_KEYS if COLUMNS[k] in self.table.c)
+        """Every key this table can hold, in a column or in ``value``."""
+        held = {*self.column_keys, *self.json_keys}
+        return tuple(k for k in STORED_KEYS if k in held)
 
     @property
     def our_row(self) -> sa.ColumnElement[bool]:
         return self.table.c[KEY_COLUMN] == ROW_KEY
 
     def select_row(self) -> sa.Select[Any]:
-        columns = [self.table.c[COLUMNS[k]] for k in self.stored_keys]
+        columns = [self.table.c[COLUMNS[k]] for k in self.column_keys]
+        if self.json_keys:
+            columns.append(self.table.c[VALUE_COLUMN])
         return sa.select(*columns).where(self.our_row).limit(1)
 
     # --- values to the row and back -----------------------------------------------------
@@ -86,24 +115,34 @@ class Layout:
     def values(self, row: sa.Row[Any] | None) -> dict[str, str]:
         """The contract's values in the row (absent where a column is NULL or missing)."""
         values: dict[str, str] = {}
-        if row is not None:
-            mapping = row._mapping
-            for key in self.stored_keys:
-                value = mapping[COLUMNS[key]]
-                if value is not None:
-                    values[key] = from_db(value, moment=key == keys.EXPIRES_AT)
+        if row is None:
+            return values
+        mapping = row._mapping
+        for key in self.column_keys:
+            value = mapping[COLUMNS[key]]
+            if value is not None:
+                values[key] = from_db(value, moment=key == keys.EXPIRES_AT)
+        if self.json_keys:
+            kept = _json_object(mapping[VALUE_COLUMN])
+            for key in self.json_keys:
+                value = kept.get(key)
+                if isinstance(value, str):
+                    values[key] = value
         return values
 
     def row(self, values: dict[str, str]) -> dict[str, object]:
         """The columns an upsert of ``values`` writes, ``updated_at`` included."""
         row: dict[str, object] = {}
-        for key in self.stored_keys:
+        for key in self.column_keys:
             column = self.table.c[COLUMNS[key]]
             if key == keys.EXPIRES_AT:
                 text = values[key]
                 row[column.name] = self.to_db(column, parse_utc(text) if text else None, text)
             else:
-                row[column.name] = values[key]
+                # A save without a verdict clears the one stored (contract, "Exit codes").
+                row[column.name] = values.get(key) or (None if key == keys.REFRESH_REJECTED else "")
+        if self.json_keys:
+            row[VALUE_COLUMN] = self._to_json(self._json_values(values))
         if UPDATED_AT in self.table.c:
             row[UPDATED_AT] = self.to_db(self.table.c[UPDATED_AT], utcnow())
         return row
@@ -113,13 +152,23 @@ class Layout:
         mapping = got._mapping if got else {}
         expires = COLUMNS[keys.EXPIRES_AT]
         stored = {str(k): from_db(v, moment=str(k) == expires) for k, v in mapping.items() if v is not None}
-        return [COLUMNS[k] for k in self.stored_keys if stored.get(COLUMNS[k], "") != values[k]]
+        wrong = [COLUMNS[k] for k in self.column_keys if stored.get(COLUMNS[k], "") != values.get(k, "")]
+        if self.json_keys and _json_object(mapping.get(VALUE_COLUMN)) != self._json_values(values):
+            wrong.append(VALUE_COLUMN)
+        return wrong
+
+    def _json_values(self, values: dict[str, str]) -> dict[str, str]:
+        return {k: values[k] for k in self.json_keys if k in values}
+
+    def _to_json(self, kept: dict[str, str]) -> object:
+        """A JSON column takes the object; a text column takes it as JSON text."""
+        return kept if isinstance(self.table.c[VALUE_COLUMN].type, sa.JSON) else json.dumps(kept)
 
     def placeholder_row(self) -> dict[str, object]:
         """A row that satisfies the table's constraints until the first save fills it in."""
         table = self.table
         now = utcnow()
-        owned = {COLUMNS[k] for k in OWNED_KEYS}
+        owned = {COLUMNS[k] for k in STORED_KEYS}
         row: dict[str, object] = {KEY_COLUMN: ROW_KEY}
         if UPDATED_AT in table.c:
             row[UPDATED_AT] = self.to_db(table.c[UPDATED_AT], now)
@@ -129,6 +178,8 @@ class Layout:
                 continue
             if column.name == COLUMNS[keys.EXPIRES_AT]:
                 row[column.name] = self.to_db(column, now)
+            elif column.name == VALUE_COLUMN and self.json_keys:
+                row[column.name] = self._to_json({})
             elif column.name in owned:
                 row[column.name] = ""
             else:
@@ -144,14 +195,22 @@ class Layout:
             )
         return row
 
-    def report(self, description: str) -> SaveReport:
-        """What a save writes here, and what had no column to go to."""
+    def report(self, description: str, values: dict[str, str] | None = None) -> SaveReport:
+        """What a save of ``values`` writes here, and what had nowhere to go."""
+        verdict = bool(values and values.get(keys.REFRESH_REJECTED))
+        stored = self.stored_keys
+        written = tuple(k for k in stored if k != keys.REFRESH_REJECTED or verdict)
         elsewhere: dict[str, str] = {
             key: _("not stored: the table has no column {column}", column=COLUMNS[key])
             for key in OWNED_KEYS
-            if COLUMNS[key] not in self.names
+            if key not in stored
         }
-        return SaveReport(description, self.stored_keys, elsewhere)
+        if verdict and keys.REFRESH_REJECTED not in stored:
+            elsewhere[keys.REFRESH_REJECTED] = _(
+                "only in this program's memory: the table has no column {column} and no value column",
+                column=COLUMNS[keys.REFRESH_REJECTED],
+            )
+        return SaveReport(description, written, elsewhere)
 
     def to_db(self, column: sa.Column[Any], moment: datetime | None, text: str | None = None) -> object:
         """A timestamp for whatever type the column has; ``text`` is used for text columns."""
@@ -167,6 +226,18 @@ class Layout:
         if isinstance(column.type, sa.Integer | sa.Numeric):
             return int(moment.timestamp())
         return text
+
+
+def _json_object(value: object) -> dict[str, object]:
+    """What ``value`` holds as a JSON object; anything else (NULL, not JSON) holds nothing."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
 
 
 def from_db(value: object, *, moment: bool = False) -> str:

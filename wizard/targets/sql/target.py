@@ -20,7 +20,7 @@ from wizard.core.errors import InvalidTargetError, TargetError
 from wizard.core.i18n import _
 from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, SaveReport, TokenTarget
 from wizard.targets.sql.dialect import SQLITE_BUSY_MS, Action, Dialect, fix_sqlite
-from wizard.targets.sql.held import HeldRow
+from wizard.targets.sql.held import HeldRow, remembered
 from wizard.targets.sql.layout import COLUMNS, KEY_COLUMN, ROW_KEY, Layouts
 from wizard.targets.sql.url import parse_db_url
 
@@ -38,6 +38,9 @@ class SqlTarget(TokenTarget):
         self._thread_lock = threading.Lock()
         self._engine_lock = threading.Lock()
         self._engine: Engine | None = None
+        #: The verdict on the refresh token when the table has no place for it, for this
+        #: process only (contract, "Exit codes").
+        self._memory: dict[str, str] = {}
 
     @property
     def description(self) -> str:
@@ -120,7 +123,7 @@ class SqlTarget(TokenTarget):
             if layout is None:
                 return {}
             row = conn.execute(layout.select_row()).first()
-        return layout.values(row)
+        return remembered(layout, layout.values(row), self._memory)
 
     # --- planning and checking --------------------------------------------------------
 
@@ -131,7 +134,7 @@ class SqlTarget(TokenTarget):
             layout = self._layouts.find(conn)
         if layout is None:
             return SaveReport(self.description, OWNED_KEYS)
-        return layout.report(self.description)
+        return layout.report(self.description, connection.to_values())
 
     def check_writable(self) -> None:
         """Connect, and try the writes a save needs inside a transaction that is rolled back.
@@ -185,7 +188,7 @@ class SqlTarget(TokenTarget):
         try:
             if self.backend == "sqlite":
                 self._create_sqlite_file()
-            held = HeldRow(self._connect(), self.dialect, self._layouts, self.description)
+            held = HeldRow(self._connect(), self.dialect, self._layouts, self.description, self._memory)
             try:
                 held.acquire(deadline)
                 yield held
