@@ -89,7 +89,7 @@ def resolve(
         take(key, flags.get(key), "flags")
     take(keys.CLIENT_SECRET, environ.get(keys.CLIENT_SECRET), "environment")
     for key in keys.STORED_KEYS:
-        if key == keys.CLIENT_SECRET and not _same_integration(stored, values, flags):
+        if key == keys.CLIENT_SECRET and not _same_integration(stored, flags):
             continue
         take(key, stored.get(key), "target")
     for key in ENVIRONMENT_KEYS:
@@ -105,7 +105,7 @@ def _may_be_empty(key: str, value: str, origin: Origin) -> bool:
     return origin == "target" and key in keys.MAY_BE_EMPTY and value == ""
 
 
-def _same_integration(stored: Mapping[str, str], found: Mapping[str, str], flags: Mapping[str, str]) -> bool:
+def _same_integration(stored: Mapping[str, str], flags: Mapping[str, str]) -> bool:
     """Was the target's secret stored for the integration the flags name (if they name one)?"""
     for key in (keys.BASE_URL, keys.CLIENT_ID):
         given = flags.get(key, "").strip()
