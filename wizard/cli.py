@@ -8,17 +8,16 @@ commands start quickly.
 from __future__ import annotations
 
 import argparse
+import importlib
 import re
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import NoReturn, TextIO
+from typing import TextIO
 
 from wizard import __version__
 from wizard.core.errors import WizardError
 from wizard.core.i18n import _, render
-
-SUBCOMMANDS = ("connect", "check", "test", "refresh", "status", "sandbox")
 
 
 def say(text: str = "", file: TextIO | None = None, **kwargs: object) -> None:
@@ -46,6 +45,46 @@ def _add_target(parser: argparse.ArgumentParser, top: bool = False) -> None:
         default=default,
         help="a database: sqlite:///file.db, postgresql://…, mysql://…",
     )
+    _add_ssh(parser, default)
+
+
+def _add_ssh(parser: argparse.ArgumentParser, default: object) -> None:
+    """For ``--env ssh://…``; the password or passphrase comes from AMOCRM_SSH_PASSWORD only."""
+    parser.add_argument(
+        "--ssh-key", metavar="PATH", default=default, help="a private key for an ssh:// target"
+    )
+    parser.add_argument(
+        "--ssh-host-key",
+        metavar="SHA256:…",
+        default=default,
+        help="the fingerprint of an ssh:// server not yet in ~/.ssh/known_hosts, after checking it",
+    )
+
+
+def _add_restart(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--restart-cmd",
+        metavar="COMMAND",
+        help="restart the backend after new tokens were saved, e.g. 'pm2 restart backend' "
+        "(on the server for an ssh:// target)",
+    )
+    parser.add_argument(
+        "--restart-timeout",
+        metavar="SECONDS",
+        type=_positive_seconds,
+        default=120.0,
+        help="stop the restart command after this long (default: 120)",
+    )
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 1 to 86400")
+    return value
 
 
 def _add_integration(parser: argparse.ArgumentParser, top: bool = False) -> None:
@@ -59,53 +98,26 @@ def _add_integration(parser: argparse.ArgumentParser, top: bool = False) -> None
     )
 
 
-class _NotForTheGui(Exception):
-    """The short parser cannot read this line: the whole one must (and words the error)."""
-
-
-class _GuiLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _NotForTheGui(message)
-
-
-def _top_level_parser(
-    cls: type[argparse.ArgumentParser] = argparse.ArgumentParser,
-) -> argparse.ArgumentParser:
-    parser = cls(
+def _top_level_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
         prog="amocrm-wizard",
         description="Connect an amoCRM or Kommo account to your backend. "
         "Without a command, opens the wizard.",
-        add_help=cls is argparse.ArgumentParser,
     )
     parser.add_argument("--version", action="version", version=f"amocrm-wizard {__version__}")
     parser.add_argument("--demo", action="store_true", help="open the wizard against the built-in sandbox")
     parser.add_argument("--self-test", action="store_true", help="check that the GUI can start, then exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="log to the terminal too")
+    parser.add_argument(
+        "--setup", metavar="FILE", help="open the wizard filled in from a *.amocrm-setup file"
+    )
     _add_integration(parser, top=True)
     _add_target(parser, top=True)
     return parser
 
 
-def parse_command_line(args: list[str]) -> argparse.Namespace:
-    """The command line, read with the whole parser only when a command (or help) needs it.
-
-    Building the six subcommands' parsers costs milliseconds that the wizard's first window
-    would wait for. A line naming no command has only the top-level options, which the
-    short parser reads to the same result; anything it cannot read goes to the whole
-    parser, so errors and help are worded the same either way.
-    """
-    if not set(args) & {*SUBCOMMANDS, "-h", "--help"}:
-        try:
-            options = _top_level_parser(_GuiLineParser).parse_args(args)
-        except _NotForTheGui:
-            pass
-        else:
-            options.command = None
-            return options
-    return build_parser().parse_args(args)
-
-
 def build_parser() -> argparse.ArgumentParser:
+    """The one parser of the command line; the wizard (``wizard.app``) reads its flags too."""
     parser = _top_level_parser()
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -118,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     connect.add_argument(
         "--client-secret-stdin", action="store_true", help="read the client secret from stdin"
     )
+    _add_restart(connect)
 
     for name, text in (
         ("check", "list every key, secrets masked; exit 0 only if all are present"),
@@ -136,10 +149,65 @@ def build_parser() -> argparse.ArgumentParser:
         type=_duration,
         help="renew only if the pair is older, e.g. 30d or 12h",
     )
+    _add_token_parser(sub)
+    _add_restart(refresh)
+    export = sub.add_parser(
+        "export-setup", help="write a *.amocrm-setup file for an admin from a working target"
+    )
+    _add_target(export)
+    _add_integration(export)
+    export.add_argument("--output", metavar="FILE", help="where to write it (default: standard output)")
+    export.add_argument("--restart-cmd", metavar="COMMAND", help="the backend's restart command to include")
     sandbox = sub.add_parser("sandbox", help="run the built-in amoCRM sandbox on loopback")
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument("--rate-limit", type=float, default=None, help="requests per second before 429")
     return parser
+
+
+def _add_token_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    token = sub.add_parser(
+        "token", help="print a live access token for a backend in any language (a credential helper)"
+    )
+    _add_target(token)
+    _add_integration(token)
+    token.add_argument(
+        "--min-valid",
+        metavar="SECONDS",
+        type=_min_valid,
+        default=DEFAULT_MIN_VALID,
+        help=f"renew first when the token expires within this many seconds "
+        f"(default {DEFAULT_MIN_VALID}, at most {MAX_MIN_VALID})",
+    )
+    token.add_argument(
+        "--stale",
+        action="store_true",
+        help="read the token a request was just refused with from stdin; renew if it is still the stored one",
+    )
+    token.add_argument(
+        "--json", action="store_true", help='print {"access_token", "expires_at", "base_url"} instead'
+    )
+
+
+DEFAULT_MIN_VALID = 300
+MAX_MIN_VALID = 3600
+
+
+def _min_valid(text: str) -> int:
+    try:
+        seconds = int(text.strip())
+    except ValueError:
+        seconds = -1
+    if not 0 <= seconds <= MAX_MIN_VALID:
+        raise argparse.ArgumentTypeError(
+            render(
+                _(
+                    "{value!r} is not a number of seconds from 0 to {most}, e.g. 300.",
+                    value=text,
+                    most=MAX_MIN_VALID,
+                )
+            )
+        )
+    return seconds
 
 
 def _duration(text: str) -> timedelta:
@@ -156,15 +224,37 @@ def _duration(text: str) -> timedelta:
 
 # --- entry point ----------------------------------------------------------------------
 
+GUI_MISSING = _(
+    'The wizard needs Qt: pip install "amocrm-wizard[gui]". '
+    "The commands (amocrm-wizard --help) work without it."
+)
+
+
+def _gui_installed() -> bool:
+    """Whether PySide6 imports: ``pip install amocrm-wizard`` is headless, ``[gui]`` adds it.
+
+    Only PySide6 itself missing counts; any other import error is a fault to report as one.
+    """
+    try:
+        importlib.import_module("PySide6")
+    except ModuleNotFoundError as error:
+        if error.name != "PySide6":
+            raise
+        return False
+    return True
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    options = parse_command_line(args)
+    options = build_parser().parse_args(args)
     if options.command is None:
+        if not _gui_installed():
+            say(GUI_MISSING, file=sys.stderr)
+            return 1
         # Imported here: the headless commands must never pay for Qt.
-        from wizard.app import main as gui_main
+        from wizard.app import run
 
-        return int(gui_main(args))
+        return run(options)
     from wizard import commands
     from wizard.core.logs import setup_logging
 

@@ -12,6 +12,7 @@ import sys
 from datetime import timedelta
 from typing import TextIO
 
+from wizard import restart
 from wizard.cli import say
 from wizard.core import consent, oauth, validate
 from wizard.core.account import Account, parse_account
@@ -43,7 +44,13 @@ SECRET_ENV = "AMOCRM_CLIENT_SECRET"
 def _target(options: argparse.Namespace) -> TokenTarget:
     """The target, completed from the flags, the environment and the keyring in the
     contract's order (``wizard.targets.credentials``)."""
-    return open_target(env=options.env, db=options.db, known_values=_known_values(options))
+    return open_target(
+        env=options.env,
+        db=options.db,
+        known_values=_known_values(options),
+        ssh_key=getattr(options, "ssh_key", None),
+        ssh_host_key=getattr(options, "ssh_host_key", None),
+    )
 
 
 def _known_values(options: argparse.Namespace) -> dict[str, str]:
@@ -78,9 +85,11 @@ def cmd_connect(options: argparse.Namespace, out: TextIO) -> int:
     code = _obtain_code(options, account, client_id, out)
     register_secret(code)
     tokens = oauth.exchange_code(account, client_id, secret, redirect_uri, code)
-    info = oauth.fetch_account(account, tokens.access_token)
     connection = Connection(account.base_url, client_id, secret, redirect_uri, tokens)
     report = target.save(connection)
+    restart_failure = restart.after_save(options, target, out)  # before the account test
+    with restart.takes_precedence(restart_failure):
+        info = oauth.fetch_account(account, tokens.access_token)
     log.info("Connected %s (account %s); saved to %s.", account.base_url, info.get("id"), report.target)
 
     say(
@@ -91,6 +100,8 @@ def cmd_connect(options: argparse.Namespace, out: TextIO) -> int:
     for key, where in report.elsewhere.items():
         say(f"  {key}: {render(where)}", file=out)
     _print_pair(tokens, out)
+    if restart_failure is not None:
+        raise restart_failure
     return 0
 
 
@@ -279,10 +290,15 @@ def cmd_refresh(options: argparse.Namespace, out: TextIO) -> int:
                 file=out,
             )
             return 0
-    connection = TokenSource(target).refresh()
+    source = TokenSource(target)
+    connection = source.refresh()
     assert connection.tokens is not None
     say(_("Tokens renewed and saved to {description}.", description=target.description), file=out)
     _print_pair(connection.tokens, out)
+    # Only a pair this command saved restarts the backend (not one another process renewed).
+    restart_failure = restart.after_save(options, target, out) if source.refresh_count else None
+    if restart_failure is not None:
+        raise restart_failure
     return 0
 
 
@@ -311,6 +327,60 @@ def _print_pair(tokens: TokenPair, out: TextIO) -> None:
         )
 
 
+# --- token ----------------------------------------------------------------------------
+
+
+def cmd_token(options: argparse.Namespace, out: TextIO) -> int:
+    """The credential helper: a live access token on stdout, and nothing else there.
+
+    It runs on every backend start, so the path that needs no refresh only reads the
+    target: requests, PyJWT and filelock come in with the token source, when a refresh is due.
+    """
+    refused = _refused_token() if options.stale else ""
+    target = _target(options)
+    connection = _stored(target)
+    # A stored address that breaks the account rules is refused (exit 2) before the
+    # backend is told to send the token there.
+    base_url = connection.account.base_url
+    tokens = connection.tokens
+    assert tokens is not None
+    margin = timedelta(seconds=options.min_valid)
+    if not tokens.is_long_lived and (tokens.access_expired(margin=margin) or refused == tokens.access_token):
+        from wizard.runtime.source import TokenSource
+
+        found_nowhere(target.description, connection.to_values(), TO_REFRESH)
+        # Single-flight: the source takes the target's lock and re-reads it, so when
+        # another process renewed meanwhile its pair is printed and nothing is sent.
+        connection = TokenSource(target, margin=margin).refresh(stale_access_token=tokens.access_token)
+        tokens = connection.tokens
+        assert tokens is not None
+    if options.json:
+        import json
+
+        answer = {
+            "access_token": tokens.access_token,
+            "expires_at": format_utc(tokens.expires_at),
+            "base_url": base_url,
+        }
+        out.write(json.dumps(answer) + "\n")
+    else:
+        out.write(tokens.access_token + "\n")
+    return 0
+
+
+def _refused_token() -> str:
+    """The token a request was refused with, from stdin: argv would show it in the process list."""
+    token = sys.stdin.readline().strip()
+    if token[:7].lower() == "bearer ":
+        token = token[7:].strip()
+    if not token:
+        raise ConfigError(
+            _("--stale needs the refused access token on standard input, and none came."),
+            _("Pipe it in, e.g. printf '%s' \"$TOKEN\" | amocrm-wizard token --stale."),
+        )
+    return token
+
+
 # --- sandbox --------------------------------------------------------------------------
 
 
@@ -323,11 +393,50 @@ def cmd_sandbox(options: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+# --- export-setup ---------------------------------------------------------------------
+
+
+def cmd_export_setup(options: argparse.Namespace, out: TextIO) -> int:
+    """A ``*.amocrm-setup`` for an admin, from a working target (flags may override it)."""
+    from wizard import setupfile
+
+    target = _target(options)
+    found = target.read_values()  # the flags first (credentials.resolve)
+    setup = setupfile.Setup(
+        account=parse_account(_pick(found.get(BASE_URL, ""), "--account")).base_url,
+        client_id=_pick(found.get(CLIENT_ID, ""), "--client-id"),
+        redirect_uri=_pick(found.get(REDIRECT_URI, ""), "--redirect-uri"),
+        env="" if options.db else target.description,
+        db=setupfile.without_password(options.db) if options.db else "",
+        ssh_host_key=str(getattr(target.underlying(), "host_fingerprint", lambda: "")()),
+        restart_cmd=options.restart_cmd or "",
+    )
+    text = setupfile.dumps(setup)
+    if not options.output:
+        out.write(text)
+        return 0
+    try:
+        with open(options.output, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise ConfigError(
+            _("Could not write {file}: {reason}.", file=options.output, reason=exc.strerror or exc),
+            _("Choose another place with --output."),
+        ) from exc
+    say(
+        _("Wrote the setup file {file}. Send it to the admin; it holds no secret.", file=options.output),
+        file=out,
+    )
+    return 0
+
+
 COMMANDS = {
     "connect": cmd_connect,
     "check": cmd_check,
     "test": cmd_test,
     "refresh": cmd_refresh,
     "status": cmd_status,
+    "token": cmd_token,
     "sandbox": cmd_sandbox,
+    "export-setup": cmd_export_setup,
 }

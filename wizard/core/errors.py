@@ -62,6 +62,12 @@ class InvalidCallbackError(ConfigError):
     code = "bad_callback"
 
 
+class InvalidSetupFileError(ConfigError):
+    """A ``*.amocrm-setup`` file that is malformed, or says something it must not."""
+
+    code = "bad_setup"
+
+
 # --- amoCRM refused (exit 3) --------------------------------------------------------
 
 
@@ -198,6 +204,24 @@ class DatabaseRefusedError(TargetError):
     code = "database_refused"
 
 
+class TargetReadError(TargetError):
+    """What the target holds could not be read: no permission, or not UTF-8 text."""
+
+    code = "target_read"
+
+
+class NotARegularFileError(TargetError):
+    """The .env path names a FIFO, a device, a folder or a socket: refused before any read."""
+
+    code = "target_not_file"
+
+
+class TargetLockDeniedError(TargetError):
+    """The lock file beside the .env cannot be created or opened by this user."""
+
+    code = "target_lock_denied"
+
+
 class TargetLockTimeout(TargetError):
     code = "target_locked"
     retryable = True
@@ -209,6 +233,46 @@ class VerificationError(TargetError):
     code = "target_verify"
 
 
+class ServerUnreachableError(TargetError):
+    """An ssh:// target's server did not answer, or the SSH session broke."""
+
+    code = "ssh_unreachable"
+
+
+class ServerLoginRefusedError(TargetError):
+    """The SSH server refused every key and password offered."""
+
+    code = "ssh_login_refused"
+
+
+class UnknownHostKeyError(TargetError):
+    """The SSH server's host key is not in known_hosts yet: the admin must confirm it."""
+
+    code = "ssh_host_key_unknown"
+
+    def __init__(self, message: str, hint: str = "", *, host: str, fingerprint: str) -> None:
+        super().__init__(message, hint)
+        #: ``[host]:port`` as known_hosts names it, and the key's ``SHA256:…`` fingerprint.
+        self.host = host
+        self.fingerprint = fingerprint
+
+
+class ChangedHostKeyError(TargetError):
+    """The SSH server's host key differs from the one known_hosts recorded: always refused."""
+
+    code = "ssh_host_key_changed"
+
+
+# --- the backend's restart (exit 6) ------------------------------------------------
+
+
+class RestartFailedError(WizardError):
+    """The tokens were saved, but ``--restart-cmd`` failed or timed out."""
+
+    exit_code = 6
+    code = "restart_failed"
+
+
 # --- other (exit 1) -----------------------------------------------------------------
 
 
@@ -217,3 +281,10 @@ class IncompleteConfigError(WizardError):
 
     exit_code = 1
     code = "incomplete"
+
+
+class ScheduleError(WizardError):
+    """The daily renewal could not be set up with the OS scheduler (``wizard.schedule``)."""
+
+    exit_code = 1
+    code = "schedule"

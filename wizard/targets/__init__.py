@@ -14,13 +14,20 @@ DEFAULT_ENV = ".env"
 
 
 def open_target(
-    env: str | None = None, db: str | None = None, known_values: Mapping[str, str] | None = None
+    env: str | None = None,
+    db: str | None = None,
+    known_values: Mapping[str, str] | None = None,
+    *,
+    ssh_key: str | None = None,
+    ssh_host_key: str | None = None,
 ) -> TokenTarget:
     """The target named by ``--env PATH`` or ``--db URL`` (default: ``.env`` here), completed
     in the contract's order (``wizard.targets.credentials``).
 
     ``known_values``: contract keys from the flags (``--account``, ``--client-id`` …, the
     secret from standard input) or typed in the wizard; they come before the target's own.
+    ``--env ssh://…`` is a .env on a server; ``ssh_key`` and ``ssh_host_key`` are its
+    ``--ssh-key`` and ``--ssh-host-key``.
     """
     if env and db:
         raise InvalidTargetError(_("Both --env and --db were given."), _("Choose one place for the tokens."))
@@ -32,6 +39,11 @@ def open_target(
         from wizard.targets.sql import SqlTarget
 
         target = SqlTarget(db)
+    elif env and env.strip().lower().startswith("ssh://"):
+        # Imported here so a local .env never pays for paramiko.
+        from wizard.targets.ssh import SshEnvTarget
+
+        target = SshEnvTarget(env, ssh_key=ssh_key, ssh_host_key=ssh_host_key)
     else:
         from wizard.targets.envfile import EnvFileTarget
 

@@ -80,6 +80,11 @@ class TokenTarget(abc.ABC):
         with self.lock() as held:
             return held.save(connection)
 
+    def underlying(self) -> TokenTarget:
+        """The place itself, under any wrapper (``credentials.Credentials``): for what only
+        one kind of place can do, such as running the restart on an ssh:// server."""
+        return self
+
     def close(self) -> None:  # noqa: B027  (optional hook: files hold nothing open)
         """Release connections or handles (nothing to do for files)."""
 

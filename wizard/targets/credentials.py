@@ -216,6 +216,9 @@ class Credentials(TokenTarget):
     def close(self) -> None:
         self.target.close()
 
+    def underlying(self) -> TokenTarget:
+        return self.target.underlying()
+
     # --- the keyring --------------------------------------------------------------------
 
     def _lookup(self, base_url: str, client_id: str) -> str | None:

@@ -8,6 +8,7 @@ window has been painted, so that it is warm by the time the admin gets there.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, QTimer
 from PySide6.QtGui import QCloseEvent
@@ -18,6 +19,9 @@ from wizard.ui.model import Mode, Prefill, Session, Step, TargetChoice
 from wizard.ui.texts import set_app_icon
 from wizard.ui.welcome import WelcomePage
 from wizard.ui.worker import Worker
+
+if TYPE_CHECKING:
+    from wizard.core.account import Account
 
 DEFAULT_SIZE = QSize(860, 660)  # fits 1366×768 with the taskbar and window frame
 
@@ -189,19 +193,17 @@ class SetupWizard(QWizard):
             consent.prefetch(*prefilled)
         else:
             consent.warm_up()
-        assert consent.browser is not None
-        consent.browser.page.loadFinished.connect(self._on_consent_load_finished)
+        consent.settled.connect(self._on_consent_settled)
 
-    def _on_consent_load_finished(self, _ok: bool) -> None:
+    def _on_consent_settled(self) -> None:
         """The consent page is up (or failed): now the rest of the HTTP stack, which the
         exchange needs, without competing with that page for the interpreter."""
-        consent = self.consent
-        if self._http_preloaded or not (consent.loaded_ok or consent._load_failed):
-            return  # the empty warm-up page
+        if self._http_preloaded:
+            return
         self._http_preloaded = True
         self.worker.submit(_preload_http, _ignore, _ignore)
 
-    def _prefilled_details(self):  # type: ignore[no-untyped-def]
+    def _prefilled_details(self) -> tuple[Account, str, str] | None:
         from wizard.core import validate
         from wizard.core.account import parse_account
         from wizard.core.errors import WizardError
