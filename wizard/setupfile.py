@@ -80,7 +80,7 @@ def read_setup(path: str | Path) -> Setup:
 def loads(text: str, name: str = "the setup file") -> Setup:
     def bad(message: str) -> InvalidSetupFileError:
         return InvalidSetupFileError(
-            _("{file}: {problem}", file=name, problem=message),
+            _("In {file}: {problem}", file=name, problem=message),
             _("Ask the backend's developer for a new file (amocrm-wizard export-setup)."),
         )
 
@@ -171,7 +171,9 @@ def _named(key: str, check_value: Callable[[], object]) -> None:
     except InvalidSetupFileError:
         raise
     except ConfigError as exc:
-        raise InvalidSetupFileError(_("{key}: {problem}", key=key, problem=exc.message), exc.hint) from exc
+        raise InvalidSetupFileError(
+            _("{key} is not right: {problem}", key=key, problem=exc.message), exc.hint
+        ) from exc
 
 
 def _check_env(env: str) -> None:
