@@ -34,6 +34,7 @@ def gui_options(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--account")
     parser.add_argument("--client-id")
     parser.add_argument("--redirect-uri")
+    parser.add_argument("--setup")
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--env")
     target.add_argument("--db")
@@ -54,6 +55,8 @@ def main(argv: list[str]) -> int:
 
         sandbox = Sandbox().start()
     try:
+        if not _read_setup_file(options):
+            return 2
         prefill, target = _prefill(options, sandbox)
         return _run(prefill, target)
     finally:
@@ -93,6 +96,24 @@ def application() -> QApplication:
     # The icon itself is set once the first window is painted (wizard.ui.texts.set_app_icon).
     QGuiApplication.setDesktopFileName("amocrm-wizard")
     return app
+
+
+def _read_setup_file(options: argparse.Namespace) -> bool:
+    """``--setup FILE`` becomes the same prefill as the flags; a bad file is shown, not opened."""
+    from wizard.core.errors import WizardError
+    from wizard.setupfile import apply_setup
+
+    try:
+        apply_setup(options)
+    except WizardError as error:
+        from PySide6.QtWidgets import QMessageBox
+
+        from wizard.core.catalogue import describe
+
+        failure = describe(error)
+        QMessageBox.critical(None, failure.title, f"{failure.explanation}\n\n{failure.fix}")
+        return False
+    return True
 
 
 def _prefill(options: argparse.Namespace, sandbox: object | None) -> tuple[Prefill, TargetChoice]:

@@ -252,3 +252,28 @@ def without_password(db_url: str) -> str:
         (f"{parts.username}@" if parts.username else "") + host + (f":{parts.port}" if parts.port else "")
     )
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+# --- opening the wizard with one ---------------------------------------------------------
+
+
+def apply_setup(options: Any) -> Setup | None:
+    """``--setup FILE``: fill the same prefill options as --account, --client-id,
+    --redirect-uri and --env/--db (flags given on the command line win), and let the
+    server named by ``ssh_host_key`` in. ``options.restart_cmd`` gets the backend's command."""
+    path = getattr(options, "setup", None)
+    if not path:
+        return None
+    setup = read_setup(path)
+    for name in ("account", "client_id", "redirect_uri"):
+        if not getattr(options, name, None):
+            setattr(options, name, getattr(setup, name) or None)
+    if not (getattr(options, "env", None) or getattr(options, "db", None)):
+        options.env = setup.env or None
+        options.db = setup.db or None
+    if setup.ssh_host_key:
+        from wizard.targets.ssh_session import confirm_host_key
+
+        confirm_host_key(setup.ssh_host_key)
+    options.restart_cmd = getattr(options, "restart_cmd", None) or setup.restart_cmd or None
+    return setup

@@ -7,6 +7,7 @@ spent at amoCRM before the target has been checked.
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import threading
 from pathlib import Path
@@ -18,7 +19,8 @@ from tests.helpers import integration_flags, run_cli
 from tests.ssh_server import USER, Remote, SshServer, keygen, needs_sshd, remote, ssh_server
 from wizard.core.connection import REFRESH_TOKEN
 from wizard.sandbox import Sandbox
-from wizard.setupfile import read_setup
+from wizard.setupfile import apply_setup, read_setup
+from wizard.targets import open_target, ssh_session
 
 __all__ = ["remote", "ssh_server"]  # the fixtures, imported for pytest
 
@@ -274,3 +276,34 @@ def test_export_setup_from_a_working_target_reads_back_the_same(
     assert it.client_secret not in text and refresh_token(connected) not in text
     printed = run_cli(args, env)
     assert printed.returncode == 0 and printed.stdout == text  # without --output: standard output
+
+
+def test_a_setup_file_opens_with_everything_but_the_consent(
+    sandbox: Sandbox,
+    remote: Remote,
+    env: dict[str, str],
+    connected: Path,
+    ssh_server: SshServer,
+    tmp_path: Path,
+) -> None:
+    """What ``amocrm-wizard --setup FILE`` does before the first window: on a machine that has
+    never seen the server, the file's host key lets it in, and the target gives the rest."""
+    file = tmp_path / "backend.amocrm-setup"
+    assert run_cli(["export-setup", "--env", remote.url, "--output", str(file)], env).returncode == 0
+    remote.known_hosts.write_text("")
+    options = argparse.Namespace(
+        setup=str(file), account=None, client_id=None, redirect_uri=None, env=None, db=None
+    )
+    try:
+        apply_setup(options)
+        stored = open_target(env=options.env).load()
+    finally:
+        ssh_session._confirmed.clear()
+    it = sandbox.integration
+    assert (options.account, options.client_id, options.redirect_uri) == (
+        sandbox.base_url,
+        it.client_id,
+        it.redirect_uri,
+    )
+    assert stored is not None and stored.client_secret == it.client_secret
+    assert remote.known_hosts.read_text() == ssh_server.known_hosts_line()

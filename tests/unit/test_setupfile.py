@@ -3,13 +3,14 @@ refused with a message that names what is wrong."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
 import tomllib
 
 from wizard.core.errors import InvalidSetupFileError
-from wizard.setupfile import Setup, dumps, loads, read_setup, without_password
+from wizard.setupfile import Setup, apply_setup, dumps, loads, read_setup, without_password
 
 FINGERPRINT = "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"
 CLIENT_ID = "0f8e3a52-5c1d-4d1e-9a5b-7c2e8f9d6b41"
@@ -98,3 +99,19 @@ def test_a_malformed_or_hostile_file_is_refused_by_name(text: str, named: str) -
         loads(text, name="x.amocrm-setup")
     assert named in str(caught.value)
     assert caught.value.exit_code == 2
+
+
+def test_opening_with_a_setup_file_fills_what_the_flags_did_not(tmp_path: Path) -> None:
+    file = tmp_path / "x.amocrm-setup"
+    file.write_text(dumps(FULL))
+    options = argparse.Namespace(
+        setup=str(file), account="othercompany", client_id=None, redirect_uri=None, env=None, db=None
+    )
+    assert apply_setup(options) == FULL
+    assert (options.account, options.client_id, options.redirect_uri) == (
+        "othercompany",
+        CLIENT_ID,
+        FULL.redirect_uri,
+    )
+    assert (options.env, options.db, options.restart_cmd) == (FULL.env, None, FULL.restart_cmd)
+    assert apply_setup(argparse.Namespace(setup=None)) is None

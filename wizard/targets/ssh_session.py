@@ -259,6 +259,15 @@ def remember_host_key(name: str, key: paramiko.PKey) -> None:
         handle.write(lead + f"{name} {key.get_name()} {key.get_base64()}\n".encode())
 
 
+#: Fingerprints the admin confirmed for this process: in the wizard, or through a setup file.
+_confirmed: set[str] = set()
+
+
+def confirm_host_key(fingerprint: str) -> None:
+    """Let the unknown server with this ``SHA256:…`` fingerprint in (and into known_hosts)."""
+    _confirmed.add(check_fingerprint(fingerprint))
+
+
 class _ConfirmedOrRefused(paramiko.MissingHostKeyPolicy):
     """An unknown host passes only when the admin named its fingerprint (StrictHostKeyChecking=ask)."""
 
@@ -267,7 +276,7 @@ class _ConfirmedOrRefused(paramiko.MissingHostKeyPolicy):
 
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
         fingerprint = key.fingerprint
-        if self.accepted is not None and self.accepted == fingerprint.rstrip("="):
+        if fingerprint.rstrip("=") in {self.accepted, *_confirmed}:
             remember_host_key(hostname, key)
             return
         raise UnknownHostKeyError(
