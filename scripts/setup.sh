@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything amocrm-wizard needs on a fresh Debian/Ubuntu machine: the system
 # libraries Qt WebEngine loads, a virtualenv with the package and its test tools, and
-# Node's dotenv (the tests check that the .env reads back the same in Node).
+# Node's dotenv (the tests check that the .env reads back the same in Node), and the Node
+# client's and its example's packages (axios).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,5 +41,9 @@ done
 
 if command -v npm >/dev/null 2>&1; then
   npm install --prefix tests/node --no-audit --no-fund --silent >/dev/null
+  # The Node client's dev copy of axios, and the example backend that uses the client.
+  for dir in clients/node examples/node; do
+    npm ci --prefix "$dir" --no-audit --no-fund --silent >/dev/null
+  done
 fi
 echo "Set up: .venv ready."

@@ -230,5 +230,9 @@ def self_test(app: QApplication) -> int:
     if outcome.get("error"):
         print(f"Self-test failed: {outcome['error']}.", file=sys.stderr)
         return 1
-    print(f"Self-test passed: Qt {qVersion()}, Chromium {qWebEngineChromiumVersion()}, consent page loaded.")
+    version: object = qWebEngineChromiumVersion()  # PySide's stub says bytes; it returns str
+    chromium = (
+        bytes(version).decode() if isinstance(version, bytes | bytearray | memoryview) else str(version)
+    )
+    print(f"Self-test passed: Qt {qVersion()}, Chromium {chromium}, consent page loaded.")
     return 0

@@ -18,7 +18,7 @@ from wizard import __version__
 from wizard.core.errors import WizardError
 from wizard.core.i18n import _, render
 
-SUBCOMMANDS = ("connect", "check", "test", "refresh", "status", "sandbox", "export-setup")
+SUBCOMMANDS = ("connect", "check", "test", "refresh", "status", "sandbox", "token", "export-setup")
 
 
 def say(text: str = "", file: TextIO | None = None, **kwargs: object) -> None:
@@ -180,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_duration,
         help="renew only if the pair is older, e.g. 30d or 12h",
     )
+    _add_token_parser(sub)
     _add_restart(refresh)
     export = sub.add_parser(
         "export-setup", help="write a *.amocrm-setup file for an admin from a working target"
@@ -192,6 +193,52 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument("--rate-limit", type=float, default=None, help="requests per second before 429")
     return parser
+
+
+def _add_token_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    token = sub.add_parser(
+        "token", help="print a live access token for a backend in any language (a credential helper)"
+    )
+    _add_target(token)
+    _add_integration(token)
+    token.add_argument(
+        "--min-valid",
+        metavar="SECONDS",
+        type=_min_valid,
+        default=DEFAULT_MIN_VALID,
+        help=f"renew first when the token expires within this many seconds "
+        f"(default {DEFAULT_MIN_VALID}, at most {MAX_MIN_VALID})",
+    )
+    token.add_argument(
+        "--stale",
+        action="store_true",
+        help="read the token a request was just refused with from stdin; renew if it is still the stored one",
+    )
+    token.add_argument(
+        "--json", action="store_true", help='print {"access_token", "expires_at", "base_url"} instead'
+    )
+
+
+DEFAULT_MIN_VALID = 300
+MAX_MIN_VALID = 3600
+
+
+def _min_valid(text: str) -> int:
+    try:
+        seconds = int(text.strip())
+    except ValueError:
+        seconds = -1
+    if not 0 <= seconds <= MAX_MIN_VALID:
+        raise argparse.ArgumentTypeError(
+            render(
+                _(
+                    "{value!r} is not a number of seconds from 0 to {most}, e.g. 300.",
+                    value=text,
+                    most=MAX_MIN_VALID,
+                )
+            )
+        )
+    return seconds
 
 
 def _duration(text: str) -> timedelta:

@@ -350,6 +350,59 @@ def _print_pair(tokens: TokenPair, out: TextIO) -> None:
         )
 
 
+# --- token ----------------------------------------------------------------------------
+
+
+def cmd_token(options: argparse.Namespace, out: TextIO) -> int:
+    """The credential helper: a live access token on stdout, and nothing else there.
+
+    It runs on every backend start, so the path that needs no refresh only reads the
+    target: requests, PyJWT and filelock come in with the token source, when a refresh is due.
+    """
+    refused = _refused_token() if options.stale else ""
+    target = _target(options)
+    connection = _stored(target)
+    # A stored address that breaks the account rules is refused (exit 2) before the
+    # backend is told to send the token there.
+    base_url = connection.account.base_url
+    tokens = connection.tokens
+    assert tokens is not None
+    margin = timedelta(seconds=options.min_valid)
+    if not tokens.is_long_lived and (tokens.access_expired(margin=margin) or refused == tokens.access_token):
+        from wizard.runtime.source import TokenSource
+
+        # Single-flight: the source takes the target's lock and re-reads it, so when
+        # another process renewed meanwhile its pair is printed and nothing is sent.
+        connection = TokenSource(target, margin=margin).refresh(stale_access_token=tokens.access_token)
+        tokens = connection.tokens
+        assert tokens is not None
+    if options.json:
+        import json
+
+        answer = {
+            "access_token": tokens.access_token,
+            "expires_at": format_utc(tokens.expires_at),
+            "base_url": base_url,
+        }
+        out.write(json.dumps(answer) + "\n")
+    else:
+        out.write(tokens.access_token + "\n")
+    return 0
+
+
+def _refused_token() -> str:
+    """The token a request was refused with, from stdin: argv would show it in the process list."""
+    token = sys.stdin.readline().strip()
+    if token[:7].lower() == "bearer ":
+        token = token[7:].strip()
+    if not token:
+        raise ConfigError(
+            _("--stale needs the refused access token on standard input, and none came."),
+            _("Pipe it in, e.g. printf '%s' \"$TOKEN\" | amocrm-wizard token --stale."),
+        )
+    return token
+
+
 # --- sandbox --------------------------------------------------------------------------
 
 
@@ -407,6 +460,7 @@ COMMANDS = {
     "test": cmd_test,
     "refresh": cmd_refresh,
     "status": cmd_status,
+    "token": cmd_token,
     "sandbox": cmd_sandbox,
     "export-setup": cmd_export_setup,
 }

@@ -35,7 +35,7 @@ from tests.end2end.gui_fixtures import (
     wait_for_step,
 )
 from tests.helpers import allow
-from wizard.core import schedule
+from wizard import schedule
 from wizard.core.catalogue import describe
 from wizard.core.tokens import parse_utc
 from wizard.sandbox import Sandbox

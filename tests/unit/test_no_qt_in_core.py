@@ -6,7 +6,7 @@ import sys
 CODE = """
 import sys
 import wizard.core.account, wizard.core.oauth, wizard.core.tokens, wizard.core.connection
-import wizard.core.schedule, wizard.core.validate, wizard.core.logs
+import wizard.schedule, wizard.core.validate, wizard.core.logs
 import wizard.targets, wizard.targets.envfile, wizard.targets.base
 import wizard.runtime, wizard.sandbox, wizard.cli
 from wizard.cli import build_parser

@@ -263,3 +263,10 @@ class IncompleteConfigError(WizardError):
 
     exit_code = 1
     code = "incomplete"
+
+
+class ScheduleError(WizardError):
+    """The daily renewal could not be set up with the OS scheduler (``wizard.schedule``)."""
+
+    exit_code = 1
+    code = "schedule"

@@ -62,7 +62,7 @@ class WizardPage(QWizardPage):
 
     def _last_in_tab_order(self) -> QWidget | None:
         last, widget, seen = None, self.nextInFocusChain(), set()
-        while widget is not self and id(widget) not in seen:
+        while widget is not None and widget is not self and id(widget) not in seen:
             seen.add(id(widget))
             if self.isAncestorOf(widget) and widget.focusPolicy() & Qt.FocusPolicy.TabFocus:
                 last = widget

@@ -30,7 +30,6 @@ from wizard.ui import links
 from wizard.ui.base import WizardPage
 from wizard.ui.model import Session, Step
 from wizard.ui.navigation import NavigationRequest, Verdict, decide
-from wizard.ui.qtcompat import emit
 from wizard.ui.texts import current_language, ui_text
 from wizard.ui.widgets import Notice, announce, row
 from wizard.ui.worker import Worker
@@ -183,7 +182,7 @@ class ConsentPage(WizardPage):
         self.ensure_browser()
         if self._prefetched_for(self._wanted()):
             # Loaded ahead of time for exactly these details: show it as it is.
-            emit(self.completeChanged)
+            self.completeChanged.emit()
             return
         self.start_over()
 
@@ -279,7 +278,7 @@ class ConsentPage(WizardPage):
         """A fresh state and the consent page loaded anew (entering, Back to here, after a refusal)."""
         self.ensure_browser()
         self._load(self._account(), self.session.client_id, self.session.redirect_uri)
-        emit(self.completeChanged)
+        self.completeChanged.emit()
 
     def come_back(self) -> None:
         """Back here after the exchange refused: the code used is spent or expired."""
@@ -341,7 +340,7 @@ class ConsentPage(WizardPage):
         self._captured = True
         self.session.code = callback.code
         self.notice.show_message(Notice.Kind.SUCCESS, lambda: self.tr("Access allowed. Getting the tokens…"))
-        emit(self.completeChanged)
+        self.completeChanged.emit()
         wizard = self.wizard()
         if wizard is not None and wizard.currentPage() is self:
             wizard.next()
@@ -429,4 +428,4 @@ class ConsentPage(WizardPage):
         self.address_edit.setFocus()
 
     def _on_fallback_changed(self, _text: str) -> None:
-        emit(self.completeChanged)
+        self.completeChanged.emit()

@@ -24,9 +24,12 @@ from wizard.core.errors import ConfigError, WizardError
 from wizard.core.i18n import render
 from wizard.ui.base import WizardPage, paragraph
 from wizard.ui.model import Mode, Session, Step, looks_like_jwt
-from wizard.ui.qtcompat import emit
 from wizard.ui.texts import ui_text
 from wizard.ui.worker import Worker
+
+
+def _with_colon(name: Callable[[], str]) -> Callable[[], str]:
+    return lambda: name() + ":"
 
 
 def _keyring_secret(base_url: str, client_id: str) -> str:
@@ -246,7 +249,7 @@ class DetailsPage(WizardPage):
             name, description = names[field.edit]
             t.bind(field.edit.setAccessibleName, name)
             t.bind(field.edit.setToolTip, description)
-            t.bind(title.setText, lambda name=name: name() + ":")
+            t.bind(title.setText, _with_colon(name))
         t.bind(self.show_secret.setText, lambda: self.tr("Show the secret"))
         t.bind(
             self.show_secret.setAccessibleDescription,
@@ -402,7 +405,7 @@ class DetailsPage(WizardPage):
 
     def _on_method_toggled(self, _checked: bool) -> None:
         self._sync_method()
-        emit(self.completeChanged)
+        self.completeChanged.emit()
         if self.use_token.isChecked():
             self.token.setFocus()
 
@@ -417,4 +420,4 @@ class DetailsPage(WizardPage):
             return
         for field in self.fields:
             field.refresh()
-        emit(self.completeChanged)
+        self.completeChanged.emit()

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
 from wizard.core.catalogue import first_difference, redirect_uri_differences
 from wizard.core.errors import WizardError
 from wizard.core.i18n import render
-from wizard.ui.qtcompat import emit
 from wizard.ui.texts import Texts
 from wizard.ui.widgets import announce, row, wrapped
 
@@ -211,7 +210,7 @@ class RedirectCompare(QGroupBox):
         self._update()
 
     def _on_use_clicked(self) -> None:
-        emit(self.use_registered, self.registered.text().strip())
+        self.use_registered.emit(self.registered.text().strip())
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() in (QEvent.Type.LanguageChange, QEvent.Type.PaletteChange):

@@ -16,12 +16,12 @@ from wizard.core.redact import mask
 from wizard.ui.base import WizardPage, paragraph
 from wizard.ui.jobs import schedule_install_job, schedule_plan_job
 from wizard.ui.model import Mode, Session, TargetKind
-from wizard.ui.qtcompat import emit
 from wizard.ui.widgets import BusyIndicator, Notice, local_time
 from wizard.ui.worker import Worker
 
 if TYPE_CHECKING:
-    from wizard.core.schedule import SchedulePlan
+    from wizard.core.tokens import TokenPair
+    from wizard.schedule import SchedulePlan
 
 
 def masked_url(url: str) -> str:
@@ -150,7 +150,7 @@ class DonePage(WizardPage):
             lambda: schedule_install_job(plan), self._on_installed, self._on_install_failed
         )
         self.schedule.setEnabled(False)
-        emit(self.completeChanged)
+        self.completeChanged.emit()
         return False  # Finish again, by _on_installed, once it is in place
 
     def isComplete(self) -> bool:
@@ -163,7 +163,7 @@ class DonePage(WizardPage):
 
     # --- the summary ----------------------------------------------------------------
 
-    def _tokens(self):  # type: ignore[no-untyped-def]
+    def _tokens(self) -> TokenPair:
         result = self.session.result
         assert result is not None and result.connection.tokens is not None
         return result.connection.tokens
@@ -339,7 +339,7 @@ class DonePage(WizardPage):
         self.schedule_notice.show_message(
             Notice.Kind.SUCCESS, lambda: self.tr("The daily renewal is set up.")
         )
-        emit(self.completeChanged)
+        self.completeChanged.emit()
         wizard = self.wizard()
         if wizard is not None and wizard.currentPage() is self:
             wizard.accept()
@@ -352,7 +352,7 @@ class DonePage(WizardPage):
             error,
             lambda: self.tr("Untick the box to finish without it, or set it up by hand (see the README)."),
         )
-        emit(self.completeChanged)
+        self.completeChanged.emit()
 
     def _on_copy_clicked(self) -> None:
         text = "\n".join(f"{label}: {value}" for label, value in self.rows(shown=False))

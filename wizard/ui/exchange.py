@@ -8,6 +8,7 @@ here (a renewal saves itself: the old refresh token is spent the moment amoCRM a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
@@ -16,12 +17,16 @@ from wizard.core import errors as e
 from wizard.ui.base import WizardPage
 from wizard.ui.jobs import exchange_job, long_lived_job, renew_job, test_job
 from wizard.ui.model import Fix, Mode, Result, Session, Step, fix_for
-from wizard.ui.qtcompat import emit
 from wizard.ui.widgets import BusyIndicator, Notice, local_time, row
 from wizard.ui.worker import Worker
 
 if TYPE_CHECKING:
     from wizard.ui.diagnosis import RedirectCompare
+
+
+def _without_colon(label: Callable[[], str]) -> Callable[[], str]:
+    return lambda: label().rstrip(":")
+
 
 __all__ = ["ExchangePage", "exchange_job", "renew_job", "test_job"]
 
@@ -68,7 +73,7 @@ class ExchangePage(WizardPage):
             title.setBuddy(widget)
             form.addRow(title, widget)
             self.texts.bind(title.setText, label)
-            self.texts.bind(widget.setAccessibleName, lambda label=label: label().rstrip(":"))
+            self.texts.bind(widget.setAccessibleName, _without_colon(label))
             self._rows.append(title)
         self.layout_.addWidget(self.details)
         self.details.hide()
@@ -173,7 +178,7 @@ class ExchangePage(WizardPage):
             else:
                 self.busy.start(lambda: self.tr("Renewing the tokens and saving the new pair…"))
             self._job = self.worker.submit(lambda: job(target, known), self._on_done, self._on_failed)
-        emit(self.completeChanged)
+        self.completeChanged.emit()
 
     def _on_done(self, result: Any) -> None:
         assert isinstance(result, Result)
@@ -206,7 +211,7 @@ class ExchangePage(WizardPage):
                 Notice.Kind.SUCCESS,
                 lambda: self.tr("Connected. Nothing is saved yet: press Next to choose where the tokens go."),
             )
-        emit(self.completeChanged)
+        self.completeChanged.emit()
 
     def _on_failed(self, error: e.WizardError) -> None:
         self._job = None
@@ -220,7 +225,7 @@ class ExchangePage(WizardPage):
         self._show_fix_button()
         self.fix_button.show()
         self.fix_button.setFocus()
-        emit(self.completeChanged)
+        self.completeChanged.emit()
 
     def _show_fix_button(self) -> None:
         self.texts.bind(self.fix_button.setText, self._fix_text)

@@ -18,7 +18,7 @@ from wizard.ui.texts import UiText, ui_text
 
 if TYPE_CHECKING:
     from wizard.core.connection import Connection
-    from wizard.core.schedule import SchedulePlan
+    from wizard.schedule import SchedulePlan
     from wizard.targets import TokenTarget
     from wizard.targets.base import SaveReport
 
@@ -180,13 +180,13 @@ def _remember_secret(connection: Connection) -> UiText | None:
 
 
 def schedule_plan_job(target_args: list[str]) -> SchedulePlan:
-    from wizard.core import schedule
+    from wizard import schedule
 
     return schedule.plan(target_args)
 
 
 def schedule_install_job(plan: SchedulePlan) -> SchedulePlan:
-    from wizard.core import schedule
+    from wizard import schedule
 
     schedule.install(plan)  # looked up at call time: tests replace it
     return plan

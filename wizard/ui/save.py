@@ -11,7 +11,6 @@ from wizard.core.i18n import render
 from wizard.ui.base import WizardPage, paragraph
 from wizard.ui.jobs import Saved, open_choice, plan_job, save_job
 from wizard.ui.model import Session, Step, TargetKind
-from wizard.ui.qtcompat import emit
 from wizard.ui.widgets import SETTINGS_ENV_PATH, BusyIndicator, Notice, TargetChooser, settings
 from wizard.ui.worker import Worker
 
@@ -90,7 +89,7 @@ class SavePage(WizardPage):
         )
         self._job = self.worker.submit(lambda: save_job(choice, connection), self._on_saved, self._on_failed)
         self.target.set_busy(True)
-        emit(self.completeChanged)
+        self.completeChanged.emit()
         return False  # Next is pressed again, by _on_saved, once the write is confirmed
 
     def nextId(self) -> int:
@@ -147,7 +146,7 @@ class SavePage(WizardPage):
     def _on_target_changed(self) -> None:
         self.notice.clear()
         self._show_plan()
-        emit(self.completeChanged)
+        self.completeChanged.emit()
 
     def _on_test_requested(self) -> None:
         choice = self.target.choice()
@@ -161,7 +160,7 @@ class SavePage(WizardPage):
         self._job = self.worker.submit(
             lambda: plan_job(choice, connection, check=True), self._on_tested, self._on_failed
         )
-        emit(self.completeChanged)
+        self.completeChanged.emit()
 
     def _on_tested(self, report: Any) -> None:
         from wizard.targets.base import SaveReport
@@ -173,7 +172,7 @@ class SavePage(WizardPage):
         self._report = report
         self._render_plan()
         self.notice.show_message(Notice.Kind.SUCCESS, lambda: self.tr("The database can be written to."))
-        emit(self.completeChanged)
+        self.completeChanged.emit()
 
     def _on_saved(self, saved: Any) -> None:
         assert isinstance(saved, Saved)
@@ -187,7 +186,7 @@ class SavePage(WizardPage):
         self.session.notes = [saved.keyring_note] if saved.keyring_note else []
         if choice.kind is TargetKind.ENV and not self.session.prefill.is_demo:
             settings().setValue(SETTINGS_ENV_PATH, choice.value)
-        emit(self.completeChanged)
+        self.completeChanged.emit()
         wizard = self.wizard()
         if wizard is not None and wizard.currentPage() is self:
             wizard.next()
@@ -199,4 +198,4 @@ class SavePage(WizardPage):
         self.notice.show_error(
             error, lambda: self.tr("Nothing was written. Fix it, or choose another place.")
         )
-        emit(self.completeChanged)
+        self.completeChanged.emit()

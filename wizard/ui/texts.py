@@ -219,7 +219,9 @@ class UiText(Text):
             return str(self)
 
 
-def ui_text(source: str, **params: Any) -> UiText:
+def ui_text(source: object, **params: Any) -> UiText:
+    # PySide's stubs type QT_TRANSLATE_NOOP as returning object; it returns its source text.
+    assert isinstance(source, str)
     return UiText(source, **params)
 
 

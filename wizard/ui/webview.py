@@ -22,7 +22,6 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from wizard.ui.navigation import Kind, NavigationRequest, Verdict
-from wizard.ui.qtcompat import emit
 
 Decider = Callable[[NavigationRequest], Verdict]
 
@@ -62,7 +61,7 @@ class OAuthPage(QWebEnginePage):
         text = url.toString(QUrl.ComponentFormattingOption.FullyEncoded) if isinstance(url, QUrl) else url
         request = NavigationRequest(text, bool(is_main_frame), NAVIGATION_KINDS.get(nav_type, Kind.OTHER))
         verdict = self._decide(request)
-        emit(self.navigation_requested, request, verdict)
+        self.navigation_requested.emit(request, verdict)
         return verdict is Verdict.FOLLOW
 
     def _on_new_window_requested(self, request: QWebEngineNewWindowRequest) -> None:
@@ -72,7 +71,7 @@ class OAuthPage(QWebEnginePage):
         text = url.toString(QUrl.ComponentFormattingOption.FullyEncoded)
         plain = NavigationRequest(text, True, Kind.NEW_WINDOW)
         verdict = self._decide(plain)
-        emit(self.navigation_requested, plain, verdict)
+        self.navigation_requested.emit(plain, verdict)
         if verdict is Verdict.FOLLOW:
             self.load(url)
 

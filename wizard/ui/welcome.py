@@ -18,7 +18,6 @@ from wizard.core.errors import WizardError
 from wizard.ui import texts as ui_texts
 from wizard.ui.base import WizardPage, paragraph
 from wizard.ui.model import Mode, Session, Step, StoredSummary, default_mode, summarize
-from wizard.ui.qtcompat import emit
 from wizard.ui.widgets import BusyIndicator, Notice, TargetChooser, local_time
 from wizard.ui.worker import Worker
 
@@ -273,7 +272,7 @@ class WelcomePage(WizardPage):
             self.notice.show_message(
                 Notice.Kind.INFO, lambda: self.tr("Choose a .env file or a database to continue.")
             )
-            emit(self.completeChanged)
+            self.completeChanged.emit()
             return
         self.busy.start(lambda: self.tr("Reading {target}…").format(target=choice.value))
         from wizard.ui.jobs import read_job
@@ -282,7 +281,7 @@ class WelcomePage(WizardPage):
         self._read_job = self.worker.submit(
             lambda: read_job(choice, known), self._on_read_done, self._on_read_failed
         )
-        emit(self.completeChanged)
+        self.completeChanged.emit()
 
     def _on_read_done(self, stored: object) -> None:
         self.busy.stop()
@@ -300,7 +299,7 @@ class WelcomePage(WizardPage):
             self.session.mode = Mode.CONNECT
         else:
             self._show_stored(summarize(stored))
-        emit(self.completeChanged)
+        self.completeChanged.emit()
 
     def _on_read_failed(self, error: WizardError) -> None:
         self.busy.stop()
@@ -308,7 +307,7 @@ class WelcomePage(WizardPage):
             error, lambda: self.tr("Press Next to connect anyway, or choose another place.")
         )
         self.session.mode = Mode.CONNECT
-        emit(self.completeChanged)
+        self.completeChanged.emit()
 
     def _show_stored(self, summary: StoredSummary) -> None:
         self._summary = summary
@@ -375,7 +374,7 @@ class WelcomePage(WizardPage):
 
     def _on_target_changed(self) -> None:
         self._debounce.start()
-        emit(self.completeChanged)
+        self.completeChanged.emit()
 
     def _on_debounce_timeout(self) -> None:
         self._read()

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
 
 from wizard.core.errors import WizardError
 from wizard.ui.model import TargetChoice, TargetKind
-from wizard.ui.qtcompat import emit
 from wizard.ui.texts import Maker, Texts, text_of
 
 if TYPE_CHECKING:
@@ -403,7 +402,7 @@ class HelpPanel(QFrame):
         announce(self.body)
 
     def _on_open_clicked(self) -> None:
-        emit(self.open_settings)
+        self.open_settings.emit()
 
     def _on_hide_clicked(self) -> None:
         self.hide()
@@ -556,14 +555,14 @@ class TargetChooser(QWidget):
     def _on_kind_toggled(self, _checked: bool) -> None:
         self._sync_enabled()
         if not self._quiet:
-            emit(self.changed)
+            self.changed.emit()
 
     def _on_text_changed(self, _text: str) -> None:
         if not self._quiet:
-            emit(self.changed)
+            self.changed.emit()
 
     def _on_test_clicked(self) -> None:
-        emit(self.test_requested)
+        self.test_requested.emit()
 
     def _on_browse_clicked(self) -> None:
         from PySide6.QtWidgets import QFileDialog

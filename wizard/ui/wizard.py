@@ -8,6 +8,7 @@ window has been painted, so that it is warm by the time the admin gets there.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, QTimer
 from PySide6.QtGui import QCloseEvent
@@ -18,6 +19,9 @@ from wizard.ui.model import Mode, Prefill, Session, Step, TargetChoice
 from wizard.ui.texts import set_app_icon
 from wizard.ui.welcome import WelcomePage
 from wizard.ui.worker import Worker
+
+if TYPE_CHECKING:
+    from wizard.core.account import Account
 
 DEFAULT_SIZE = QSize(860, 660)  # fits 1366×768 with the taskbar and window frame
 
@@ -201,7 +205,7 @@ class SetupWizard(QWizard):
         self._http_preloaded = True
         self.worker.submit(_preload_http, _ignore, _ignore)
 
-    def _prefilled_details(self):  # type: ignore[no-untyped-def]
+    def _prefilled_details(self) -> tuple[Account, str, str] | None:
         from wizard.core import validate
         from wizard.core.account import parse_account
         from wizard.core.errors import WizardError

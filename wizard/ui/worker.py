@@ -15,7 +15,6 @@ from typing import Any, NamedTuple
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
 from wizard.core.errors import WizardError
-from wizard.ui.qtcompat import emit
 
 log = logging.getLogger("amocrm_wizard")
 
@@ -65,30 +64,30 @@ class Worker(QObject):
             try:
                 result = job()
             except WizardError as error:
-                emit(relay.failed, job_id, error)
+                relay.failed.emit(job_id, error)
             except Exception as exc:  # a bug or an unexpected library error: still a message
                 from wizard.ui.jobs import unexpected
 
                 log.exception("A background job failed")
-                emit(relay.failed, job_id, unexpected(exc))
+                relay.failed.emit(job_id, unexpected(exc))
             else:
-                emit(relay.done, job_id, result)
+                relay.done.emit(job_id, result)
 
         self._pool.start(run)
         if not was_busy:
-            emit(self.busy_changed, True)
+            self.busy_changed.emit(True)
         return job_id
 
     def cancel(self, job_id: int | None) -> None:
         """Drop the result of ``job_id`` (no-op when it already finished)."""
         if job_id is not None and self._pending.pop(job_id, None) is not None and not self.busy:
-            emit(self.busy_changed, False)
+            self.busy_changed.emit(False)
 
     def cancel_all(self) -> None:
         had = bool(self._pending)
         self._pending.clear()
         if had:
-            emit(self.busy_changed, False)
+            self.busy_changed.emit(False)
 
     def is_running(self, job_id: int | None) -> bool:
         return job_id is not None and job_id in self._pending
@@ -109,7 +108,7 @@ class Worker(QObject):
         if pending is None:
             return  # cancelled: the result is dropped
         if not self.busy:
-            emit(self.busy_changed, False)
+            self.busy_changed.emit(False)
         pending.on_done(result)
 
     @Slot(int, object)
@@ -118,6 +117,6 @@ class Worker(QObject):
         if pending is None:
             return
         if not self.busy:
-            emit(self.busy_changed, False)
+            self.busy_changed.emit(False)
         assert isinstance(error, WizardError)
         pending.on_error(error)

@@ -2,8 +2,7 @@
 
 import wizard.core.errors as errors
 from wizard.core.catalogue import TITLES, describe, first_difference, redirect_uri_differences
-from wizard.core.errors import WizardError
-from wizard.core.schedule import ScheduleError
+from wizard.core.errors import ScheduleError, WizardError
 
 
 def all_error_classes() -> list[type[WizardError]]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import plistlib
 import stat
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from wizard.core import schedule
+from wizard import schedule
 
 
 def test_the_job_renews_only_when_due_and_names_the_target() -> None:
@@ -22,6 +23,9 @@ def test_launchd_and_schtasks_plans(tmp_path: Path) -> None:
     ((plist_path, plist),) = mac.files.items()
     assert plist_path.parent == tmp_path / "Library" / "LaunchAgents"
     assert "<string>/Users/a/b &amp; c/.env</string>" in plist and "StartCalendarInterval" in plist
+    agent = plistlib.loads(plist.encode())
+    assert agent["ProgramArguments"][-2:] == ["--env", "/Users/a/b & c/.env"]
+    assert agent["StartCalendarInterval"] == {"Hour": 4, "Minute": 17}
     win = schedule.plan(["--env", r"C:\backend\.env"], platform="win32")
     assert win.steps[0][:3] == ["schtasks", "/Create", "/F"] and r"C:\backend\.env" in win.steps[0][-1]
 
@@ -73,3 +77,18 @@ def test_a_frozen_build_gives_system_tools_the_systems_libraries(monkeypatch: py
     assert "LD_LIBRARY_PATH" not in schedule._child_env()
     monkeypatch.setattr(sys, "frozen", False)
     assert schedule._child_env()["LD_LIBRARY_PATH"] == "/opt/amocrm-wizard/_internal"
+
+
+def test_a_launchd_argument_xml_would_misread_survives_the_plist() -> None:
+    # Whatever the path holds, launchd reads back the argument exactly as given.
+    odd = '/srv/"it\'s" <b>/файл\t.env'
+    agent = plistlib.loads(
+        schedule.plan(["--env", odd], platform="darwin", home=Path("/h")).files.popitem()[1].encode()
+    )
+    assert agent["ProgramArguments"][-1] == odd
+
+
+def test_its_error_is_in_the_error_tree() -> None:
+    from wizard.core.errors import WizardError
+
+    assert issubclass(schedule.ScheduleError, WizardError) and schedule.ScheduleError.exit_code == 1

@@ -10,6 +10,7 @@ three systems, so it is written here; every step is a plain file or a documented
 from __future__ import annotations
 
 import os
+import plistlib
 import shlex
 import shutil
 import subprocess
@@ -17,16 +18,13 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wizard.core.errors import WizardError
+from wizard.core.errors import ScheduleError
 from wizard.core.i18n import _
+
+__all__ = ["ScheduleError", "SchedulePlan", "install", "plan", "program", "renewal_command"]
 
 JOB_NAME = "amocrm-wizard-renew"
 DEFAULT_AGE = "30d"
-
-
-class ScheduleError(WizardError):
-    exit_code = 1
-    code = "schedule"
 
 
 @dataclass(frozen=True)
@@ -133,23 +131,17 @@ def _install_cron_line(command: list[str]) -> None:
 
 def _launchd(command: list[str], home: Path) -> SchedulePlan:
     label = f"ru.amocrm-wizard.{JOB_NAME}"
-    args = "".join(f"    <string>{_xml(a)}</string>\n" for a in command)
-    plist = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n'
-        '<plist version="1.0">\n<dict>\n'
-        f"  <key>Label</key><string>{label}</string>\n"
-        f"  <key>ProgramArguments</key>\n  <array>\n{args}  </array>\n"
-        "  <key>StartCalendarInterval</key><dict><key>Hour</key><integer>4</integer>"
-        "<key>Minute</key><integer>17</integer></dict>\n"
-        "</dict>\n</plist>\n"
-    )
+    agent = {
+        "Label": label,
+        "ProgramArguments": command,
+        "StartCalendarInterval": {"Hour": 4, "Minute": 17},
+    }
     path = home / "Library" / "LaunchAgents" / f"{label}.plist"
     return SchedulePlan(
         "launchd",
         _("A launchd agent runs the renewal every night at 04:17."),
         command,
-        {path: plist},
+        {path: plistlib.dumps(agent).decode("utf-8")},
         [["launchctl", "unload", str(path)], ["launchctl", "load", str(path)]],
     )
 
@@ -225,7 +217,3 @@ def _run(step: list[str], stdin: str | None = None) -> None:
             ),
             _("Set the renewal up by hand (see the README)."),
         )
-
-
-def _xml(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
