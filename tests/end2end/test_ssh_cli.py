@@ -8,6 +8,7 @@ spent at amoCRM before the target has been checked.
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import threading
 from pathlib import Path
@@ -100,6 +101,19 @@ def test_test_status_check_and_refresh_work_over_ssh(
     assert result.returncode == 0, result.stderr
     assert refresh_token(connected) not in ("", before)
     assert connected.read_text().startswith(BACKEND_LINES)
+
+
+def test_token_prints_the_stored_token_and_renews_a_stale_one_on_the_server(
+    sandbox: Sandbox, remote: Remote, env: dict[str, str], connected: Path
+) -> None:
+    stored = dotenv_values(connected)["AMOCRM_ACCESS_TOKEN"] or ""
+    result = run_cli(["token", "--env", remote.url], env)
+    assert (result.returncode, result.stdout) == (0, stored + "\n")
+    result = run_cli(["token", "--env", remote.url, "--stale", "--json"], env, stdin=stored + "\n")
+    assert result.returncode == 0, result.stderr
+    renewed = json.loads(result.stdout)["access_token"]
+    assert renewed != stored and dotenv_values(connected)["AMOCRM_ACCESS_TOKEN"] == renewed
+    assert sandbox.stats.refreshes == 1
 
 
 def test_refresh_waits_for_a_lock_held_on_the_server(
