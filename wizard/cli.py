@@ -257,7 +257,7 @@ def _duration(text: str) -> timedelta:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = _setup_file_as_option(list(sys.argv[1:] if argv is None else argv))
     options = parse_command_line(args)
     if options.command is None:
         # Imported here: the headless commands must never pay for Qt.
@@ -276,6 +276,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         say(_("Stopped. Nothing was changed."), file=sys.stderr)
         return 1
+
+
+def _setup_file_as_option(args: list[str]) -> list[str]:
+    """``amocrm-wizard FILE.amocrm-setup`` (how macOS's argv emulation hands over a
+    double-clicked file) means ``--setup FILE``."""
+    if len(args) == 1 and args[0].lower().endswith(".amocrm-setup") and not args[0].startswith("-"):
+        return ["--setup", args[0]]
+    return args
 
 
 def report_error(error: WizardError, out: TextIO) -> None:
