@@ -44,6 +44,8 @@ SCHEME = "ssh://"
 DEFAULT_PORT = 22
 CONNECT_TIMEOUT = 15.0
 COMMAND_TIMEOUT = 30.0
+#: How long past its timeout a restart command may take to start before it is abandoned.
+PID_GRACE = 10.0
 
 # Plain names only: a user or host name reaches ssh_config matching and the server's shell,
 # where quotes, spaces, `;`, `$` or a leading `-` would mean something else.
@@ -505,12 +507,13 @@ class SshSession:
                 try:
                     data = channel.recv(32768)
                 except TimeoutError:
-                    if time.monotonic() > deadline:
-                        if pid.isdigit():
-                            with contextlib.suppress(TargetError):
-                                self.run(f"kill -TERM -{pid} 2>/dev/null || kill -TERM {pid}", timeout=10)
-                        return None
-                    continue
+                    now = time.monotonic()
+                    # Past the deadline, but the shell has not said who it is yet (a slow login):
+                    # wait a little longer for that, so that the group can still be stopped.
+                    if now <= deadline or (not pid and now <= deadline + PID_GRACE):
+                        continue
+                    self._stop_group(pid)
+                    return None
                 if not data:
                     break
                 if not pid:
@@ -526,6 +529,11 @@ class SshSession:
             raise self._lost(exc) from exc
         finally:
             channel.close()
+
+    def _stop_group(self, pid: str) -> None:
+        if pid.isdigit():
+            with contextlib.suppress(TargetError):
+                self.run(f"kill -TERM -{pid} 2>/dev/null || kill -TERM {pid}", timeout=10)
 
     def hold_flock(self, lock_path: str, timeout: float) -> RemoteFlock:
         """Take ``flock`` on ``lock_path`` on the server and keep it until ``release``."""
