@@ -1,0 +1,96 @@
+"""The wizard opened with a setup file walks to Done with its target on a real sshd: the admin
+types nothing, presses Allow, and the server's .env gets the tokens."""
+
+from __future__ import annotations
+
+import argparse
+import gc
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dotenv import dotenv_values
+from PySide6.QtCore import QCoreApplication, QEvent
+
+from tests.end2end.gui_fixtures import WAIT_MS, allow_and_finish, no_browser, to_consent
+from tests.ssh_server import Remote, SshServer, needs_sshd, remote, ssh_server
+from wizard.core.connection import OWNED_KEYS
+from wizard.sandbox import Sandbox
+from wizard.setupfile import Setup, apply_setup, dumps
+from wizard.targets import ssh_session
+from wizard.ui.wizard import SetupWizard
+
+__all__ = ["no_browser", "remote", "ssh_server"]  # the fixtures, imported for pytest
+
+pytestmark = [pytest.mark.gui, needs_sshd]
+
+
+@pytest.fixture
+def opened_wizards(qtbot, no_browser: list[str]) -> Iterator[list[SetupWizard]]:
+    """Wizards made by the test, closed like gui_fixtures.make_wizard closes its own."""
+    made: list[SetupWizard] = []
+    yield made
+    for wizard in made:
+        wizard.worker.cancel_all()
+        wizard.worker.wait_for_threads(10_000)
+        wizard.close()
+        wizard.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+
+
+def test_a_setup_file_walks_to_done_with_the_target_over_ssh(
+    qtbot,
+    opened_wizards: list[SetupWizard],
+    sandbox: Sandbox,
+    remote: Remote,
+    ssh_server: SshServer,
+    tmp_path: Path,
+) -> None:
+    it = sandbox.integration
+    # The developer set the backend up (its .env holds the integration, secret included) and
+    # exported the setup file; the tokens are the admin's part.
+    backend = (
+        f"# backend\nPORT=3000\nAMOCRM_BASE_URL='{sandbox.base_url}'\nAMOCRM_CLIENT_ID='{it.client_id}'\n"
+        f"AMOCRM_CLIENT_SECRET='{it.client_secret}'\nAMOCRM_REDIRECT_URI='{it.redirect_uri}'\n"
+    )
+    remote.write(".env", backend, mode=0o640)
+    setup = Setup(
+        account=sandbox.base_url,
+        client_id=it.client_id,
+        redirect_uri=it.redirect_uri,
+        env=remote.url,
+        ssh_host_key=ssh_server.host_fingerprint,
+    )
+    file = tmp_path / "backend.amocrm-setup"
+    file.write_text(dumps(setup))
+    remote.known_hosts.write_text("")  # the admin's machine has never seen the server
+
+    from wizard.app import _prefill
+
+    options = argparse.Namespace(
+        setup=str(file), account=None, client_id=None, redirect_uri=None, env=None, db=None
+    )
+    try:
+        apply_setup(options)
+        prefill, target = _prefill(options, None)
+        assert target.value == remote.url
+        wizard = SetupWizard(prefill, target)
+        qtbot.addWidget(wizard)
+        opened_wizards.append(wizard)
+        wizard.show()
+        # The Welcome page reads the remote target, through the host key the file named.
+        qtbot.waitUntil(lambda: wizard.session.stored is not None, timeout=WAIT_MS)
+        assert wizard.session.stored.client_secret == it.client_secret
+        to_consent(qtbot, wizard)
+        allow_and_finish(qtbot, wizard)
+    finally:
+        ssh_session._confirmed.clear()
+
+    values = dotenv_values(remote.env_path)
+    assert set(OWNED_KEYS) <= set(values)
+    assert values["AMOCRM_REFRESH_TOKEN"] == wizard.session.result.connection.tokens.refresh_token
+    assert remote.env_path.read_text().startswith("# backend\nPORT=3000\n")
+    st = remote.env_path.stat()
+    assert (st.st_mode & 0o777, st.st_uid) == (0o640, ssh_server.user.pw_uid)
+    assert remote.known_hosts.read_text() == ssh_server.known_hosts_line()
