@@ -714,6 +714,24 @@ The values it uses are on your integration in amoCRM: Settings → Integrations 
     </message>
 </context>
 <context>
+    <name>HostKeyQuestion</name>
+    <message>
+        <location filename="../../wizard/ui/hostkey.py" line="19"/>
+        <source>Is this your server?</source>
+        <translation>Это ваш сервер?</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/hostkey.py" line="21"/>
+        <source>The wizard has never connected to {host}. Its host key has the fingerprint:</source>
+        <translation>Мастер ещё ни разу не подключался к {host}. Отпечаток ключа этого сервера:</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/hostkey.py" line="27"/>
+        <source>Trust it only if it is the fingerprint your server&apos;s administrator sees (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the server). Otherwise somebody may be pretending to be your server.</source>
+        <translation>Доверяйте ему, только если это тот же отпечаток, который видит администратор сервера (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub на сервере). Иначе кто-то может выдавать себя за ваш сервер.</translation>
+    </message>
+</context>
+<context>
     <name>Messages</name>
     <message>
         <location filename="../../wizard/ui/consent.py" line="215"/>

@@ -10,14 +10,17 @@ from pathlib import Path
 
 import pytest
 from dotenv import dotenv_values
-from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtCore import QCoreApplication, QEvent, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
-from tests.end2end.gui_fixtures import WAIT_MS, allow_and_finish, no_browser, to_consent
+from tests.end2end.gui_fixtures import WAIT_MS, allow_and_finish, no_browser, sandbox_prefill, to_consent
 from tests.ssh_server import Remote, SshServer, needs_sshd, remote, ssh_server
 from wizard.core.connection import OWNED_KEYS
 from wizard.sandbox import Sandbox
 from wizard.setupfile import Setup, apply_setup, dumps
 from wizard.targets import ssh_session
+from wizard.ui.hostkey import HostKeyQuestion
+from wizard.ui.model import TargetChoice, TargetKind
 from wizard.ui.wizard import SetupWizard
 
 __all__ = ["no_browser", "remote", "ssh_server"]  # the fixtures, imported for pytest
@@ -94,3 +97,49 @@ def test_a_setup_file_walks_to_done_with_the_target_over_ssh(
     st = remote.env_path.stat()
     assert (st.st_mode & 0o777, st.st_uid) == (0o640, ssh_server.user.pw_uid)
     assert remote.known_hosts.read_text() == ssh_server.known_hosts_line()
+
+
+def answer_host_key_question(button: QMessageBox.StandardButton, shown: list[str]) -> None:
+    """Press ``button`` in the host key question once it shows (it runs its own event loop)."""
+
+    def poll() -> None:
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, HostKeyQuestion) and widget.isVisible():
+                shown.append(f"{widget.text()}\n{widget.informativeText()}")
+                widget.button(button).click()
+                return
+        QTimer.singleShot(50, poll)
+
+    QTimer.singleShot(50, poll)
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+def test_the_admin_confirms_an_unknown_servers_fingerprint(
+    qtbot,
+    opened_wizards: list[SetupWizard],
+    sandbox: Sandbox,
+    remote: Remote,
+    ssh_server: SshServer,
+    trusted: bool,
+) -> None:
+    remote.write(".env", "PORT=3000\n")
+    remote.known_hosts.write_text("")
+    shown: list[str] = []
+    answer_host_key_question(
+        QMessageBox.StandardButton.Yes if trusted else QMessageBox.StandardButton.No, shown
+    )
+    try:
+        wizard = SetupWizard(sandbox_prefill(sandbox), TargetChoice(TargetKind.ENV, remote.url))
+        qtbot.addWidget(wizard)
+        opened_wizards.append(wizard)
+        wizard.show()
+        qtbot.waitUntil(lambda: bool(shown) and not wizard.welcome.busy.isVisible(), timeout=WAIT_MS)
+    finally:
+        ssh_session._confirmed.clear()
+    assert ssh_server.host_fingerprint in shown[0] and f"[127.0.0.1]:{ssh_server.port}" in shown[0]
+    if trusted:
+        assert "No amoCRM connection is stored there yet" in wizard.welcome.notice.text()
+        assert remote.known_hosts.read_text() == ssh_server.known_hosts_line()
+    else:
+        assert ssh_server.host_fingerprint in wizard.welcome.notice.text()  # the refusal, in plain words
+        assert remote.known_hosts.read_text() == ""

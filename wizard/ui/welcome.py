@@ -302,6 +302,11 @@ class WelcomePage(WizardPage):
         self.completeChanged.emit()
 
     def _on_read_failed(self, error: WizardError) -> None:
+        from wizard.ui.hostkey import confirm_unknown_server
+
+        if confirm_unknown_server(self, error):  # an ssh:// server seen for the first time
+            self._read()
+            return
         self.busy.stop()
         self.notice.show_error(
             error, lambda: self.tr("Press Next to connect anyway, or choose another place.")
