@@ -125,6 +125,7 @@ def _prefill(options: argparse.Namespace, sandbox: object | None) -> tuple[Prefi
         client_id=options.client_id or "",
         client_secret=os.environ.get(SECRET_ENV, ""),
         redirect_uri=options.redirect_uri or "",
+        restart_cmd=getattr(options, "restart_cmd", None) or "",
     )
     if sandbox is not None:
         import tempfile

@@ -937,7 +937,40 @@ The values it uses are on your integration in amoCRM: Settings → Integrations 
     </message>
 </context>
 <context>
+    <name>Restart</name>
+    <message>
+        <location filename="../../wizard/ui/restarting.py"/>
+        <source>The backend was restarted: {command}</source>
+        <translation>Бэкенд перезапущен: {command}</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/restarting.py"/>
+        <source>The tokens are saved, but the backend was not restarted. {reason}</source>
+        <translation>Токены сохранены, но бэкенд не перезапущен. {reason}</translation>
+    </message>
+</context>
+<context>
     <name>SavePage</name>
+    <message>
+        <location filename="../../wizard/ui/save.py"/>
+        <source>Then restart the backend with (optional):</source>
+        <translation>Затем перезапустить бэкенд командой (необязательно):</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/save.py"/>
+        <source>Restart command</source>
+        <translation>Команда перезапуска</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/save.py"/>
+        <source>e.g. pm2 restart backend</source>
+        <translation>например, pm2 restart backend</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/save.py"/>
+        <source>Runs right after the tokens are saved: on the server for an ssh:// target, through a login shell; on this computer otherwise.</source>
+        <translation>Выполняется сразу после сохранения токенов: на сервере для адреса ssh:// (через оболочку входа), иначе на этом компьютере.</translation>
+    </message>
     <message>
         <location filename="../../wizard/ui/save.py" line="49"/>
         <source>Save the connection</source>

@@ -13,14 +13,23 @@ from dotenv import dotenv_values
 from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from tests.end2end.gui_fixtures import WAIT_MS, allow_and_finish, no_browser, sandbox_prefill, to_consent
+from tests.end2end.gui_fixtures import (
+    WAIT_MS,
+    allow_and_exchange,
+    no_browser,
+    press_forward,
+    sandbox_prefill,
+    to_consent,
+    wait_for_step,
+)
 from tests.ssh_server import Remote, SshServer, needs_sshd, remote, ssh_server
 from wizard.core.connection import OWNED_KEYS
 from wizard.sandbox import Sandbox
 from wizard.setupfile import Setup, apply_setup, dumps
 from wizard.targets import ssh_session
 from wizard.ui.hostkey import HostKeyQuestion
-from wizard.ui.model import TargetChoice, TargetKind
+from wizard.ui.model import Step, TargetChoice, TargetKind
+from wizard.ui.restarting import remember_command
 from wizard.ui.wizard import SetupWizard
 
 __all__ = ["no_browser", "remote", "ssh_server"]  # the fixtures, imported for pytest
@@ -64,6 +73,7 @@ def test_a_setup_file_walks_to_done_with_the_target_over_ssh(
         redirect_uri=it.redirect_uri,
         env=remote.url,
         ssh_host_key=ssh_server.host_fingerprint,
+        restart_cmd=f'echo "restarted, login shell: $AMOCRM_TEST_LOGIN_SHELL" | tee -a {remote.folder}/restarts',
     )
     file = tmp_path / "backend.amocrm-setup"
     file.write_text(dumps(setup))
@@ -86,9 +96,18 @@ def test_a_setup_file_walks_to_done_with_the_target_over_ssh(
         qtbot.waitUntil(lambda: wizard.session.stored is not None, timeout=WAIT_MS)
         assert wizard.session.stored.client_secret == it.client_secret
         to_consent(qtbot, wizard)
-        allow_and_finish(qtbot, wizard)
+        allow_and_exchange(qtbot, wizard)
+        press_forward(qtbot, wizard)
+        wait_for_step(qtbot, wizard, Step.SAVE)
+        assert wizard.save.restart.text() == setup.restart_cmd  # filled in from the file
+        press_forward(qtbot, wizard)
+        wait_for_step(qtbot, wizard, Step.DONE)
     finally:
         ssh_session._confirmed.clear()
+    restarts = remote.folder / "restarts"
+    assert restarts.read_text() == "restarted, login shell: yes\n"  # on the server, once, after the save
+    assert "The backend was restarted" in wizard.done_page.renew.text()
+    assert "restarted, login shell: yes" in wizard.done_page.renew.text()  # its output
 
     values = dotenv_values(remote.env_path)
     assert set(OWNED_KEYS) <= set(values)
@@ -143,3 +162,47 @@ def test_the_admin_confirms_an_unknown_servers_fingerprint(
     else:
         assert ssh_server.host_fingerprint in wizard.welcome.notice.text()  # the refusal, in plain words
         assert remote.known_hosts.read_text() == ""
+
+
+def test_renewing_restarts_the_backend_with_the_command_remembered_for_the_target(
+    qtbot, opened_wizards: list[SetupWizard], sandbox: Sandbox, remote: Remote
+) -> None:
+    """Save remembers the command per target; a later Renew now restarts with it; a failing
+    command keeps the tokens and the Done page says the backend was not restarted."""
+    remote.write(".env", "PORT=3000\n")
+    restarts = remote.folder / "restarts"
+    wizard = open_wizard(qtbot, opened_wizards, sandbox, remote.url)
+    to_consent(qtbot, wizard)
+    allow_and_exchange(qtbot, wizard)
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.SAVE)
+    wizard.save.restart.setText(f"echo saved >> {restarts}")
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.DONE)
+    assert restarts.read_text() == "saved\n"
+
+    for command, line in ((f"echo renewed >> {restarts}", "renewed"), ("echo broken; exit 9", None)):
+        remember_command(remote.url, command)
+        before = dotenv_values(remote.env_path)["AMOCRM_REFRESH_TOKEN"]
+        again = open_wizard(qtbot, opened_wizards, sandbox, remote.url)
+        qtbot.waitUntil(lambda again=again: again.welcome.summary_box.isVisible(), timeout=WAIT_MS)
+        again.welcome.renew_radio.click()
+        press_forward(qtbot, again)  # Welcome → Exchange (renews, saves, restarts)
+        qtbot.waitUntil(lambda again=again: again.session.result is not None, timeout=WAIT_MS)
+        press_forward(qtbot, again)
+        wait_for_step(qtbot, again, Step.DONE)
+        assert dotenv_values(remote.env_path)["AMOCRM_REFRESH_TOKEN"] != before  # renewed either way
+        note = again.done_page.renew.text()
+        if line:
+            assert restarts.read_text().splitlines()[-1] == line
+            assert "The backend was restarted" in note
+        else:
+            assert "the backend was not restarted" in note and "exit code 9" in note and "broken" in note
+
+
+def open_wizard(qtbot, opened: list[SetupWizard], sandbox: Sandbox, url: str) -> SetupWizard:
+    wizard = SetupWizard(sandbox_prefill(sandbox), TargetChoice(TargetKind.ENV, url))
+    qtbot.addWidget(wizard)
+    opened.append(wizard)
+    wizard.show()
+    return wizard
