@@ -242,7 +242,11 @@ def dumps(setup: Setup) -> str:
 
 
 def without_password(db_url: str) -> str:
-    """A database URL as a setup file may hold it: the password left out."""
+    """A database URL as a setup file may hold it: the password left out, an SQLite path absolute."""
+    if db_url.lower().startswith("sqlite:///") and not db_url.lower().startswith("sqlite:////"):
+        relative = db_url[len("sqlite:///") :]
+        if relative and relative != ":memory:" and not PureWindowsPath(relative).is_absolute():
+            return "sqlite:///" + str(Path(relative).absolute())
     parts = urlsplit(db_url)
     if parts.password is None:
         return db_url

@@ -57,6 +57,15 @@ def test_a_password_never_reaches_a_setup_file() -> None:
         dumps(Setup(db="postgresql://app:s3cret@db.example.com/app"))
 
 
+def test_an_sqlite_file_is_named_by_its_absolute_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = without_password("sqlite:///backend/app.db")
+    assert url == f"sqlite:///{tmp_path}/backend/app.db"
+    assert loads(dumps(Setup(db=url))).db == url
+
+
 def test_a_file_is_read_from_disk_and_named_in_errors(tmp_path: Path) -> None:
     file = tmp_path / "backend.amocrm-setup"
     file.write_text(GOOD)
