@@ -618,8 +618,8 @@ class RemoteFlock:
         channel = self._channel
         try:
             channel.shutdown_write()
-            channel.settimeout(CONNECT_TIMEOUT)
-            channel.recv_exit_status()
+            # Bounded: a connection that died meanwhile ends the remote flock by itself.
+            channel.status_event.wait(CONNECT_TIMEOUT)
         except (paramiko.SSHException, OSError, EOFError):
             pass  # a broken connection ends the remote flock anyway
         finally:
