@@ -1106,6 +1106,29 @@ The integration these tokens belong to is in amoCRM under Settings → Integrati
     </message>
 </context>
 <context>
+    <name>SshPasswordQuestion</name>
+    <message>
+        <location filename="../../wizard/ui/sshlogin.py"/>
+        <source>Log in to the server</source>
+        <translation>Вход на сервер</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/sshlogin.py"/>
+        <source>The server refused the keys. Password for {server}:</source>
+        <translation>Сервер не принял ключи. Пароль для {server}:</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/sshlogin.py"/>
+        <source>SSH password</source>
+        <translation>Пароль SSH</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/sshlogin.py"/>
+        <source>Keep it in the OS keyring</source>
+        <translation>Сохранить его в хранилище паролей системы</translation>
+    </message>
+</context>
+<context>
     <name>TargetChooser</name>
     <message>
         <location filename="../../wizard/ui/widgets.py" line="457"/>

@@ -26,10 +26,11 @@ from tests.ssh_server import Remote, SshServer, needs_sshd, remote, ssh_server
 from wizard.core.connection import OWNED_KEYS
 from wizard.sandbox import Sandbox
 from wizard.setupfile import Setup, apply_setup, dumps
-from wizard.targets import ssh_session
+from wizard.targets import ssh_password, ssh_session
 from wizard.ui.hostkey import HostKeyQuestion
 from wizard.ui.model import Step, TargetChoice, TargetKind
 from wizard.ui.restarting import remember_command
+from wizard.ui.sshlogin import SshPasswordQuestion
 from wizard.ui.wizard import SetupWizard
 
 __all__ = ["no_browser", "remote", "ssh_server"]  # the fixtures, imported for pytest
@@ -206,3 +207,28 @@ def open_wizard(qtbot, opened: list[SetupWizard], sandbox: Sandbox, url: str) ->
     opened.append(wizard)
     wizard.show()
     return wizard
+
+
+def test_a_refused_key_asks_for_the_password(
+    qtbot, opened_wizards: list[SetupWizard], sandbox: Sandbox, remote: Remote, ssh_server: SshServer
+) -> None:
+    remote.write(".env", "PORT=3000\n")
+    remote.key.unlink()  # only the password logs in
+    asked: list[str] = []
+
+    def answer() -> None:
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, SshPasswordQuestion) and widget.isVisible():
+                asked.append(widget.windowTitle())
+                widget.password.setText(ssh_server.password)
+                widget.accept()
+                return
+        QTimer.singleShot(50, answer)
+
+    QTimer.singleShot(50, answer)
+    try:
+        wizard = open_wizard(qtbot, opened_wizards, sandbox, remote.url)
+        qtbot.waitUntil(lambda: "No amoCRM connection" in wizard.welcome.notice.text(), timeout=WAIT_MS)
+    finally:
+        ssh_password.forget_typed()
+    assert asked == ["Log in to the server"]

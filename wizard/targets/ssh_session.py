@@ -38,6 +38,7 @@ from wizard.core.errors import (
     UnknownHostKeyError,
 )
 from wizard.core.i18n import _
+from wizard.targets import ssh_password
 
 PASSWORD_ENV = "AMOCRM_SSH_PASSWORD"
 SCHEME = "ssh://"
@@ -391,6 +392,16 @@ class SshSession:
             return self._sftp
 
     def _connect(self) -> paramiko.SSHClient:
+        password = self.password or ssh_password.typed(str(self.settings))
+        try:
+            return self._connect_with(password)
+        except ServerLoginRefusedError:
+            kept = "" if password else ssh_password.remembered(str(self.settings))
+            if not kept:
+                raise
+        return self._connect_with(kept)
+
+    def _connect_with(self, password: str | None) -> paramiko.SSHClient:
         settings = self.settings
         client = paramiko.SSHClient()
         for file in _known_hosts_files():
@@ -407,7 +418,7 @@ class SshSession:
                 settings.hostname,
                 port=settings.port,
                 username=settings.user,
-                password=self.password or None,
+                password=password or None,
                 # paramiko takes a list here too; its stubs say only str.
                 key_filename=list(settings.identity_files) or None,  # type: ignore[arg-type]
                 timeout=CONNECT_TIMEOUT,
@@ -422,6 +433,7 @@ class SshSession:
             raise ServerLoginRefusedError(
                 _("A key for {server} is protected by a passphrase.", server=settings),
                 _("Set {env} to the passphrase, or add the key to ssh-agent.", env=PASSWORD_ENV),
+                server=str(settings),
             ) from exc
         except paramiko.AuthenticationException as exc:
             client.close()
@@ -435,6 +447,7 @@ class SshSession:
                     "pass --ssh-key PATH, or set {env} to the password.",
                     env=PASSWORD_ENV,
                 ),
+                server=str(settings),
             ) from exc
         except (UnknownHostKeyError, TargetError):
             client.close()
@@ -450,6 +463,7 @@ class SshSession:
                     "or set {env} to the password.",
                     env=PASSWORD_ENV,
                 ),
+                server=str(settings),
             ) from exc
         except (OSError, EOFError) as exc:
             client.close()

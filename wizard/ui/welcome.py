@@ -302,10 +302,9 @@ class WelcomePage(WizardPage):
         self.completeChanged.emit()
 
     def _on_read_failed(self, error: WizardError) -> None:
-        from wizard.ui.hostkey import confirm_unknown_server
+        from wizard.ui.sshlogin import handled_by_asking
 
-        if confirm_unknown_server(self, error):  # an ssh:// server seen for the first time
-            self._read()
+        if handled_by_asking(self, error, self._read):  # an ssh:// host key or password question
             return
         self.busy.stop()
         self.notice.show_error(
