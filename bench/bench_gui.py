@@ -2,17 +2,19 @@
 
     python bench/bench_gui.py [--runs 7]
 
-Two races, each run in fresh processes, baseline and wizard interleaved, medians reported:
+Races, each run in fresh processes, baseline and wizard interleaved, medians reported.
+The two targets are the ones decided in issue 15 ("the start-up targets"):
 
-1. process start → first window painted: the wizard (``import wizard.cli`` as the
-   command does, then the window ``wizard.app.main`` builds) against a bare script that
-   shows an empty ``QWizard``. Target: ≤ 1.3×.
-2. process start → consent page loaded: the wizard driven Welcome → Details → Consent
-   by its own Next against a bare ``QWebEngineView`` loading the same sandbox page.
-   Target: ≤ 1.2×. The bare view starts QtWebEngine at once; the wizard may start it only
-   once its first window is painted (the GUI issue's lazy-import rule), so a third race,
-   for information, puts bare PySide6 under that rule too: a QWizard painted first, then
-   the view. The wizard's own share is that ratio.
+1. process start → first window painted: the wizard (``import wizard.cli`` and its parser,
+   as the command does, then the window ``wizard.app.run`` builds) against a bare script
+   that shows an empty ``QWizard``. Target: ≤ 1.5×.
+2. process start → consent page loaded: the wizard driven Welcome → Details → Consent by
+   its own Next, against bare PySide6 that paints a window before it starts QtWebEngine
+   and loads the same sandbox page. The wizard follows the same rule (QtWebEngine only
+   after its first window is painted), so this baseline is the fair one. Target: ≤ 1.3×.
+
+For information, a third race puts the wizard against a bare ``QWebEngineView`` that
+starts QtWebEngine at once, before any window.
 
 The sandbox runs in this process, so its start-up is in neither number. Offscreen
 platform unless a display is set (QT_QPA_PLATFORM is passed through).
@@ -36,6 +38,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: The start-up targets decided in issue 15.
+FIRST_WINDOW_TARGET = 1.5
+CONSENT_TARGET = 1.3
+
 BARE_WINDOW = """
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication, QWizard
@@ -51,14 +57,9 @@ app.exec()
 
 WIZARD_WINDOW = """
 import wizard.cli  # what the amocrm-wizard command does before it gets to the GUI
-wizard.cli.parse_command_line(["--env", ENV])
-WIZARD_EMBEDDED
-"""
-
-WIZARD_EMBEDDED = """
-from wizard.app import _prefill, _prepare_environment, application, gui_options
+options = wizard.cli.build_parser().parse_args(["--env", ENV])
+from wizard.app import _prefill, _prepare_environment, application  # wizard.app.run, step by step
 from PySide6.QtCore import QEvent, QObject
-options = gui_options(["--env", ENV])  # what wizard.app.main does, step by step
 _prepare_environment(headless=False)
 app = application()
 from wizard.ui.wizard import SetupWizard
@@ -85,7 +86,7 @@ app.exec()
 """
 
 # The same page under the wizard's own rule (the window first, QtWebEngine only after it has
-# been painted): what bare PySide6 needs for that order, for the wizard's own share.
+# been painted): the baseline of the consent-page target.
 BARE_WINDOW_THEN_CONSENT = """
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, QUrl
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWizard, QWizardPage
@@ -156,7 +157,7 @@ def _time(code: str, env: dict[str, str]) -> float:
     return elapsed
 
 
-def _race(name: str, baseline: str, ours: str, runs: int, target: float, env: dict[str, str]) -> bool:
+def _race(name: str, baseline: str, ours: str, runs: int, target: float | None, env: dict[str, str]) -> bool:
     _time(baseline, env), _time(ours, env)  # warm the disk cache for both
     base_times, our_times = [], []
     for _ in range(runs):
@@ -164,15 +165,17 @@ def _race(name: str, baseline: str, ours: str, runs: int, target: float, env: di
         our_times.append(_time(ours, env))
     base, mine = statistics.median(base_times), statistics.median(our_times)
     ratio = mine / base
-    verdict = "ok" if ratio <= target else "OVER TARGET"
     print(f"{name}")
     for label, median, times in (("bare PySide6", base, base_times), ("the wizard", mine, our_times)):
         listed = ", ".join(f"{t * 1000:.0f}" for t in times)
         print(f"  {label:12s}  median {median * 1000:7.0f} ms  (runs: {listed})")
-    print(f"  ratio {ratio:.2f}× (target ≤ {target}×): {verdict}")
+    if target is None:
+        print(f"  ratio {ratio:.2f}× (no target)")
+    else:
+        print(f"  ratio {ratio:.2f}× (target ≤ {target}×): {'ok' if ratio <= target else 'OVER TARGET'}")
     # The fastest runs are the least disturbed by whatever else the machine is doing.
     print(f"  fastest runs: {min(our_times) / min(base_times):.2f}× (for information)")
-    return ratio <= target
+    return target is None or ratio <= target
 
 
 def main() -> int:
@@ -196,40 +199,34 @@ def main() -> int:
         )
         print(f"platform: {env['QT_QPA_PLATFORM']}, {args.runs} runs each, medians\n")
         first = _race(
-            "process start → first window painted",
+            "TARGET 1: process start → first window painted (vs a bare QWizard)",
             BARE_WINDOW,
-            values + WIZARD_WINDOW.replace("WIZARD_EMBEDDED", WIZARD_EMBEDDED),
+            values + WIZARD_WINDOW,
             args.runs,
-            1.3,
-            env,
-        )
-        print()
-        _race(
-            "(for information) wizard.app.main embedded in another program (no wizard.cli)",
-            BARE_WINDOW,
-            values + WIZARD_EMBEDDED,
-            args.runs,
-            1.3,
+            FIRST_WINDOW_TARGET,
             env,
         )
         print()
         second = _race(
-            "process start → consent page loaded",
-            values + BARE_CONSENT,
+            "TARGET 2: process start → consent page loaded (vs bare PySide6 painting a window first)",
+            values + BARE_WINDOW_THEN_CONSENT,
             values + WIZARD_CONSENT,
             args.runs,
-            1.2,
+            CONSENT_TARGET,
             env,
         )
         print()
         _race(
-            "(for information) the same, against bare PySide6 that also paints a window first",
-            values + BARE_WINDOW_THEN_CONSENT,
+            "(for information) the same, against a bare QWebEngineView started before any window",
+            values + BARE_CONSENT,
             values + WIZARD_CONSENT,
             args.runs,
-            1.2,
+            None,
             env,
         )
+    print()
+    print(f"first window: {'within' if first else 'OVER'} {FIRST_WINDOW_TARGET}×; ", end="")
+    print(f"consent page loaded: {'within' if second else 'OVER'} {CONSENT_TARGET}×")
     return 0 if first and second else 1
 
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up (scripts/setup.sh) and opens the wizard against the built-in sandbox.
+# Sets up (scripts/setup.sh, which installs the wizard with its gui extra) and opens the wizard
+# against the built-in sandbox.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh

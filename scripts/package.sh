@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the frozen app (dist/amocrm-wizard, onedir, with PyInstaller and build.spec) and this
 # platform's installer (installer/build.py): a .deb on Linux, an Inno Setup .exe on Windows
-# (Git Bash), a .dmg on macOS. Needs the package extra: pip install -e ".[package]".
+# (Git Bash), a .dmg on macOS. Needs the wizard and the package extra: pip install -e ".[gui,package]".
 #
 #   scripts/package.sh                 bundle + installer
 #   scripts/package.sh --bundle-only   just dist/amocrm-wizard
@@ -17,7 +17,10 @@ elif [ -x .venv/bin/python ]; then PY=.venv/bin/python
 elif [ -x .venv/Scripts/python.exe ]; then PY=.venv/Scripts/python.exe
 else PY=python
 fi
-"$PY" -c 'import PyInstaller' 2>/dev/null || { echo "PyInstaller is missing: pip install -e \".[package]\"" >&2; exit 1; }
+# The frozen build is the GUI install: PySide6 comes from the gui extra.
+for module in PyInstaller PySide6; do
+  "$PY" -c "import $module" 2>/dev/null || { echo "$module is missing: pip install -e \".[gui,package]\"" >&2; exit 1; }
+done
 
 # A build is CPU-heavy (and the .deb's xz more so): stay polite on shared machines.
 NICE=""

@@ -227,7 +227,7 @@ done_step
 step "bundle checks (tests/packaging)"
 cd "$ROOT_DIR"
 AMOCRM_WIZARD_BUNDLE="$TARGET/opt/amocrm-wizard" AMOCRM_WIZARD_DEB="$DEB" \
-  "$VENV_PY" -m pytest -q -p no:cacheprovider tests/packaging
+  "$VENV_PY" -m pytest -q -p no:cacheprovider -m "not slow" tests/packaging   # slow: the wheel tests, in the suite
 done_step
 
 echo

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up everything amocrm-wizard needs on a fresh Debian/Ubuntu machine: the system
-# libraries Qt WebEngine loads, a virtualenv with the package and its test tools, and
+# libraries Qt WebEngine loads, a virtualenv with the package, its GUI and its test tools, and
 # Node's dotenv (the tests check that the .env reads back the same in Node), and the Node
 # client's and its example's packages (axios).
 set -euo pipefail
@@ -31,12 +31,18 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test]"
+# The GUI (PySide6) is the gui extra: `pip install amocrm-wizard` alone is headless.
+.venv/bin/python -m pip install -q -e ".[gui,test]"
 
-# Qt Linguist catalogues are compiled here (and by build.spec), never committed.
+# The Qt Linguist catalogues are committed compiled, as the .mo is (a wheel is built without
+# lrelease); compiling them here keeps a checkout current, and says when a committed one was not.
 for ts in resources/translations/*.ts; do
   [ -e "$ts" ] || continue
-  .venv/bin/pyside6-lrelease -silent "$ts" -qm "${ts%.ts}.qm"
+  qm="${ts%.ts}.qm"
+  .venv/bin/pyside6-lrelease -silent "$ts" -qm "$qm"
+  if git ls-files --error-unmatch "$qm" >/dev/null 2>&1 && ! git diff --quiet -- "$qm"; then
+    echo "$qm was behind $ts: recompiled; commit it." >&2
+  fi
 done
 
 if command -v npm >/dev/null 2>&1; then

@@ -7,6 +7,10 @@ answer (``answered``) and the new pair durably saved (``saved``). The parent kil
 child, then checks whether the stored refresh token still works. Only kills after
 ``sent`` and before ``saved`` may lose the pair: amoCRM spends the old token as it
 answers, and the new one exists only in memory until the write is done.
+
+With ``in_place=True`` the .env gets a second hard link first, so that the target rewrites
+it in place rather than by rename (as for a Docker bind mount): then a kill can also leave
+a torn file, and each trial checks for one.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wizard.core import oauth
+from wizard.core.connection import OWNED_KEYS, REFRESH_REJECTED
 from wizard.core.errors import ReauthorizationRequired
-from wizard.targets.envfile import EnvFileTarget
+from wizard.targets.envfile import EnvFileTarget, merge, parse_values
 
 _ZYGOTE = r"""
 import logging, os, signal, sys, time
@@ -71,6 +76,8 @@ class CrashReport:
     lost: int = 0  # kills after which the stored refresh token no longer worked
     in_window: int = 0  # kills that landed between "sent" and "saved"
     lost_outside_window: int = 0  # must stay 0
+    torn: int = 0  # kills after which the file was neither an old nor a new version
+    in_place: bool = False
     refreshes_per_trial: list[int] = field(default_factory=list)
     answer_ms: list[float] = field(default_factory=list)  # sent -> answered
     write_ms: list[float] = field(default_factory=list)  # answered -> saved
@@ -78,12 +85,14 @@ class CrashReport:
     def summary(self) -> str:
         med = lambda xs: statistics.median(xs) if xs else float("nan")  # noqa: E731
         cycle = med(self.answer_ms) + med(self.write_ms)
+        how = "rewritten in place" if self.in_place else "replaced by rename"
         return (
-            f"{self.trials} kills: pair lost {self.lost} times, all inside the window "
+            f"[{how}] {self.trials} kills: pair lost {self.lost} times, all inside the window "
             f"({self.in_window} kills landed inside it, {self.lost_outside_window} losses outside). "
             f"Window per refresh: amoCRM round trip {med(self.answer_ms):.2f} ms + write and fsync "
             f"{med(self.write_ms):.2f} ms = {cycle:.2f} ms (medians); "
-            f"{sum(self.refreshes_per_trial)} refreshes were completed across the trials."
+            f"{sum(self.refreshes_per_trial)} refreshes were completed across the trials; "
+            f"torn files: {self.torn}."
         )
 
 
@@ -110,6 +119,17 @@ def _durations(events: list[tuple[float, str]], report: CrashReport) -> None:
             sent = answered = None
 
 
+def _torn(env_path: Path, version: str) -> bool:
+    """Is the file something no save wrote? Every save puts new values into the same lines,
+    so a whole version is ``version`` (any earlier whole one) with the file's own values in it."""
+    text = env_path.read_text(encoding="utf-8", errors="replace")
+    values = parse_values(text)
+    if not set(OWNED_KEYS) <= values.keys():
+        return True
+    remove = () if REFRESH_REJECTED in values else (REFRESH_REJECTED,)
+    return text != merge(version, values, remove=remove)
+
+
 def _still_works(env_path: Path) -> bool:
     """Spend the stored refresh token once (as the next run would) and store the result."""
     target = EnvFileTarget(env_path)
@@ -129,12 +149,17 @@ def _still_works(env_path: Path) -> bool:
     return True
 
 
-def run_trials(sandbox, env_path: Path, trials: int, seed: int = 1, max_delay: float = 0.03) -> CrashReport:  # type: ignore[no-untyped-def]
+def run_trials(  # type: ignore[no-untyped-def]
+    sandbox, env_path: Path, trials: int, seed: int = 1, max_delay: float = 0.03, in_place: bool = False
+) -> CrashReport:
     from tests.helpers import connect_sandbox
 
     rng = random.Random(seed)
-    report = CrashReport()
+    report = CrashReport(in_place=in_place)
     work = Path(tempfile.mkdtemp(prefix="amocrm-crash-"))
+    if in_place:
+        os.link(env_path, work / "second-name.env")
+    version = env_path.read_text(encoding="utf-8")
     zygote = subprocess.Popen(
         [sys.executable, "-c", _ZYGOTE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
@@ -159,14 +184,18 @@ def run_trials(sandbox, env_path: Path, trials: int, seed: int = 1, max_delay: f
             _durations(events, report)
             last = next((mark for _, mark in reversed(events) if mark != "ready"), "saved")
             inside = last in ("sent", "answered")
-            works = _still_works(env_path)
+            torn = _torn(env_path, version)
+            works = not torn and _still_works(env_path)
             report.trials += 1
             report.in_window += inside
+            report.torn += torn
             report.refreshes_per_trial.append(sum(mark == "saved" for _, mark in events))
             if not works:
                 report.lost += 1
                 report.lost_outside_window += not inside
-                # Put a live pair back (a new consent) so the next trial starts connected.
+                # Put a whole file with a live pair back (a new consent) for the next trial;
+                # written over the same inode, so that a second name still sees it.
+                env_path.write_text(version, encoding="utf-8")
                 EnvFileTarget(env_path).save(connect_sandbox(sandbox))
     finally:
         zygote.stdin.close()

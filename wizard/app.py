@@ -1,7 +1,7 @@
 """The GUI entry point: ``wizard.app.main(argv) -> int`` (contract, "Embedding").
 
-Importing this module is cheap: PySide6 is imported inside the functions, and
-QtWebEngine only when the consent page is entered (or by ``--self-test``).
+The command line is read by the one parser of :mod:`wizard.cli`. QtWebEngine is imported
+only when the consent page is built (after the first window is painted) or by ``--self-test``.
 """
 
 from __future__ import annotations
@@ -9,41 +9,31 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, Qt, QTimer, qVersion
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QDialog
 
-    from wizard.ui.model import Prefill, TargetChoice
+from wizard.cli import build_parser
+from wizard.core.i18n import current_language
+from wizard.ui.model import Prefill, TargetChoice, TargetKind
+from wizard.ui.texts import switch_language
+from wizard.ui.widgets import SETTINGS_ENV_PATH, settings
+from wizard.ui.wizard import SetupWizard
 
 SELF_TEST_TIMEOUT_MS = 30_000
 SECRET_ENV = "AMOCRM_CLIENT_SECRET"
 
 
-def gui_options(argv: list[str]) -> argparse.Namespace:
-    """The flags the wizard reads (contract: the GUI takes the same prefill flags as the CLI).
-
-    A parser of its own: ``amocrm-wizard`` has already checked the whole command line with
-    the CLI's parser, whose subcommands cost milliseconds to build again before the first
-    window. Anything else on the line is left to that parser.
-    """
-    parser = argparse.ArgumentParser(prog="amocrm-wizard", add_help=False)
-    parser.add_argument("--demo", action="store_true")
-    parser.add_argument("--self-test", action="store_true")
-    parser.add_argument("--account")
-    parser.add_argument("--client-id")
-    parser.add_argument("--redirect-uri")
-    parser.add_argument("--setup")
-    target = parser.add_mutually_exclusive_group()
-    target.add_argument("--env")
-    target.add_argument("--db")
-    options, _unknown = parser.parse_known_args(argv)
-    return options
-
-
 def main(argv: list[str]) -> int:
-    options = gui_options(argv)
+    """The wizard, for a program that embeds it: ``argv`` as on the command line."""
+    return run(build_parser().parse_args(argv))
+
+
+def run(options: argparse.Namespace) -> int:
+    """The wizard for a command line already read (``amocrm-wizard`` without a command)."""
     _prepare_environment(headless=bool(options.self_test))
     app = application()
     if options.self_test:
@@ -51,7 +41,7 @@ def main(argv: list[str]) -> int:
 
     sandbox = None
     if options.demo:
-        from wizard.sandbox import Sandbox
+        from wizard.sandbox import Sandbox  # only the demo runs it, and it is not small
 
         sandbox = Sandbox().start()
     try:
@@ -70,20 +60,13 @@ def _prepare_environment(*, headless: bool) -> None:
         # Chromium refuses to run its sandbox as root (containers, CI); the consent page
         # is amoCRM's own or the local sandbox's, never arbitrary sites.
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
-    if headless:
-        from PySide6.QtWidgets import QApplication
-
-        if QApplication.instance() is None:
-            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-            os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu")
+    if headless and QApplication.instance() is None:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu")
 
 
 def application() -> QApplication:
     """The QApplication that exists already, or a new one set up for QtWebEngine."""
-    from PySide6.QtCore import QCoreApplication, Qt
-    from PySide6.QtGui import QGuiApplication
-    from PySide6.QtWidgets import QApplication
-
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing
@@ -117,9 +100,6 @@ def _read_setup_file(options: argparse.Namespace) -> bool:
 
 
 def _prefill(options: argparse.Namespace, sandbox: object | None) -> tuple[Prefill, TargetChoice]:
-    from wizard.ui.model import Prefill, TargetChoice, TargetKind
-    from wizard.ui.widgets import SETTINGS_ENV_PATH, settings
-
     prefill = Prefill(
         account=options.account or "",
         client_id=options.client_id or "",
@@ -128,8 +108,6 @@ def _prefill(options: argparse.Namespace, sandbox: object | None) -> tuple[Prefi
         restart_cmd=getattr(options, "restart_cmd", None) or "",
     )
     if sandbox is not None:
-        import tempfile
-
         from wizard.sandbox import Sandbox
 
         assert isinstance(sandbox, Sandbox)
@@ -155,16 +133,8 @@ def _prefill(options: argparse.Namespace, sandbox: object | None) -> tuple[Prefi
 
 
 def _run(prefill: Prefill, target: TargetChoice) -> int:
-    from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop
-    from PySide6.QtWidgets import QDialog
-
-    from wizard.core.i18n import current_language
-    from wizard.ui.wizard import SetupWizard
-
     language = current_language()  # the system's, unless AMOCRM_WIZARD_LANG says otherwise
     if language != "en":
-        from wizard.ui.texts import switch_language
-
         switch_language(language)
 
     wizard = SetupWizard(prefill, target)
@@ -183,18 +153,17 @@ def _run(prefill: Prefill, target: TargetChoice) -> int:
 
 def self_test(app: QApplication) -> int:
     """Headless check that Qt, QtWebEngine and the consent page work on this machine."""
-    try:
-        from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QTimer, qVersion
+    try:  # QtWebEngine may be missing from a trimmed install: that is what this finds out
         from PySide6.QtWebEngineCore import qWebEngineChromiumVersion
 
-        import wizard.ui.wizard  # noqa: F401  (every page imports)
-        from wizard.core.account import parse_account
         from wizard.sandbox import Sandbox
-        from wizard.ui.navigation import decide
         from wizard.ui.webview import ConsentBrowser
     except ImportError as exc:
         print(f"Self-test failed: {exc}", file=sys.stderr)
         return 1
+
+    from wizard.core.account import parse_account
+    from wizard.core.navigation import decide
 
     outcome: dict[str, str] = {}
     with Sandbox() as sandbox:

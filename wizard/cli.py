@@ -8,17 +8,16 @@ commands start quickly.
 from __future__ import annotations
 
 import argparse
+import importlib
 import re
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import NoReturn, TextIO
+from typing import TextIO
 
 from wizard import __version__
 from wizard.core.errors import WizardError
 from wizard.core.i18n import _, render
-
-SUBCOMMANDS = ("connect", "check", "test", "refresh", "status", "sandbox", "token", "export-setup")
 
 
 def say(text: str = "", file: TextIO | None = None, **kwargs: object) -> None:
@@ -99,23 +98,11 @@ def _add_integration(parser: argparse.ArgumentParser, top: bool = False) -> None
     )
 
 
-class _NotForTheGui(Exception):
-    """The short parser cannot read this line: the whole one must (and words the error)."""
-
-
-class _GuiLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _NotForTheGui(message)
-
-
-def _top_level_parser(
-    cls: type[argparse.ArgumentParser] = argparse.ArgumentParser,
-) -> argparse.ArgumentParser:
-    parser = cls(
+def _top_level_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
         prog="amocrm-wizard",
         description="Connect an amoCRM or Kommo account to your backend. "
         "Without a command, opens the wizard.",
-        add_help=cls is argparse.ArgumentParser,
     )
     parser.add_argument("--version", action="version", version=f"amocrm-wizard {__version__}")
     parser.add_argument("--demo", action="store_true", help="open the wizard against the built-in sandbox")
@@ -129,26 +116,8 @@ def _top_level_parser(
     return parser
 
 
-def parse_command_line(args: list[str]) -> argparse.Namespace:
-    """The command line, read with the whole parser only when a command (or help) needs it.
-
-    Building the six subcommands' parsers costs milliseconds that the wizard's first window
-    would wait for. A line naming no command has only the top-level options, which the
-    short parser reads to the same result; anything it cannot read goes to the whole
-    parser, so errors and help are worded the same either way.
-    """
-    if not set(args) & {*SUBCOMMANDS, "-h", "--help"}:
-        try:
-            options = _top_level_parser(_GuiLineParser).parse_args(args)
-        except _NotForTheGui:
-            pass
-        else:
-            options.command = None
-            return options
-    return build_parser().parse_args(args)
-
-
 def build_parser() -> argparse.ArgumentParser:
+    """The one parser of the command line; the wizard (``wizard.app``) reads its flags too."""
     parser = _top_level_parser()
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -255,15 +224,37 @@ def _duration(text: str) -> timedelta:
 
 # --- entry point ----------------------------------------------------------------------
 
+GUI_MISSING = _(
+    'The wizard needs Qt: pip install "amocrm-wizard[gui]". '
+    "The commands (amocrm-wizard --help) work without it."
+)
+
+
+def _gui_installed() -> bool:
+    """Whether PySide6 imports: ``pip install amocrm-wizard`` is headless, ``[gui]`` adds it.
+
+    Only PySide6 itself missing counts; any other import error is a fault to report as one.
+    """
+    try:
+        importlib.import_module("PySide6")
+    except ModuleNotFoundError as error:
+        if error.name != "PySide6":
+            raise
+        return False
+    return True
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _setup_file_as_option(list(sys.argv[1:] if argv is None else argv))
-    options = parse_command_line(args)
+    options = build_parser().parse_args(args)
     if options.command is None:
+        if not _gui_installed():
+            say(GUI_MISSING, file=sys.stderr)
+            return 1
         # Imported here: the headless commands must never pay for Qt.
-        from wizard.app import main as gui_main
+        from wizard.app import run
 
-        return int(gui_main(args))
+        return run(options)
     from wizard import commands
     from wizard.core.logs import setup_logging
 

@@ -188,11 +188,18 @@ function amocrmAuth(instance, options) {
     throw new TypeError('amocrmAuth expects an axios instance, e.g. axios.create().');
   }
   const cached = new CachedToken(readOptions(options));
+  // The baseURL this module set, if any: it follows the account when the helper reports a
+  // new address (amoCRM moved it); one the backend set itself is never touched.
+  let ownBaseURL = null;
 
   instance.interceptors.request.use(async (config) => {
     const token = await cached.current();
-    if (!instance.defaults.baseURL && token.baseUrl) instance.defaults.baseURL = token.baseUrl;
-    if (!config.baseURL) config.baseURL = instance.defaults.baseURL;
+    const unset = (url) => !url || url === ownBaseURL;
+    if (token.baseUrl && unset(instance.defaults.baseURL)) {
+      const previous = ownBaseURL;
+      instance.defaults.baseURL = ownBaseURL = token.baseUrl;
+      if (!config.baseURL || config.baseURL === previous) config.baseURL = token.baseUrl;
+    }
     config.headers = config.headers || {};
     setBearer(config.headers, token.accessToken);
     return config;

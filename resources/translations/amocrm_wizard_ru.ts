@@ -175,6 +175,36 @@ If the page does not load: in amoCRM open Settings → Integrations (Настр�
         <source>Press “Allow” (Разрешить) there. Then copy the whole address from your browser&apos;s address bar and paste it into “Or paste the address you were redirected to”.</source>
         <translation>Нажмите там «Разрешить». Затем скопируйте весь адрес из адресной строки браузера и вставьте его в поле «Или вставьте адрес, на который вас перенаправило».</translation>
     </message>
+    <message>
+        <location filename="../../wizard/ui/consent.py" line="119"/>
+        <source>Go back to the integration details</source>
+        <translation>Вернуться к данным интеграции</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/consent.py" line="122"/>
+        <source>Returns to the page with the Client ID and the Redirect URI to check them.</source>
+        <translation>Возвращает на страницу с ID интеграции и ссылкой для перенаправления, чтобы их проверить.</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/consent.py" line="124"/>
+        <source>Use the registered address and connect</source>
+        <translation>Взять адрес из amoCRM и подключиться</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/consent.py" line="128"/>
+        <source>Takes the address registered in amoCRM as the Redirect URI, then gets the tokens with the code amoCRM just gave.</source>
+        <translation>Берёт адрес, указанный в amoCRM, как ссылку для перенаправления и получает токены по коду, который amoCRM только что выдал.</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/consent.py" line="390"/>
+        <source>amoCRM sent its answer to {address}, not to the Redirect URI you entered.</source>
+        <translation>amoCRM отправил ответ на {address}, а не на введённую вами ссылку для перенаправления.</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/consent.py" line="393"/>
+        <source>That is the address registered for this integration in amoCRM. Nothing has been sent yet: use the registered address to get the tokens, or go back and correct it.</source>
+        <translation>Этот адрес указан для интеграции в amoCRM. Пока ничего не отправлено: возьмите адрес из amoCRM, чтобы получить токены, или вернитесь и исправьте ссылку.</translation>
+    </message>
 </context>
 <context>
     <name>DetailsPage</name>
@@ -934,6 +964,31 @@ The values it uses are on your integration in amoCRM: Settings → Integrations 
         <location filename="../../wizard/ui/diagnosis.py" line="195"/>
         <source>How the addresses differ</source>
         <translation>Чем отличаются ссылки</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/diagnosis.py" line="93"/>
+        <source>You entered:</source>
+        <translation>Вы ввели:</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/diagnosis.py" line="93"/>
+        <source>entered:</source>
+        <translation>введено:</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/diagnosis.py" line="174"/>
+        <source>The first difference is character {n}: “{a}” in the one you entered, “{b}” in amoCRM.</source>
+        <translation>Первое отличие — символ № {n}: «{a}» во введённой, «{b}» в amoCRM.</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/diagnosis.py" line="174"/>
+        <source>The first difference is character {n}: the one you entered has “{a}” there, the one in amoCRM ends before it.</source>
+        <translation>Первое отличие — символ № {n}: во введённой ссылке там «{a}», а ссылка из amoCRM до него заканчивается.</translation>
+    </message>
+    <message>
+        <location filename="../../wizard/ui/diagnosis.py" line="174"/>
+        <source>The first difference is character {n}: the one in amoCRM has “{b}” there, the one you entered ends before it.</source>
+        <translation>Первое отличие — символ № {n}: в ссылке из amoCRM там «{b}», а введённая до него заканчивается.</translation>
     </message>
 </context>
 <context>

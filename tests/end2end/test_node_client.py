@@ -18,7 +18,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 NODE_DIRS = (ROOT / "clients" / "node", ROOT / "examples" / "node")
 
-pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js (node on PATH)")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js (node on PATH)"),
+]
 
 
 def test_node_client_tests_pass(tmp_path: Path) -> None:
@@ -43,4 +46,4 @@ def test_node_client_tests_pass(tmp_path: Path) -> None:
         for line in result.stdout.splitlines()
         if line.startswith("# ") and " " in line[2:]
     )
-    assert int(summary["fail"]) == 0 and int(summary["pass"]) >= 17, summary
+    assert int(summary["fail"]) == 0 and int(summary["pass"]) >= 19, summary

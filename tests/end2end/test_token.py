@@ -161,7 +161,7 @@ def test_amocrm_unreachable_is_exit_4_and_the_target_is_unchanged(
     sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str]
 ) -> None:
     before = connected_env.read_bytes()
-    sandbox.fail_next(20, status=503, path_prefix="/oauth2/")
+    sandbox.fail_next(1000, status=503, path_prefix="/oauth2/")
     result = token(connected_env, cli_env, "--stale", stdin=stored(connected_env, "AMOCRM_ACCESS_TOKEN"))
     assert result.returncode == 4 and result.stdout == ""
     assert connected_env.read_bytes() == before
@@ -204,15 +204,21 @@ def test_a_database_target_works_the_same(sandbox: Sandbox, tmp_path: Path, cli_
     assert answer["base_url"] == sandbox.base_url
 
 
-def test_six_stale_helpers_at_once_renew_exactly_once(
-    sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str]
+@pytest.mark.parametrize("why", ["stale", "min-valid"])
+def test_six_helpers_at_once_renew_exactly_once(
+    sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str], why: str
 ) -> None:
     refused = stored(connected_env, "AMOCRM_ACCESS_TOKEN")
-    sandbox.expire_access_tokens()
+    if why == "stale":  # six backends were refused with the same token
+        sandbox.expire_access_tokens()
+        args = ["--stale"]
+    else:  # six backends start as the token nears its end
+        expire_in(connected_env, 100)
+        args = []
     sandbox.refresh_delay = 1.0  # every helper has read the old pair before the winner saves
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "wizard", "token", "--stale", "--env", str(connected_env)],
+            [sys.executable, "-m", "wizard", "token", *args, "--env", str(connected_env)],
             env=cli_env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -225,4 +231,25 @@ def test_six_stale_helpers_at_once_renew_exactly_once(
     assert [p.returncode for p in procs] == [0] * 6, outputs
     printed = {out for out, _err in outputs}
     assert printed == {stored(connected_env, "AMOCRM_ACCESS_TOKEN") + "\n"}
+    assert printed != {refused + "\n"}
     assert sandbox.stats.refreshes == 1 and sandbox.stats.rejected_refresh_replays == 0
+
+
+def test_the_no_refresh_path_imports_no_http_jwt_lock_or_sql_library(
+    connected_env: Path, cli_env: dict[str, str]
+) -> None:
+    # It runs on every backend start (bench/bench_token.py times it); these cost the most.
+    probe = (
+        "import sys; from wizard.cli import main; code = main(sys.argv[1:]); "
+        "print(sorted(m for m in ('requests', 'jwt', 'filelock', 'sqlalchemy') if m in sys.modules), "
+        "file=sys.stderr); sys.exit(code)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, "token", "--env", str(connected_env)],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "[]"

@@ -1,6 +1,5 @@
-"""The short parser the wizard's command line goes through reads every line as the whole
-parser does: the same options for a line it can read, and the whole parser's own
-error, help and exit code for a line it cannot."""
+"""One parser reads the command line, for the headless commands and for the wizard alike
+(``wizard.app`` reads its flags with it too): what it takes, and how it refuses."""
 
 from __future__ import annotations
 
@@ -9,19 +8,28 @@ import io
 
 import pytest
 
-from wizard.cli import build_parser, parse_command_line
+from wizard.cli import build_parser
 
 GUI_LINES = [
-    [],
-    ["--demo"],
-    ["--env", "/tmp/x/.env"],
-    ["--env=/tmp/x/.env", "-v"],
-    ["--db", "sqlite:///t.db", "--account", "mycompany", "--client-id", "abc"],
-    ["--redirect-uri", "https://example.com/cb", "--self-test"],
-    ["--acc", "mycompany"],  # an abbreviation, as argparse allows
-    ["--account", "test"],  # a value that is also a command's name
-    ["test", "--env", "/tmp/.env"],
-    ["--env", "/tmp/.env", "refresh", "--if-older-than", "30d"],
+    ([], {}),
+    (["--demo"], {"demo": True}),
+    (["--env", "/tmp/x/.env"], {"env": "/tmp/x/.env"}),
+    (["--env=/tmp/x/.env", "-v"], {"env": "/tmp/x/.env", "verbose": True}),
+    (
+        ["--db", "sqlite:///t.db", "--account", "mycompany", "--client-id", "abc"],
+        {"db": "sqlite:///t.db", "account": "mycompany", "client_id": "abc"},
+    ),
+    (
+        ["--redirect-uri", "https://example.com/cb", "--self-test"],
+        {"redirect_uri": "https://example.com/cb", "self_test": True},
+    ),
+    (["--acc", "mycompany"], {"account": "mycompany"}),  # an abbreviation, as argparse allows
+    (["--account", "test"], {"account": "test"}),  # a value that is also a command's name
+]
+
+COMMAND_LINES = [
+    (["test", "--env", "/tmp/.env"], "test"),
+    (["--env", "/tmp/.env", "refresh", "--if-older-than", "30d"], "refresh"),
 ]
 
 BAD_LINES = [
@@ -35,25 +43,39 @@ BAD_LINES = [
 ]
 
 
-def _run(parse, args: list[str]) -> tuple[object, str, str]:
+def _run(args: list[str]) -> tuple[object, str, str]:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
-            result: object = vars(parse(args))
+            result: object = vars(build_parser().parse_args(args))
         except SystemExit as exc:
             result = ("exit", exc.code)
     return result, out.getvalue(), err.getvalue()
 
 
-@pytest.mark.parametrize("args", GUI_LINES + BAD_LINES, ids=lambda a: " ".join(a) or "(none)")
-def test_reads_every_line_as_the_whole_parser_does(args: list[str]) -> None:
-    whole = _run(lambda line: build_parser().parse_args(line), args)
-    assert _run(parse_command_line, args) == whole
+@pytest.mark.parametrize(
+    ("args", "wanted"), GUI_LINES, ids=lambda a: " ".join(a) if isinstance(a, list) else ""
+)
+def test_a_line_without_a_command_opens_the_wizard_with_its_flags(
+    args: list[str], wanted: dict[str, object]
+) -> None:
+    options, _out, _err = _run(args)
+    assert isinstance(options, dict) and options["command"] is None
+    for key, value in wanted.items():
+        assert options[key] == value
+    for key in {"env", "db", "account", "client_id", "redirect_uri"} - wanted.keys():
+        assert options[key] is None
+
+
+@pytest.mark.parametrize(("args", "command"), COMMAND_LINES)
+def test_options_before_the_command_are_kept(args: list[str], command: str) -> None:
+    options, _out, _err = _run(args)
+    assert isinstance(options, dict) and options["command"] == command and options["env"] == "/tmp/.env"
 
 
 def test_bad_lines_are_refused_with_exit_2_and_help_exits_0() -> None:
     for args in BAD_LINES:
-        (kind, code), out, err = _run(parse_command_line, args)  # type: ignore[misc]
+        (kind, code), out, err = _run(args)  # type: ignore[misc]
         assert kind == "exit"
         if "-h" in args or "--help" in args or args == ["--he"]:
             assert code == 0 and "COMMAND" in out and "connect" in out

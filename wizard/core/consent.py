@@ -2,16 +2,16 @@
 and the redirect that comes back from it.
 
 A module of its own because the wizard builds the consent URL right after its first
-window is painted, and every import here is on that path: no requests, no hashing
-library, nothing the token endpoint (:mod:`wizard.core.oauth`) needs.
+window is painted: nothing here needs requests or the token endpoint
+(:mod:`wizard.core.oauth`).
 """
 
 from __future__ import annotations
 
-import base64
-import os
+import hmac
+import secrets
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from wizard.core import errors as e
 from wizard.core.account import Account
@@ -26,9 +26,7 @@ CONSENT_HOSTS = {"amocrm.ru": "https://www.amocrm.ru", "kommo.com": "https://www
 
 def new_state() -> str:
     """A fresh unguessable ``state`` (256 bits from the OS's CSPRNG)."""
-    # secrets.token_urlsafe(32), spelt out: the secrets module imports hmac and OpenSSL's
-    # hashing, milliseconds on the way to the consent page for one call to os.urandom.
-    return base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode("ascii")
+    return secrets.token_urlsafe(32)
 
 
 def consent_url(account: Account, client_id: str, state: str) -> str:
@@ -64,6 +62,30 @@ def is_redirect(url: str, redirect_uri: str) -> bool:
     )
 
 
+#: What amoCRM adds to the registered redirect URI when it sends the admin back.
+ANSWER_PARAMETERS = frozenset({"code", "state", "referer", "platform", "client_id", "error"})
+
+
+def carries_answer(url: str, state: str) -> bool:
+    """Does ``url`` carry amoCRM's answer to the consent page opened with ``state``: that
+    state together with a code or an error, wherever the address points?"""
+    query = parse_qs(urlsplit(url).query)
+    sent = query.get("state", [""])[0]
+    return (
+        bool(state)
+        and hmac.compare_digest(sent.encode(), state.encode())
+        and bool(query.keys() & {"code", "error"})
+    )
+
+
+def registered_address(url: str) -> str:
+    """The redirect URI registered in amoCRM, read back from an address amoCRM sent the admin
+    to: that address without the parameters amoCRM added to it."""
+    parts = urlsplit(url)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ANSWER_PARAMETERS]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(kept), ""))
+
+
 def parse_callback(url: str, account: Account, expected_state: str | None) -> Callback:
     """Check a redirect address and take the code from it.
 
@@ -78,8 +100,6 @@ def parse_callback(url: str, account: Account, expected_state: str | None) -> Ca
             detail=query["error"],
         )
     state = query.get("state", "")
-    import hmac  # here, not at the top: only a callback needs it, not the consent URL
-
     if expected_state is not None and not hmac.compare_digest(state.encode(), expected_state.encode()):
         raise e.StateMismatchError(
             _("This redirect does not belong to the consent page the wizard opened."),

@@ -204,6 +204,24 @@ class DatabaseRefusedError(TargetError):
     code = "database_refused"
 
 
+class TargetReadError(TargetError):
+    """What the target holds could not be read: no permission, or not UTF-8 text."""
+
+    code = "target_read"
+
+
+class NotARegularFileError(TargetError):
+    """The .env path names a FIFO, a device, a folder or a socket: refused before any read."""
+
+    code = "target_not_file"
+
+
+class TargetLockDeniedError(TargetError):
+    """The lock file beside the .env cannot be created or opened by this user."""
+
+    code = "target_lock_denied"
+
+
 class TargetLockTimeout(TargetError):
     code = "target_locked"
     retryable = True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import uuid
 from urllib.parse import urlsplit
 
 from wizard.core.errors import ConfigError, InvalidClientIdError, InvalidRedirectUriError
@@ -10,16 +10,23 @@ from wizard.core.i18n import _
 
 _WHERE = _("Settings → Integrations → your integration → Keys and scopes")
 
-#: The one form amoCRM shows a UUID in. Not ``uuid.UUID``: it also takes "{…}", "urn:uuid:"
-#: and unhyphenated forms that would then need refusing, and importing ``uuid`` (which
-#: imports ``platform``) costs milliseconds on the way to the consent page.
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+def _is_canonical_uuid(value: str) -> bool:
+    """The one form amoCRM shows a UUID in (8-4-4-4-12 hex digits, lower case).
+
+    ``uuid.UUID`` also takes "{…}", "urn:uuid:", unhyphenated and oddly hyphenated forms;
+    a value is that form exactly when it reads back as itself.
+    """
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
 
 
 def client_id(text: str) -> str:
     """The integration ID is a UUID; return it normalised (lower case, no spaces)."""
     value = (text or "").strip().lower()
-    if not _UUID.fullmatch(value):
+    if not _is_canonical_uuid(value):
         raise InvalidClientIdError(
             _("The Client ID should look like 1a2b3c4d-1a2b-3c4d-5e6f-1a2b3c4d5e6f."),
             _("Copy the integration ID from {where}.", where=_WHERE),

@@ -48,8 +48,9 @@ def consent(*, integration_name: str, account_name: str, client_id: str, state: 
         "<ul><li>read and change deals, contacts and companies</li>"
         "<li>work with files and notifications</li></ul>"
         f'<form method="post" action="/oauth/decide">{hidden}<div class="buttons">'
-        '<button id="deny" type="submit" name="decision" value="deny">Deny</button>'
+        # Allow first, in reading and Tab order: it is what the admin came for.
         '<button id="allow" type="submit" name="decision" value="allow">Allow</button>'
+        '<button id="deny" type="submit" name="decision" value="deny">Deny</button>'
         "</div></form>"
     )
     return _page("Sandbox amoCRM — access request", body)

@@ -3,18 +3,14 @@ texts (re-rendered when the language changes) and its help panel."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import QBoxLayout, QLabel, QWidget, QWizardPage
+from PySide6.QtWidgets import QBoxLayout, QLabel, QWidget, QWizard, QWizardPage
 
 from wizard.ui import links
 from wizard.ui.model import Session
 from wizard.ui.texts import Texts
+from wizard.ui.widgets import HelpPanel
 from wizard.ui.worker import Worker
-
-if TYPE_CHECKING:
-    from wizard.ui.widgets import HelpPanel
 
 
 class WizardPage(QWizardPage):
@@ -45,8 +41,6 @@ class WizardPage(QWizardPage):
         self._help_layout = layout
 
     def _build_help(self) -> HelpPanel:
-        from wizard.ui.widgets import HelpPanel
-
         last = self._last_in_tab_order()
         panel = HelpPanel(self)
         panel.set_content(self.help_text, self.account_url)
@@ -68,6 +62,17 @@ class WizardPage(QWizardPage):
                 last = widget
             widget = widget.nextInFocusChain()
         return last
+
+    def focus_forward(self) -> None:
+        """The focus on the wizard's Next (Commit, Finish): this page's work is done."""
+        wizard = self.wizard()
+        if wizard is None or wizard.currentPage() is not self:
+            return
+        for which in (QWizard.WizardButton.CommitButton, QWizard.WizardButton.FinishButton):
+            if wizard.button(which).isVisible():
+                wizard.button(which).setFocus()
+                return
+        wizard.button(QWizard.WizardButton.NextButton).setFocus()
 
     def help_text(self) -> str:
         return ""

@@ -1,19 +1,20 @@
 """Page 3: amoCRM's own consent page inside the wizard, and the ways around it.
 
+The page's state is a :class:`wizard.core.consent_flow.ConsentFlow`, which decides what the
+web view may load and takes amoCRM's answer; this page only feeds it what the view saw and
+shows what it holds (qutebrowser's way: Qt at the edge).
+
 The web view (QtWebEngine) is imported when this page is built: once the first window has
-been painted (the wizard warms it up then) or on entering the page, never before. The
-redirect amoCRM sends after "Allow" is captured and cancelled before it is loaded;
-``consent.parse_callback`` checks the state and the account and takes the code.
+been painted (the wizard warms it up then) or on entering the page, never before.
 """
 
 from __future__ import annotations
 
-import functools
-import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QTimer, QUrl
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, QUrl, Signal
 from PySide6.QtWidgets import (
+    QApplication,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -25,45 +26,52 @@ from PySide6.QtWidgets import (
 )
 
 from wizard.core import consent
+from wizard.core.consent_flow import ConsentFlow, Details, LoadEvent, Phase
 from wizard.core.errors import InvalidCallbackError, WizardError
+from wizard.core.navigation import NavigationRequest, Verdict
 from wizard.ui import links
 from wizard.ui.base import WizardPage
+from wizard.ui.diagnosis import RedirectCompare
 from wizard.ui.model import Session, Step
-from wizard.ui.navigation import NavigationRequest, Verdict, decide
-from wizard.ui.texts import current_language, ui_text
+from wizard.ui.texts import Maker, current_language, ui_text
 from wizard.ui.widgets import Notice, announce, row
 from wizard.ui.worker import Worker
 
 if TYPE_CHECKING:
+    from PySide6.QtWebEngineWidgets import QWebEngineView
+
     from wizard.core.account import Account
     from wizard.ui.webview import ConsentBrowser
 
-#: A consent page loaded ahead of time is used only while it is this fresh (seconds).
-PREFETCH_FRESH_FOR = 300.0
 
-
-def _blank_only(request: NavigationRequest) -> Verdict:
-    return Verdict.FOLLOW if request.url == "about:blank" else Verdict.BLOCK
+def _host(base_url: str) -> str:
+    return base_url.split("://")[-1]
 
 
 class ConsentPage(WizardPage):
+    #: amoCRM's page is up, or did not load: the wizard may do more now without competing
+    #: with it for the interpreter (emitted after every load of amoCRM's pages).
+    settled = Signal()
+
     def __init__(self, session: Session, worker: Worker, parent: QWidget | None = None) -> None:
         super().__init__(session, worker, parent)
+        self.flow = ConsentFlow()
         self.layout_ = QVBoxLayout(self)
         self.notice = Notice(self)
         self.layout_.addWidget(self.notice)
+        self.compare: RedirectCompare | None = None  # built when amoCRM answers elsewhere
+        self._compare_index = self.layout_.count()
         status_row = QHBoxLayout()
         self.status = QLabel(self)
         self.status.setWordWrap(True)
         status_row.addWidget(self.status, 1)
-        self.retry = QPushButton(self)
-        self.retry.setAutoDefault(False)
-        self.retry.hide()
-        status_row.addWidget(self.retry)
-        self.open_external = QPushButton(self)
-        self.open_external.setAutoDefault(False)
-        self.open_external.hide()
-        status_row.addWidget(self.open_external)
+        # The buttons that fix what the status says; the one that fits is the default.
+        self.use_registered = self._fix_button()
+        self.back_to_details = self._fix_button()
+        self.retry = self._fix_button()
+        self.open_external = self._fix_button()
+        for button in (self.use_registered, self.back_to_details, self.retry, self.open_external):
+            status_row.addWidget(button)
         self.layout_.addLayout(status_row)
         # The browser goes here when the page is built.
         self.browser_slot = QVBoxLayout()
@@ -89,23 +97,14 @@ class ConsentPage(WizardPage):
         self.add_help(self.layout_)
 
         self.browser: ConsentBrowser | None = None
-        self.state = ""
-        self.webengine_import_seconds = 0.0
-        self._captured = False
-        self._external_url = ""
-        #: (account, client id, redirect URI, language) the page was loaded for.
-        self._loaded_for: tuple[str, str, str, str] | None = None
-        self._loaded_at = 0.0
-        self._load_failed = False
-        self._consent_url = ""
-        self._warming_up = False
-        self._queued = ""
-        self._http_status = 0
-        self.load_started_at = 0.0
-        self.load_finished_at = 0.0
-        self.loaded_ok = False
         self._bind_texts()
         self._connect_signals()
+
+    def _fix_button(self) -> QPushButton:
+        button = QPushButton(self)
+        button.setAutoDefault(True)  # Enter presses it when it has the focus
+        button.hide()
+        return button
 
     def _bind_texts(self) -> None:
         t = self.texts
@@ -117,6 +116,19 @@ class ConsentPage(WizardPage):
         t.bind(self.status.setAccessibleName, lambda: self.tr("Consent page status"))
         t.bind(self.retry.setText, lambda: self.tr("Try loading again"))
         t.bind(self.retry.setAccessibleDescription, lambda: self.tr("Loads the amoCRM page again."))
+        t.bind(self.back_to_details.setText, lambda: self.tr("Go back to the integration details"))
+        t.bind(
+            self.back_to_details.setAccessibleDescription,
+            lambda: self.tr("Returns to the page with the Client ID and the Redirect URI to check them."),
+        )
+        t.bind(self.use_registered.setText, lambda: self.tr("Use the registered address and connect"))
+        t.bind(
+            self.use_registered.setAccessibleDescription,
+            lambda: self.tr(
+                "Takes the address registered in amoCRM as the Redirect URI, then gets the tokens "
+                "with the code amoCRM just gave."
+            ),
+        )
         t.bind(self.open_external.setText, lambda: self.tr("Open that link in my browser"))
         t.bind(
             self.open_external.setAccessibleDescription,
@@ -163,15 +175,32 @@ class ConsentPage(WizardPage):
 
     def _connect_signals(self) -> None:
         self.retry.clicked.connect(self._on_retry_clicked)
+        self.back_to_details.clicked.connect(self._on_back_to_details_clicked)
+        self.use_registered.clicked.connect(self._on_use_registered_clicked)
         self.open_external.clicked.connect(self._on_open_external_clicked)
         self.own_browser.clicked.connect(self._on_own_browser_clicked)
         self.code_edit.textChanged.connect(self._on_fallback_changed)
         self.address_edit.textChanged.connect(self._on_fallback_changed)
 
-    def _set_status(self, make) -> None:  # type: ignore[no-untyped-def]
+    def _set_status(self, make: Maker) -> None:
         self.texts.bind(self.status.setText, make)
         self.texts.bind(self.status.setAccessibleDescription, make)
         announce(self.status)
+
+    # --- what tests and the wizard read ---------------------------------------------
+
+    @property
+    def state(self) -> str:
+        return self.flow.state
+
+    @property
+    def loaded_ok(self) -> bool:
+        return self.flow.phase is Phase.SHOWN
+
+    def view(self) -> QWebEngineView:
+        """The QWebEngineView (for tests and screenshots)."""
+        assert self.browser is not None
+        return self.browser.view
 
     # --- QWizardPage ----------------------------------------------------------------
 
@@ -180,24 +209,27 @@ class ConsentPage(WizardPage):
         self.code_edit.clear()
         self.address_edit.clear()
         self.ensure_browser()
-        if self._prefetched_for(self._wanted()):
-            # Loaded ahead of time for exactly these details: show it as it is.
-            self.completeChanged.emit()
-            return
-        self.start_over()
+        if self.flow.is_fresh_for(self._wanted()):
+            self._render()  # loaded ahead of time for exactly these details: shown as it is
+            if self.flow.phase is Phase.SHOWN:
+                self._focus_web_page()
+        else:
+            self.start_over()
 
     def cleanupPage(self) -> None:
         if self.browser is not None:
             self.browser.stop()
-        self._captured = False
-        self._loaded_for = None
+        self.flow.leave()
         self.session.code = ""
+        self._render()
 
     def isComplete(self) -> bool:
-        return self._captured or bool(self.code_edit.text().strip() or self.address_edit.text().strip())
+        if self.flow.phase is Phase.ALLOWED:
+            return True
+        return bool(self.code_edit.text().strip() or self.address_edit.text().strip())
 
     def validatePage(self) -> bool:
-        if self._captured:
+        if self.flow.phase is Phase.ALLOWED:
             return True
         address = self.address_edit.text().strip()
         try:
@@ -231,192 +263,227 @@ class ConsentPage(WizardPage):
         assert self.session.account is not None
         return self.session.account
 
-    def _wanted(self) -> tuple[str, str, str, str]:
+    def _wanted(self) -> Details:
         session = self.session
-        return (self._account().base_url, session.client_id, session.redirect_uri, current_language())
-
-    def _prefetched_for(self, wanted: tuple[str, str, str, str]) -> bool:
-        return (
-            self._loaded_for == wanted
-            and not self._captured
-            and not self._load_failed
-            and time.monotonic() - self._loaded_at < PREFETCH_FRESH_FOR
-        )
+        return Details(self._account(), session.client_id, session.redirect_uri, current_language())
 
     def ensure_browser(self) -> None:
         if self.browser is not None:
             return
-        started = time.perf_counter()
         from wizard.ui.webview import ConsentBrowser  # QtWebEngine loads here, not earlier
 
         self.browser = ConsentBrowser(self)
         self.browser.setMinimumHeight(self.fontMetrics().height() * 12)
         self.browser_slot.addWidget(self.browser)
-        self.webengine_import_seconds = time.perf_counter() - started
         page = self.browser.page
-        page.navigation_requested.connect(self._on_navigation_requested)
-        page.loadStarted.connect(self._on_load_started)
-        page.loadFinished.connect(self._on_load_finished)
-        page.loadingChanged.connect(self._on_loading_changed)
+        page.set_decider(self.flow.navigate)
+        # Queued: emitted from inside acceptNavigationRequest, and what follows from it
+        # (loading again, the next page) must wait until Chromium is out of it. The flow
+        # has taken the answer by then, so the load events in between change nothing.
+        page.navigation_requested.connect(self._on_navigation_requested, Qt.ConnectionType.QueuedConnection)
+        page.load_changed.connect(self._on_load_changed)
 
     def warm_up(self) -> None:
         """Start QtWebEngine and its renderer with an empty page, before anything is known."""
         self.ensure_browser()
-        assert self.browser is not None
-        if not self._loaded_for:
-            self.browser.page.set_decider(_blank_only)
-            self._warming_up = True
-            self.browser.load("about:blank")
+        self._load(self.flow.warm_up())
 
     def prefetch(self, account: Account, client_id: str, redirect_uri: str) -> None:
         """Load the consent page before the admin gets here (details known from the flags
         or the stored connection); entering the page with the same details shows it at once."""
         self.ensure_browser()
-        self._load(account, client_id, redirect_uri)
+        self._open(Details(account, client_id, redirect_uri, current_language()))
 
     def start_over(self) -> None:
         """A fresh state and the consent page loaded anew (entering, Back to here, after a refusal)."""
         self.ensure_browser()
-        self._load(self._account(), self.session.client_id, self.session.redirect_uri)
-        self.completeChanged.emit()
+        self._open(self._wanted())
 
     def come_back(self) -> None:
-        """Back here after the exchange refused: the code used is spent or expired."""
+        """Back here from a later page: whatever was caught before is spent or no longer wanted."""
+        self.notice.clear()
         self.code_edit.clear()
         self.address_edit.clear()
         self.start_over()
 
-    def _load(self, account: Account, client_id: str, redirect_uri: str) -> None:
+    def _open(self, details: Details) -> None:
         assert self.browser is not None
-        self._captured = False
         self.session.code = ""
-        self.state = consent.new_state()
-        self.browser.page.set_decider(functools.partial(decide, account=account, redirect_uri=redirect_uri))
-        self.retry.hide()
-        self.open_external.hide()
-        self.loaded_ok = False
-        self._load_failed = False
-        self._http_status = 0
-        self._loaded_for = (account.base_url, client_id, redirect_uri, current_language())
-        self._loaded_at = time.monotonic()
-        self._consent_url = consent.consent_url(account, client_id, self.state)
-        self.browser.set_language(current_language())
-        if self._warming_up:
-            self._queued = self._consent_url
-        else:
-            self.browser.load(self._consent_url)
+        self.browser.set_language(details.language)
+        self._load(self.flow.open(details))
+        self._render()
 
-    def view(self):  # type: ignore[no-untyped-def]
-        """The QWebEngineView (for tests and screenshots)."""
-        assert self.browser is not None
-        return self.browser.view
+    def _load(self, url: str | None) -> None:
+        if url and self.browser is not None:
+            self.browser.load(url)
 
-    # --- slots ----------------------------------------------------------------------
+    # --- showing the flow's state ----------------------------------------------------
 
-    def _on_navigation_requested(self, request: NavigationRequest, verdict: Verdict) -> None:
-        if verdict is Verdict.CAPTURE:
-            # Called from inside acceptNavigationRequest: act once it has returned.
-            QTimer.singleShot(0, self, functools.partial(self._take_callback, request.url))
-        elif verdict is Verdict.EXTERNAL:
-            self._external_url = request.url
-            host = QUrl(request.url).host()
+    def _render(self) -> None:
+        flow, phase = self.flow, self.flow.phase
+        host = _host(flow.details.account.base_url) if flow.details else ""
+        if phase is Phase.LOADING:
+            self._set_status(lambda: self.tr("Loading the amoCRM page…"))
+        elif phase is Phase.SHOWN and flow.kept_out:
+            outside = QUrl(flow.kept_out).host()
             self._set_status(
                 lambda: self.tr("This link leads outside amoCRM ({url}); it is not opened here.").format(
-                    url=host
+                    url=outside
                 )
             )
-            self.open_external.show()
-
-    def _take_callback(self, url: str) -> None:
-        if self._captured or self.session.account is None:
-            return
-        try:
-            callback = consent.parse_callback(url, self._account(), self.state)
-        except WizardError as error:
-            # Denied, forged or for another account: say so and offer the page again.
-            self.notice.show_error(error, lambda: self.tr("The consent page has been loaded again."))
-            self.start_over()
-            return
-        self._captured = True
-        self.session.code = callback.code
-        self.notice.show_message(Notice.Kind.SUCCESS, lambda: self.tr("Access allowed. Getting the tokens…"))
-        self.completeChanged.emit()
-        wizard = self.wizard()
-        if wizard is not None and wizard.currentPage() is self:
-            wizard.next()
-
-    def _on_loading_changed(self, info) -> None:  # type: ignore[no-untyped-def]
-        from PySide6.QtWebEngineCore import QWebEngineLoadingInfo
-
-        if info.errorDomain() == QWebEngineLoadingInfo.ErrorDomain.HttpStatusCodeDomain:
-            self._http_status = int(info.errorCode())
-
-    def _on_load_started(self) -> None:
-        if self._warming_up:
-            return  # the empty page that starts the web engine, not amoCRM's
-        self.load_started_at = time.perf_counter()
-        self._set_status(lambda: self.tr("Loading the amoCRM page…"))
-        self.retry.hide()
-
-    def _on_load_finished(self, ok: bool) -> None:
-        if self._warming_up:
-            # The engine is up. A load asked for meanwhile goes now: started during the
-            # empty page's load, Chromium would report one of the two only.
-            self._warming_up = False
-            queued, self._queued = self._queued, ""
-            if queued and self.browser is not None:
-                self.browser.load(queued)
-            return
-        self.load_finished_at = time.perf_counter()
-        if self._captured:
-            return
-        if ok:
-            self.loaded_ok = True
+        elif phase is Phase.SHOWN:
             self._set_status(lambda: self.tr("Press “Allow” on the page below."))
-            return
-        if self.loaded_ok:
-            return  # a navigation we cancelled (redirect captured, link kept out): the page stays
-        self._load_failed = True
-        # Qt reports the HTTP status (loadingChanged) just after loadFinished: say it then.
-        QTimer.singleShot(0, self, self._on_load_failed)
-
-    def _on_load_failed(self) -> None:
-        if self.loaded_ok or self._captured or not self._load_failed:
-            return
-        host = self._loaded_for[0] if self._loaded_for else ""
-        status = self._http_status
-        if 400 <= status < 500:
+        elif phase is Phase.FAILED and 400 <= flow.http_status < 500:
             # amoCRM answered, with its own error page (shown below): the integration is
             # unknown or switched off, or the address names another account.
+            status = flow.http_status
             self._set_status(
                 lambda: self.tr(
                     "amoCRM did not show the consent page (error {status}): it does not know this "
                     "Client ID for {host}, or the integration is switched off. Press Back to check "
                     "the integration details, or use the code below."
-                ).format(status=status, host=host.split("://")[-1])
+                ).format(status=status, host=host)
             )
-        else:
+        elif phase is Phase.FAILED:
             self._set_status(
                 lambda: self.tr(
                     "The amoCRM page could not be loaded. Check the internet connection and the "
                     "account address ({host}), then try again, or use the code below."
-                ).format(host=host.split("://")[-1])
+                ).format(host=host)
             )
-        self.retry.show()
+        else:
+            self._set_status(lambda: "")
+        # First: QWizard makes its (hidden) Finish the default whenever Next cannot go on.
+        self.completeChanged.emit()
+        self._show_fixes()
+
+    def _show_fixes(self) -> None:
+        """The buttons that fit the state; the first of them is the default and has the focus."""
+        flow, phase = self.flow, self.flow.phase
+        amocrm_refused = phase is Phase.FAILED and 400 <= flow.http_status < 500
+        shown = {
+            self.use_registered: phase is Phase.MISDIRECTED,
+            self.back_to_details: amocrm_refused,
+            self.retry: phase is Phase.FAILED,
+            self.open_external: phase is Phase.SHOWN and bool(flow.kept_out),
+        }
+        fix = next((b for b, wanted in shown.items() if wanted and b is not self.open_external), None)
+        for button, wanted in shown.items():
+            button.setVisible(wanted)
+            button.setDefault(button is fix)
+        if self.compare is not None:
+            self.compare.setVisible(phase is Phase.MISDIRECTED)
+        if fix is not None and self._is_current() and not self._typing():
+            fix.setFocus()
+
+    def _show_misdirected(self) -> None:
+        flow = self.flow
+        assert flow.details is not None
+        if self.compare is None:
+            self.compare = RedirectCompare(self, before_sending=True)
+            self.layout_.insertWidget(self._compare_index, self.compare)
+        self.compare.set_sent(flow.details.redirect_uri)
+        self.compare.set_registered(flow.registered)
+        registered = flow.registered
+        self.notice.show_message(
+            Notice.Kind.WARNING,
+            lambda: self.tr(
+                "amoCRM sent its answer to {address}, not to the Redirect URI you entered."
+            ).format(address=registered),
+            lambda: self.tr(
+                "That is the address registered for this integration in amoCRM. Nothing has been sent "
+                "yet: use the registered address to get the tokens, or go back and correct it."
+            ),
+        )
+        self._render()
+
+    def _is_current(self) -> bool:
+        wizard = self.wizard()
+        return wizard is not None and wizard.currentPage() is self
+
+    def _typing(self) -> bool:
+        """Is the admin typing in one of this page's fields (the focus stays there)?"""
+        focused = QApplication.focusWidget()
+        return isinstance(focused, QLineEdit) and self.isAncestorOf(focused)
+
+    def _focus_web_page(self) -> None:
+        """The page itself takes the focus once it is up, so that Tab reaches its buttons first."""
+        if self.browser is not None and self._is_current() and not self._typing():
+            self.browser.view.setFocus()
+
+    # --- slots ----------------------------------------------------------------------
+
+    def _on_navigation_requested(self, _request: NavigationRequest, verdict: Verdict) -> None:
+        if verdict is Verdict.CAPTURE:
+            self._on_answer()
+        elif verdict is Verdict.EXTERNAL:
+            self._render()
+
+    def _on_answer(self) -> None:
+        flow = self.flow
+        if flow.phase is Phase.REFUSED:
+            # Denied, forged or for another account: say so and offer the page again.
+            assert flow.error is not None
+            self.notice.show_error(flow.error, lambda: self.tr("The consent page has been loaded again."))
+            self.start_over()
+        elif flow.phase is Phase.MISDIRECTED:
+            self._show_misdirected()
+        elif flow.phase is Phase.ALLOWED:
+            self._take_code()
+
+    def _take_code(self) -> None:
+        assert self.flow.callback is not None
+        self.session.code = self.flow.callback.code
+        self.notice.show_message(Notice.Kind.SUCCESS, lambda: self.tr("Access allowed. Getting the tokens…"))
+        self._render()
+        wizard = self.wizard()
+        if wizard is not None and wizard.currentPage() is self:
+            wizard.next()
+
+    def _on_load_changed(self, event: LoadEvent) -> None:
+        before = self.flow.phase
+        self._load(self.flow.loaded(event))
+        after = self.flow.phase
+        if after is before and after is not Phase.SHOWN:
+            return
+        self._render()
+        if after is Phase.SHOWN:
+            self._focus_web_page()
+        if after in (Phase.SHOWN, Phase.FAILED) and before is Phase.LOADING:
+            self.settled.emit()
 
     def _on_retry_clicked(self) -> None:
         self.start_over()
 
+    def _on_back_to_details_clicked(self) -> None:
+        wizard = self.wizard()
+        if wizard is not None and self._is_current():
+            wizard.back()
+
+    def _on_use_registered_clicked(self) -> None:
+        if self.flow.phase is not Phase.MISDIRECTED:
+            return
+        self.flow.agree()
+        details = self.flow.details
+        assert details is not None
+        self.session.redirect_uri = details.redirect_uri
+        wizard = self.wizard()
+        details_page = getattr(wizard, "details", None) if wizard is not None else None
+        if details_page is not None:
+            details_page.redirect.setText(details.redirect_uri)
+        self.notice.clear()
+        self._take_code()
+
     def _on_open_external_clicked(self) -> None:
-        if self._external_url:
-            links.open_url(self._external_url)
+        if self.flow.kept_out:
+            links.open_url(self.flow.kept_out)
 
     def _on_own_browser_clicked(self) -> None:
         if self.session.account is None:
             return
-        if not self._loaded_for or self._loaded_for != self._wanted():
+        if not self.flow.is_fresh_for(self._wanted()):
             self.start_over()
-        links.open_url(self._consent_url)
+        links.open_url(self.flow.url)
         self.notice.show_message(
             Notice.Kind.INFO,
             lambda: self.tr("The amoCRM page is open in your browser."),

@@ -44,14 +44,16 @@ def describe_char(text: str, index: int) -> str:
 
 
 class RedirectCompare(QGroupBox):
-    """Shown under a redirect URI mismatch on the Exchange page."""
+    """Shown under a redirect URI mismatch on the Exchange page, and on the consent page when
+    amoCRM sent its answer to another address (``before_sending``: nothing was sent yet)."""
 
     #: The registered URI the admin pasted, to be used instead of the one entered.
     use_registered = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, before_sending: bool = False) -> None:
         super().__init__(parent)
         self.texts = Texts()
+        self._before_sending = before_sending
         self.sent_label = QLabel(self)
         self.sent = QLineEdit(self)
         self.sent.setReadOnly(True)
@@ -87,7 +89,10 @@ class RedirectCompare(QGroupBox):
     def _bind_texts(self) -> None:
         t = self.texts
         t.bind(self.setTitle, lambda: self.tr("Compare the Redirect URIs"))
-        t.bind(self.sent_label.setText, lambda: self.tr("The wizard sent:"))
+        if self._before_sending:
+            t.bind(self.sent_label.setText, lambda: self.tr("You entered:"))
+        else:
+            t.bind(self.sent_label.setText, lambda: self.tr("The wizard sent:"))
         t.bind(self.sent.setAccessibleName, lambda: self.tr("Redirect URI the wizard sent"))
         t.bind(
             self.sent.setAccessibleDescription,
@@ -119,6 +124,12 @@ class RedirectCompare(QGroupBox):
     def set_sent(self, uri: str) -> None:
         self.sent.setText(uri)
         self._update()
+
+    def set_registered(self, uri: str) -> None:
+        """The registered side, known (from where amoCRM sent the admin): shown, not asked for."""
+        self.registered.setText(uri)
+        self.registered.setReadOnly(True)
+        self.use_button.hide()  # the page that knows it offers its own way on
 
     def _update(self) -> None:
         sent, registered = self.sent.text(), self.registered.text().strip()
@@ -157,6 +168,8 @@ class RedirectCompare(QGroupBox):
         if index < 0:
             return ""
         a, b = describe_char(sent, index), describe_char(registered, index)
+        if self._before_sending:
+            return self._first_words_entered(a, b).format(n=index + 1, a=a, b=b)
         if a and b:
             text = self.tr("The first difference is character {n}: “{a}” in the one sent, “{b}” in amoCRM.")
         elif a:
@@ -171,6 +184,21 @@ class RedirectCompare(QGroupBox):
             )
         return text.format(n=index + 1, a=a, b=b)
 
+    def _first_words_entered(self, a: str, b: str) -> str:
+        if a and b:
+            return self.tr(
+                "The first difference is character {n}: “{a}” in the one you entered, “{b}” in amoCRM."
+            )
+        if a:
+            return self.tr(
+                "The first difference is character {n}: the one you entered has “{a}” there, "
+                "the one in amoCRM ends before it."
+            )
+        return self.tr(
+            "The first difference is character {n}: the one in amoCRM has “{b}” there, "
+            "the one you entered ends before it."
+        )
+
     def _comparison_html(self, sent: str, registered: str) -> str:
         index = first_difference(sent, registered)
         palette = self.palette()
@@ -178,7 +206,7 @@ class RedirectCompare(QGroupBox):
             f"background-color: {palette.color(QPalette.ColorRole.Highlight).name()}; "
             f"color: {palette.color(QPalette.ColorRole.HighlightedText).name()}"
         )
-        captions = [self.tr("sent:"), self.tr("amoCRM:")]
+        captions = [self.tr("entered:") if self._before_sending else self.tr("sent:"), self.tr("amoCRM:")]
         width = max(len(c) for c in captions) + 1
         lines = [
             html.escape(captions[0].ljust(width)) + marked_line(sent, index, style),

@@ -224,6 +224,7 @@ class ExchangePage(WizardPage):
                 lambda: self.tr("Connected. Nothing is saved yet: press Next to choose where the tokens go."),
             )
         self.completeChanged.emit()
+        self.focus_forward()
 
     def _on_failed(self, error: e.WizardError) -> None:
         self._job = None

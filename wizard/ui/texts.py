@@ -2,8 +2,8 @@
 that re-render themselves when the language changes.
 
 Our own strings go through ``tr()`` and ``resources/translations/amocrm_wizard_<lang>.qm``
-(compiled from the ``.ts`` by ``pyside6-lrelease`` at build time, or here on the fly when a
-checkout has not been set up). Qt's own strings (QWizard's Back/Next/Cancel, the file
+(compiled from the ``.ts`` by ``pyside6-lrelease`` and committed, as the ``.mo`` is; compiled
+here on the fly only if it is missing). Qt's own strings (QWizard's Back/Next/Cancel, the file
 dialog) come from qtbase's catalogue. The core's messages are gettext ``Text`` values
 rendered at display time by :func:`wizard.core.i18n.render`; :func:`switch_language` moves
 both worlds at once.
@@ -13,8 +13,10 @@ After changing a UI string:
     .venv/bin/pyside6-lupdate wizard/ui/*.py wizard/app.py \
         -ts resources/translations/amocrm_wizard_ru.ts -no-obsolete
 
-then translate the new entries (Qt Linguist, or by hand) so that none is left unfinished;
-``tests/end2end/test_gui_structure.py`` checks that the catalogue matches the sources.
+then translate the new entries (Qt Linguist, or by hand) so that none is left unfinished,
+and compile it (``scripts/setup.sh`` does, or ``pyside6-lrelease <ts> -qm <qm>``) and commit the
+``.qm``. ``tests/end2end/test_gui_structure.py`` checks that the catalogue matches the sources,
+``tests/packaging/test_qt_catalogue.py`` that the ``.qm`` matches the catalogue.
 """
 
 from __future__ import annotations
@@ -45,12 +47,18 @@ _installed: list[QTranslator] = []
 
 
 def resource_dirs() -> list[Path]:
-    """``resources/`` of the frozen build (``sys._MEIPASS``) and of the source tree."""
+    """``resources/`` of the frozen build (``sys._MEIPASS``), of an installed wheel, of the repo.
+
+    A wheel carries the repo's top-level ``resources/`` as ``wizard/resources`` (mapped by
+    ``package-dir`` in pyproject.toml); a checkout, or an editable install of one, has it
+    beside the package.
+    """
     dirs = []
     frozen = getattr(sys, "_MEIPASS", None)
     if frozen:
         dirs.append(Path(frozen) / "resources")
-    dirs.append(Path(__file__).resolve().parent.parent.parent / "resources")
+    package = Path(__file__).resolve().parent.parent
+    dirs += [package / "resources", package.parent / "resources"]
     return dirs
 
 

@@ -2,9 +2,10 @@
 costs hundreds of milliseconds and the first window must not wait for it.
 
 ``OAuthPage.acceptNavigationRequest`` builds a plain :class:`NavigationRequest`, asks the
-Qt-free :func:`wizard.ui.navigation.decide`, emits what it saw and returns the verdict.
-It sees server-side 302s before any request leaves, so the redirect to the integration
-is cancelled there and never loaded.
+Qt-free decider it was given (:meth:`wizard.core.consent_flow.ConsentFlow.navigate`),
+emits what it saw and returns the verdict. It sees server-side 302s before any request
+leaves, so the redirect to the integration is cancelled there and never loaded. Changes
+in loading go out as plain :class:`LoadEvent` values too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QUrl, Signal
 from PySide6.QtWebEngineCore import (
+    QWebEngineLoadingInfo,
     QWebEngineNewWindowRequest,
     QWebEnginePage,
     QWebEngineProfile,
@@ -21,7 +23,8 @@ from PySide6.QtWebEngineCore import (
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from wizard.ui.navigation import Kind, NavigationRequest, Verdict
+from wizard.core.consent_flow import Load, LoadEvent
+from wizard.core.navigation import Kind, NavigationRequest, Verdict
 
 Decider = Callable[[NavigationRequest], Verdict]
 
@@ -35,6 +38,19 @@ NAVIGATION_KINDS: dict[QWebEnginePage.NavigationType, Kind] = {
     QWebEnginePage.NavigationType.NavigationTypeOther: Kind.OTHER,
 }
 
+LOAD_STATUSES: dict[QWebEngineLoadingInfo.LoadStatus, Load] = {
+    QWebEngineLoadingInfo.LoadStatus.LoadStartedStatus: Load.STARTED,
+    QWebEngineLoadingInfo.LoadStatus.LoadSucceededStatus: Load.SUCCEEDED,
+    QWebEngineLoadingInfo.LoadStatus.LoadStoppedStatus: Load.STOPPED,
+    QWebEngineLoadingInfo.LoadStatus.LoadFailedStatus: Load.FAILED,
+}
+
+
+def load_event(info: QWebEngineLoadingInfo) -> LoadEvent:
+    failed_with_page = info.errorDomain() == QWebEngineLoadingInfo.ErrorDomain.HttpStatusCodeDomain
+    status = LOAD_STATUSES.get(info.status(), Load.FAILED)
+    return LoadEvent(status, int(info.errorCode()) if failed_with_page and status is Load.FAILED else 0)
+
 
 def _refuse_all(_request: NavigationRequest) -> Verdict:
     return Verdict.BLOCK
@@ -43,6 +59,8 @@ def _refuse_all(_request: NavigationRequest) -> Verdict:
 class OAuthPage(QWebEnginePage):
     #: (NavigationRequest, Verdict): every navigation the page saw and what was decided.
     navigation_requested = Signal(object, object)
+    #: (LoadEvent): every change in loading, as a plain value.
+    load_changed = Signal(object)
 
     def __init__(self, profile: QWebEngineProfile, parent: QObject | None = None) -> None:
         super().__init__(profile, parent)
@@ -51,6 +69,7 @@ class OAuthPage(QWebEnginePage):
 
     def _connect_signals(self) -> None:
         self.newWindowRequested.connect(self._on_new_window_requested)
+        self.loadingChanged.connect(self._on_loading_changed)
 
     def set_decider(self, decide: Decider) -> None:
         self._decide = decide
@@ -63,6 +82,9 @@ class OAuthPage(QWebEnginePage):
         verdict = self._decide(request)
         self.navigation_requested.emit(request, verdict)
         return verdict is Verdict.FOLLOW
+
+    def _on_loading_changed(self, info: QWebEngineLoadingInfo) -> None:
+        self.load_changed.emit(load_event(info))
 
     def _on_new_window_requested(self, request: QWebEngineNewWindowRequest) -> None:
         # A target=_blank link or window.open: never a second window; treat it as a link

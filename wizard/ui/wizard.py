@@ -193,15 +193,13 @@ class SetupWizard(QWizard):
             consent.prefetch(*prefilled)
         else:
             consent.warm_up()
-        assert consent.browser is not None
-        consent.browser.page.loadFinished.connect(self._on_consent_load_finished)
+        consent.settled.connect(self._on_consent_settled)
 
-    def _on_consent_load_finished(self, _ok: bool) -> None:
+    def _on_consent_settled(self) -> None:
         """The consent page is up (or failed): now the rest of the HTTP stack, which the
         exchange needs, without competing with that page for the interpreter."""
-        consent = self.consent
-        if self._http_preloaded or not (consent.loaded_ok or consent._load_failed):
-            return  # the empty warm-up page
+        if self._http_preloaded:
+            return
         self._http_preloaded = True
         self.worker.submit(_preload_http, _ignore, _ignore)
 

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
 from wizard.core.errors import WizardError
+from wizard.ui.jobs import unexpected
 
 log = logging.getLogger("amocrm_wizard")
 
@@ -66,8 +67,6 @@ class Worker(QObject):
             except WizardError as error:
                 relay.failed.emit(job_id, error)
             except Exception as exc:  # a bug or an unexpected library error: still a message
-                from wizard.ui.jobs import unexpected
-
                 log.exception("A background job failed")
                 relay.failed.emit(job_id, unexpected(exc))
             else:

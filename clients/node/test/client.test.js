@@ -37,6 +37,21 @@ test('sets baseURL when unset and adds the bearer token; one helper run serves m
   assert.equal((await sandbox.stats()).refreshes, 0);
 });
 
+test('a database target: { db: url }', async () => {
+  const url = `sqlite:///${tempDir()}/settings.db`;
+  await sandbox.call('connect_db', url);
+  const helper = helperCommand();
+  const amo = amocrmAuth(axios.create(), { db: url, command: helper.command });
+  await amo.get('/api/v4/account');
+  await sandbox.call('expire_access_tokens');
+  assert.equal((await amo.get('/api/v4/leads/10001')).data.id, 10001);
+  assert.deepEqual(helper.runs(), [
+    `token --json --db ${url} --min-valid 300`,
+    `token --json --db ${url} --min-valid 300 --stale`,
+  ]);
+  assert.equal((await sandbox.stats()).refreshes, 1);
+});
+
 test('a baseURL the backend set is kept', async () => {
   const envPath = await connectedEnv(sandbox);
   const amo = amocrmAuth(axios.create({ baseURL: `${sandbox.base_url}/api/v4` }), {
@@ -46,6 +61,18 @@ test('a baseURL the backend set is kept', async () => {
   const { data } = await amo.get('/leads/10002');
   assert.equal(data.id, 10002);
   assert.equal(amo.defaults.baseURL, `${sandbox.base_url}/api/v4`);
+});
+
+test('a baseURL it set follows the account when the helper reports a new address', async () => {
+  const { amo, envPath } = await client();
+  await amo.get('/api/v4/account');
+  const moved = sandbox.base_url.replace('127.0.0.1', 'localhost'); // the same sandbox, another name
+  fs.writeFileSync(envPath, fs.readFileSync(envPath, 'utf8').replace(/^AMOCRM_BASE_URL=.*$/m, `AMOCRM_BASE_URL='${moved}'`));
+  await sandbox.call('expire_access_tokens');
+  const answer = await amo.get('/api/v4/account');
+  assert.equal(answer.status, 200);
+  assert.equal(amo.defaults.baseURL, moved);
+  assert.equal(answer.config.baseURL, moved);
 });
 
 test('20 concurrent requests on a dead token: one helper call, one refresh, 20 answers', async () => {
@@ -63,6 +90,7 @@ test('20 concurrent requests on a dead token: one helper call, one refresh, 20 a
   const runs = helper.runs();
   assert.equal(runs.length, 2);
   assert.match(runs[1], /--stale$/);
+  assert.equal(runs.some((run) => run.includes(before)), false); // the refused token went on stdin
   assert.notEqual(readEnv(envPath).AMOCRM_ACCESS_TOKEN, before); // the helper saved the new pair
 });
 
@@ -121,7 +149,7 @@ test('amoCRM failing is AMOCRM_UNAVAILABLE', async () => {
   const { amo } = await client();
   await amo.get('/api/v4/account');
   await sandbox.call('expire_access_tokens');
-  await sandbox.call('fail_next', 30, 503, '/oauth2/');
+  await sandbox.call('fail_next', 1000, 503, '/oauth2/');
   await assert.rejects(amo.get('/api/v4/account'), { code: 'AMOCRM_UNAVAILABLE', exitCode: 4 });
 });
 
