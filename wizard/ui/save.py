@@ -59,13 +59,14 @@ class SavePage(WizardPage):
         t.bind(self.restart_label.setText, lambda: self.tr("Then restart the backend with (optional):"))
         t.bind(self.restart.setAccessibleName, lambda: self.tr("Restart command"))
         t.bind(self.restart.setPlaceholderText, lambda: self.tr("e.g. pm2 restart backend"))
-        t.bind(
-            self.restart.setToolTip,
-            lambda: self.tr(
-                "Runs right after the tokens are saved: on the server for an ssh:// target, "
-                "through a login shell; on this computer otherwise."
-            ),
-        )
+        for setter in (self.restart.setToolTip, self.restart.setAccessibleDescription):
+            t.bind(
+                setter,
+                lambda: self.tr(
+                    "Runs right after the tokens are saved: on the server for an ssh:// target, "
+                    "through a login shell; on this computer otherwise."
+                ),
+            )
 
     def help_text(self) -> str:
         return self.tr(
