@@ -6,6 +6,7 @@ The environment is set at import time, before any QApplication or keyring exists
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -22,6 +23,11 @@ if hasattr(os, "geteuid") and os.geteuid() == 0:
 # Logs of the code under test go to a throwaway folder, not the developer's home.
 os.environ.setdefault("AMOCRM_WIZARD_LOG_DIR", tempfile.mkdtemp(prefix="amocrm-wizard-test-logs-"))
 os.environ.pop("AMOCRM_CLIENT_SECRET", None)
+# A shell that starts a job in the background without job control (`cmd &` in a script,
+# nohup) ignores SIGINT for it, and an ignored signal stays ignored in every child: the
+# tests that press Ctrl+C in a subprocess would see it do nothing. Ctrl+C is what they test.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 from tests.helpers import connect_sandbox
 from wizard.sandbox import Sandbox

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 from wizard.cli import build_parser
 from wizard.core.i18n import current_language
 from wizard.ui.model import Prefill, TargetChoice, TargetKind
-from wizard.ui.texts import switch_language
+from wizard.ui.texts import startup_language, switch_language
 from wizard.ui.widgets import SETTINGS_ENV_PATH, settings
 from wizard.ui.wizard import SetupWizard
 
@@ -44,6 +44,7 @@ def run(options: argparse.Namespace) -> int:
         from wizard.sandbox import Sandbox  # only the demo runs it, and it is not small
 
         sandbox = Sandbox().start()
+    prefill = None
     try:
         if not _read_setup_file(options):
             return 2
@@ -52,6 +53,11 @@ def run(options: argparse.Namespace) -> int:
     finally:
         if sandbox is not None:
             sandbox.stop()
+        if prefill is not None and prefill.demo_folder:
+            import shutil
+
+            # The demo's tokens point at a sandbox that is gone now: nothing to keep.
+            shutil.rmtree(prefill.demo_folder, ignore_errors=True)
 
 
 def _prepare_environment(*, headless: bool) -> None:
@@ -133,8 +139,9 @@ def _prefill(options: argparse.Namespace, sandbox: object | None) -> tuple[Prefi
 
 
 def _run(prefill: Prefill, target: TargetChoice) -> int:
-    language = current_language()  # the system's, unless AMOCRM_WIZARD_LANG says otherwise
-    if language != "en":
+    # AMOCRM_WIZARD_LANG, else the admin's last choice, else the system's.
+    language = startup_language()
+    if language != "en" or current_language() != "en":
         switch_language(language)
 
     wizard = SetupWizard(prefill, target)

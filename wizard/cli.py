@@ -17,12 +17,12 @@ from typing import TextIO
 
 from wizard import __version__
 from wizard.core.errors import WizardError
-from wizard.core.i18n import _, render
+from wizard.core.i18n import _, render, say
 
+__all__ = ["SUBCOMMANDS", "build_parser", "main", "report_error", "say"]
 
-def say(text: str = "", file: TextIO | None = None, **kwargs: object) -> None:
-    """``print`` in the admin's language (messages are ``Text``; other strings pass through)."""
-    print(render(text), file=file, **kwargs)  # type: ignore[call-overload]
+#: The headless commands, as ``build_parser`` names them (``wizard.commands.COMMANDS`` runs them).
+SUBCOMMANDS = ("connect", "check", "test", "refresh", "status", "token", "export-setup", "sandbox")
 
 
 # --- arguments ------------------------------------------------------------------------
@@ -265,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report_error(error, sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        say(_("Stopped. Nothing was changed."), file=sys.stderr)
+        say(_stopped(), file=sys.stderr)
         return 1
 
 
@@ -275,6 +275,16 @@ def _setup_file_as_option(args: list[str]) -> list[str]:
     if len(args) == 1 and args[0].lower().endswith(".amocrm-setup") and not args[0].startswith("-"):
         return ["--setup", args[0]]
     return args
+
+
+def _stopped() -> str:
+    """What a Ctrl+C left behind, truthfully: a pair amoCRM issued is always saved first."""
+    from wizard.core.interrupts import saved_to
+
+    where = saved_to()
+    if where:
+        return _("Stopped. The new tokens amoCRM issued were saved to {where} first.", where=where)
+    return _("Stopped. Nothing was changed.")
 
 
 def report_error(error: WizardError, out: TextIO) -> None:

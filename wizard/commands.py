@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import TextIO
 
 from wizard import restart
-from wizard.cli import say
 from wizard.core import consent, oauth, validate
 from wizard.core.account import Account, parse_account
 from wizard.core.connection import (
@@ -27,9 +26,12 @@ from wizard.core.connection import (
     SECRET_KEYS,
     SUBDOMAIN,
     Connection,
+    checked,
 )
 from wizard.core.errors import ConfigError, IncompleteConfigError
-from wizard.core.i18n import Text, _, render
+from wizard.core.health import WARN_DAYS, health
+from wizard.core.i18n import Text, _, render, say
+from wizard.core.interrupts import deferred_interrupt, note_saved
 from wizard.core.logs import LOGGER_NAME
 from wizard.core.redact import mask, register_secret
 from wizard.core.tokens import TokenPair, format_utc, utcnow
@@ -72,6 +74,15 @@ def cmd_connect(options: argparse.Namespace, out: TextIO) -> int:
     target = _target(options)
     stored = target.load()
     account = parse_account(_pick(options.account, stored.base_url if stored else "", "--account"))
+    if account.dropped:
+        say(
+            _(
+                "Using the account address {base_url} (left out what followed it: {dropped}).",
+                base_url=account.base_url,
+                dropped=account.dropped,
+            ),
+            file=out,
+        )
     client_id = validate.client_id(
         _pick(options.client_id, stored.client_id if stored else "", "--client-id")
     )
@@ -80,31 +91,56 @@ def cmd_connect(options: argparse.Namespace, out: TextIO) -> int:
     )
     secret = validate.client_secret(_client_secret(options, account, client_id, stored))
     register_secret(secret)
-    # Refuse an unwritable target now: a code spent on tokens we cannot store is lost.
+    # Refuse now what a save would refuse later (an unwritable target, a value the target
+    # cannot hold): a code spent on tokens we cannot store is lost.
     target.check_writable()
+    target.plan(Connection(account.base_url, client_id, secret, redirect_uri))
 
     code = _obtain_code(options, account, client_id, out)
     register_secret(code)
-    tokens = oauth.exchange_code(account, client_id, secret, redirect_uri, code)
-    connection = Connection(account.base_url, client_id, secret, redirect_uri, tokens)
-    report = target.save(connection)
+    # amoCRM spends the code the moment it answers: the pair is saved before anything else
+    # can fail, and a Ctrl+C in between waits for the save.
+    with deferred_interrupt():
+        tokens = oauth.exchange_code(account, client_id, secret, redirect_uri, code)
+        connection = Connection(account.base_url, client_id, secret, redirect_uri, tokens)
+        report = target.save(connection)
+        note_saved(report.target)
     _remember_secret(connection)
-    restart_failure = restart.after_save(options, target, out)  # before the account test
-    with restart.takes_precedence(restart_failure):
-        info = oauth.fetch_account(account, tokens.access_token)
-    log.info("Connected %s (account %s); saved to %s.", account.base_url, info.get("id"), report.target)
-
-    say(
-        _("Connected to “{name}” (account {id}).", name=info.get("name", "?"), id=info.get("id", "?")),
-        file=out,
-    )
     say(_("Saved to {target}: {keys}", target=report.target, keys=", ".join(report.written)), file=out)
     for key, where in report.elsewhere.items():
         say(f"  {key}: {render(where)}", file=out)
     _print_pair(tokens, out)
+
+    restart_failure = restart.after_save(options, target, out)  # before the account test
+    with restart.takes_precedence(restart_failure):
+        info = _test_saved(target, out)
+    log.info("Connected %s (account %s); saved to %s.", account.base_url, info.get("id"), report.target)
+    say(
+        _("Connected to “{name}” (account {id}).", name=info.get("name", "?"), id=info.get("id", "?")),
+        file=out,
+    )
     if restart_failure is not None:
         raise restart_failure
     return 0
+
+
+def _test_saved(target: TokenTarget, out: TextIO) -> dict[str, object]:
+    """The account test after connect, on what was saved: its failure keeps the new pair."""
+    from wizard.core.errors import WizardError
+    from wizard.runtime.client import AmoCRMClient
+
+    try:
+        with AmoCRMClient(target) as client:
+            return client.account()
+    except WizardError:
+        say(
+            _(
+                "The new tokens are saved in {description}, but testing them failed:",
+                description=target.description,
+            ),
+            file=out,
+        )
+        raise
 
 
 def _pick(given: str | None, stored: str, flag: str) -> str:
@@ -218,59 +254,67 @@ def _is_loopback(base_url: str) -> bool:
 
 
 def cmd_status(options: argparse.Namespace, out: TextIO) -> int:
+    """Exit code for monitoring: 0 healthy, 1 ending within 14 days, 3 ended or refused."""
     connection = _stored(_target(options))
     tokens = connection.tokens
     assert tokens is not None
     now = utcnow()
+    state = health(tokens, connection.refresh_rejected, now)
     say(_("Account: {url}", url=connection.base_url), file=out)
-    state = _("expired") if tokens.access_expired(now) else _("valid")
+    access = _("expired") if state.access_expired else _("valid")
     say(
         _(
             "Access token: {state}, expires {when} ({relative})",
-            state=state,
+            state=access,
             when=format_utc(tokens.expires_at),
             relative=oauth.expires_in_words(tokens.expires_at, now),
         ),
         file=out,
     )
-    if tokens.is_long_lived:
-        days = (tokens.expires_at - now).total_seconds() / 86400
+    if state.long_lived:
         say(
             _("Long-lived token: it cannot be renewed; create a new one in amoCRM before it ends."),
             file=out,
         )
-        if days < 14:
-            say(_("Warning: it ends in {days:.0f} days.", days=max(days, 0)), file=out)
-        return 0
-    end = tokens.refresh_expires_at
-    days_left = tokens.refresh_days_left(now)
-    assert end is not None and days_left is not None
-    age = (now - tokens.issued_at).total_seconds() / 86400
+        if state.days_left < WARN_DAYS:
+            say(_("Warning: it ends in {days:.0f} days.", days=max(state.days_left, 0)), file=out)
+        return state.exit_code
+    assert state.refresh_issued_at and state.refresh_dies_at and state.refresh_age_days is not None
     say(
         _(
             "Refresh token: issued {issued} ({age:.0f} days ago), dies {end} if unused: {left:.0f} days left",
-            issued=format_utc(tokens.issued_at),
-            age=age,
-            end=format_utc(end),
-            left=max(days_left, 0),
+            issued=format_utc(state.refresh_issued_at),
+            age=state.refresh_age_days,
+            end=format_utc(state.refresh_dies_at),
+            left=max(state.days_left, 0),
         ),
         file=out,
     )
-    if days_left <= 0:
+    if state.rejected:
+        say(
+            _(
+                "amoCRM refused this refresh token ({verdict}). "
+                "Run amocrm-wizard and choose “Connect again”.",
+                verdict=connection.refresh_rejected,
+            ),
+            file=out,
+        )
+    elif state.days_left <= 0:
         say(_("The refresh token has died. Run amocrm-wizard and choose “Connect again”."), file=out)
-    elif days_left < 30:
+    elif state.days_left < 30:
         say(_("Renew soon: amocrm-wizard refresh"), file=out)
-    return 0
+    return state.exit_code
 
 
 def _stored(target: TokenTarget) -> Connection:
+    """The stored connection, held to the rules of typed values (exit 2 before anything is sent)."""
     connection = target.load()
     if connection is None or connection.tokens is None:
         raise IncompleteConfigError(
             _("No amoCRM connection is stored in {description}.", description=target.description),
             _("Run amocrm-wizard to connect first."),
         )
-    return connection
+    return checked(connection)
 
 
 # --- test, refresh --------------------------------------------------------------------

@@ -20,9 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol, TextIO, runtime_checkable
 
-from wizard.cli import say
 from wizard.core.errors import RestartFailedError, WizardError
-from wizard.core.i18n import _
+from wizard.core.i18n import _, say
 from wizard.targets.base import TokenTarget
 
 DEFAULT_TIMEOUT = 120.0

@@ -224,7 +224,14 @@ def test_a_revoked_refresh_token_exits_3_and_says_run_the_wizard(
     result = run(["refresh", "--env", str(connected_env)], cli_env)
     assert result.returncode == 3
     assert "amocrm-wizard again" in result.stderr
-    assert connected_env.read_bytes() == before
+    # What it held, plus amoCRM's verdict, so that nobody sends the dead token again.
+    after = connected_env.read_bytes()
+    assert after.startswith(before) and after[len(before) :].startswith(b"AMOCRM_REFRESH_REJECTED=")
+    again = run(["refresh", "--env", str(connected_env)], cli_env)
+    assert again.returncode == 3 and "not sent again" in again.stderr
+    assert sandbox.stats.refresh_attempts == 1
+    status = run(["status", "--env", str(connected_env)], cli_env)
+    assert status.returncode == 3 and "refused" in status.stdout
 
 
 def test_secret_is_never_taken_from_argv(sandbox: Sandbox, tmp_path: Path, cli_env: dict[str, str]) -> None:
@@ -238,8 +245,10 @@ def test_six_processes_at_once_refresh_exactly_once(
 ) -> None:
     sandbox.expire_access_tokens()
     # Keep the winner's refresh in flight long enough that every other process has
-    # started and read the old pair: the race the lock and the re-read must win.
-    sandbox.refresh_delay = 1.5
+    # started and read the old pair: the race the lock and the re-read must win. A
+    # `refresh` started after the winner saved would rightly refresh again, so the delay
+    # covers six interpreters starting on a loaded two-core machine (1.5 s did not).
+    sandbox.refresh_delay = 5.0
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "wizard", command, "--env", str(connected_env)],
@@ -309,3 +318,169 @@ def test_the_log_file_records_what_happened_without_secrets(
         values["AMOCRM_REFRESH_TOKEN"],
     ):
         assert secret and secret not in log
+
+
+# --- the chain survives amoCRM's behaviour and an impatient admin ---------------------------
+
+
+def test_connect_saves_the_pair_before_testing_it(
+    sandbox: Sandbox, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    cli_env["AMOCRM_CLIENT_SECRET"] = sandbox.integration.client_secret
+    once = tmp_path / "once.env"
+    sandbox.fail_next(1, status=503, path_prefix="/api/v4/account")
+    result = run([*connect_args(sandbox, once), "--code", sandbox.issue_code()], cli_env)
+    assert result.returncode == 0, result.stderr  # one 503 is retried
+    assert sandbox.stats.injected_failures == 1 and dotenv_values(once)["AMOCRM_REFRESH_TOKEN"]
+    # A test that fails for good (403 is never retried) keeps the pair, and says so.
+    kept = tmp_path / "kept.env"
+    sandbox.fail_next(1, status=403, path_prefix="/api/v4/account")
+    failed = run([*connect_args(sandbox, kept), "--code", sandbox.issue_code()], cli_env)
+    assert failed.returncode == 4, failed.stderr
+    assert "saved" in failed.stdout and "testing them failed" in failed.stdout
+    assert run(["test", "--env", str(kept)], cli_env).returncode == 0  # and the saved pair works
+    assert sandbox.stats.exchanges == 2 and sandbox.stats.refreshes == 0
+
+
+def test_a_value_the_env_cannot_hold_is_refused_before_the_code_is_spent(
+    sandbox: Sandbox, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    cli_env["AMOCRM_CLIENT_SECRET"] = sandbox.integration.client_secret
+    env_path = tmp_path / ".env"
+    code = sandbox.issue_code()
+    unwritable = sandbox.integration.redirect_uri + "?it's=$HOME"
+    result = run([*connect_args(sandbox, env_path, redirect_uri=unwritable), "--code", code], cli_env)
+    assert result.returncode == 2, result.stderr
+    assert sandbox.stats.exchanges == 0 and not env_path.exists()
+    # The code was not spent: it still connects.
+    assert run([*connect_args(sandbox, env_path), "--code", code], cli_env).returncode == 0
+
+
+def test_a_stored_address_outside_the_rules_receives_nothing(
+    sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str]
+) -> None:
+    import socket
+
+    sandbox.reset_stats()
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.2", 0))
+        listener.listen(8)
+        listener.settimeout(0.5)
+        port = listener.getsockname()[1]
+        text = connected_env.read_text().replace(sandbox.base_url, f"http://127.0.0.2:{port}")
+        connected_env.write_text(text)
+        for command in ("test", "refresh", "status"):
+            result = run([command, "--env", str(connected_env)], cli_env)
+            assert result.returncode == 2, (command, result.stdout, result.stderr)
+            assert "AMOCRM_BASE_URL" in result.stderr
+        with pytest.raises(socket.timeout):
+            listener.accept()  # nobody ever knocked
+    assert sandbox.stats.requests == 0
+
+
+def test_ctrl_c_during_a_refresh_waits_for_the_save(
+    sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str]
+) -> None:
+    import signal
+
+    before = dotenv_values(connected_env)["AMOCRM_REFRESH_TOKEN"]
+    sandbox.refresh_delay = 3.0  # a slow token endpoint: the old token is spent, the answer not sent
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wizard", "refresh", "--env", str(connected_env)],
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    while sandbox.stats.refreshes == 0:  # amoCRM has rotated the pair...
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)  # ...and the admin presses Ctrl+C before the answer arrives
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert "Nothing was changed" not in err and "saved to" in err, err
+    stored = dotenv_values(connected_env)["AMOCRM_REFRESH_TOKEN"]
+    assert stored != before
+    sandbox.refresh_delay = 0
+    # The saved pair is the live one: it refreshes without a rejected grant.
+    assert run(["refresh", "--env", str(connected_env)], cli_env).returncode == 0
+    assert sandbox.stats.refreshes == 2 and sandbox.stats.rejected_refresh_replays == 0
+
+
+def test_a_blocked_account_exits_4_and_says_what_to_tell_support(
+    sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str]
+) -> None:
+    before = connected_env.read_bytes()
+    sandbox.block_account(True)
+    result = run(["test", "--env", str(connected_env)], cli_env)
+    assert result.returncode == 4, result.stderr
+    assert "support" in result.stderr and str(sandbox.account["id"]) in result.stderr
+    assert sandbox.stats.blocked == 1  # never retried
+    sandbox.expire_access_tokens()
+    assert run(["refresh", "--env", str(connected_env)], cli_env).returncode == 4
+    assert sandbox.stats.blocked == 2 and connected_env.read_bytes() == before
+
+
+def test_refresh_follows_a_moved_account(
+    sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str]
+) -> None:
+    new = sandbox.move_account()
+    result = run(["refresh", "--env", str(connected_env)], cli_env)
+    assert result.returncode == 0, result.stderr
+    assert dotenv_values(connected_env)["AMOCRM_BASE_URL"] == new
+    assert sandbox.stats.refreshes == 1 and sandbox.stats.subdomain_lookups == 1
+    assert run(["test", "--env", str(connected_env)], cli_env).returncode == 0
+
+
+def test_an_amocrm_com_address_and_an_address_bar_paste_become_the_account(
+    sandbox: Sandbox, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    cli_env["AMOCRM_CLIENT_SECRET"] = sandbox.integration.client_secret
+    args = ["connect", "--env", str(tmp_path / ".env")]
+    args += ["--client-id", sandbox.integration.client_id, "--redirect-uri", "https://example.com/cb"]
+    kommo = run([*args, "--account", "MyCompany.amocrm.com"], cli_env, stdin="\n")
+    assert kommo.returncode == 2  # nothing pasted
+    assert "https://www.kommo.com/oauth?" in kommo.stdout
+    pasted = f"{sandbox.base_url}/leads/pipeline/1?filter=open#card"
+    reduced = run(
+        ["connect", "--env", str(tmp_path / ".env"), *integration_flags(sandbox, account=pasted)],
+        cli_env,
+        stdin="\n",
+    )
+    assert f"Using the account address {sandbox.base_url}" in reduced.stdout
+    assert "/leads/pipeline/1?filter=open#card" in reduced.stdout
+    assert f"{sandbox.base_url}/oauth?" in reduced.stdout
+
+
+@pytest.mark.parametrize(("issued_days_ago", "exit_code"), [(1, 0), (80, 1), (91, 3)])
+def test_status_exit_code_is_for_monitoring(
+    sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str], issued_days_ago: int, exit_code: int
+) -> None:
+    from datetime import timedelta
+
+    from wizard.core.tokens import format_utc, parse_utc
+
+    values = dotenv_values(connected_env)
+    expiry = values["AMOCRM_TOKEN_EXPIRES_AT"]
+    assert expiry
+    aged = format_utc(parse_utc(expiry) - timedelta(days=issued_days_ago))
+    connected_env.write_text(connected_env.read_text().replace(expiry, aged))
+    result = run(["status", "--env", str(connected_env)], cli_env)
+    assert result.returncode == exit_code, result.stdout
+
+
+def test_the_commands_do_not_import_the_command_line(cli_env: dict[str, str]) -> None:
+    """No import loop: cli imports commands (when a command runs), never the other way round."""
+    probe = "import sys, wizard.commands; print('wizard.cli' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=cli_env, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def test_the_command_names_agree() -> None:
+    from wizard import cli, commands
+
+    parser = cli.build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    assert set(cli.SUBCOMMANDS) == set(commands.COMMANDS) == set(subparsers.choices or ())

@@ -116,6 +116,8 @@ class Case:
     secrets: tuple[str, ...] = ()
     untouched: tuple[Path, ...] = ()  # files (or missing files) the failure must leave as they were
     prompts: tuple[Text, ...] = ()  # what the run prints on stdout before failing
+    #: amoCRM rejected the stored refresh token: its verdict is the one line a run may add.
+    adds_verdict: bool = False
 
 
 def per_language(make: Callable[[str], list[str]]) -> dict[str, list[str]]:
@@ -216,6 +218,7 @@ def _refresh_case(w: World, code: str, break_it: Callable[[], None]) -> Case:
         per_language(lambda lang: ["refresh", "--env", str(envs[lang])]),
         secrets=(w.secret, values["AMOCRM_ACCESS_TOKEN"], values["AMOCRM_REFRESH_TOKEN"]),
         untouched=tuple(envs.values()),
+        adds_verdict=True,
     )
 
 
@@ -235,7 +238,7 @@ def account_blocked(w: World) -> Case:
     return Case(
         caught(lambda: AmoCRMClient(EnvFileTarget(connected)).account()),
         "account_blocked",
-        3,
+        4,
         per_language(lambda lang: ["test", "--env", str(envs[lang])]),
         secrets=(w.secret, values["AMOCRM_ACCESS_TOKEN"], values["AMOCRM_REFRESH_TOKEN"]),
         untouched=tuple(envs.values()),
@@ -244,15 +247,16 @@ def account_blocked(w: World) -> Case:
 
 def rate_limited(w: World) -> Case:
     """A tiny limit: the core's one request spends the only token of the bucket, so every
-    request of both CLI runs (the client retries 429 five times, ~1 s apart) is refused."""
+    request of both CLI runs (the client retries 429 for the command's 30 s) is refused."""
     connected = w.connected_env("connected")
     envs = w.copies(connected)
     values = EnvFileTarget(connected).read_values()
     account, token = parse_account(w.sb.base_url), values["AMOCRM_ACCESS_TOKEN"]
     w.sb.set_rate_limit(0.001)
-    oauth.fetch_account(account, token)
+    no_retries = new_session(retry_budget=0)
+    oauth.fetch_account(account, token, session=no_retries)
     return Case(
-        caught(lambda: oauth.fetch_account(account, token)),
+        caught(lambda: oauth.fetch_account(account, token, session=no_retries)),
         "rate_limited",
         4,
         per_language(lambda lang: ["test", "--env", str(envs[lang])]),
@@ -449,6 +453,11 @@ def test_failure_in_both_languages(world: World, failure: Callable[[World], Case
     assert str(case.error.hint) not in runs["ru"].stderr
     assert not CYRILLIC.search(runs["en"].stderr.replace(case.error.detail, ""))
     after = {path: path.read_bytes() if path.exists() else None for path in case.untouched}
+    if case.adds_verdict:
+        verdict_line = re.compile(rb"AMOCRM_REFRESH_REJECTED='\S+Z [0-9a-f]{12}'\n\Z")
+        for path, text in after.items():
+            assert text is not None and verdict_line.search(text), path
+            after[path] = verdict_line.sub(b"", text)
     assert after == before
 
 

@@ -8,6 +8,7 @@ import pytest
 from dotenv import dotenv_values
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
 
 from tests.end2end.gui_fixtures import (
     WAIT_MS,
@@ -51,7 +52,7 @@ def test_connect_through_the_embedded_consent_page(qtbot, make_wizard, sandbox: 
     allow_and_exchange(qtbot, wizard)
     assert wizard.exchange.account_name.text() == sandbox.account["name"]
     assert wizard.exchange.account_id.text() == str(sandbox.account["id"])
-    assert "crm" in wizard.exchange.scopes.text()
+    assert "CRM data (deals, contacts" in wizard.exchange.scopes.text()  # scopes in words, not `crm`
     # The redirect was captured before it left: the view never requested /callback.
     assert any("/oauth/decide" in url for url in requests_seen.urls)
     assert not any("/callback" in url for url in requests_seen.urls)
@@ -158,7 +159,12 @@ def test_an_unreachable_account_gives_a_plain_error_and_the_window_stays_respons
     press_forward(qtbot, wizard)
     wait_for_step(qtbot, wizard, Step.CONSENT)
     qtbot.waitUntil(lambda: wizard.consent.retry.isVisible(), timeout=WAIT_MS)
-    assert "could not be loaded" in wizard.consent.status.text()
+    # An error panel, and no Chromium error page beside it; Retry has the focus.
+    assert (
+        wizard.consent.notice.kind.value == "error" and "could not be loaded" in wizard.consent.notice.text()
+    )
+    assert not wizard.consent.view().isVisible()
+    assert QApplication.focusWidget() is wizard.consent.retry
     # The paste-a-code way round: the exchange cannot reach the account either.
     wizard.consent.code_edit.setText(sandbox.issue_code())
     press_forward(qtbot, wizard)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from tests.end2end.gui_fixtures import (
     WAIT_MS,
@@ -37,8 +38,18 @@ __all__ = ["make_wizard", "no_browser"]
 pytestmark = pytest.mark.gui
 
 
-def assert_panel(wizard: SetupWizard, notice: Notice, kind: type[e.WizardError]) -> e.WizardError:
-    """The panel shows ``kind`` as the catalogue describes it, in both languages."""
+#: The window's own "what to do" where the catalogue's speaks of the command line.
+CONNECT_AGAIN_FIX = (
+    "Press “Connect again” below: the wizard opens amoCRM's consent page with everything "
+    "filled in, and you press Allow there."
+)
+
+
+def assert_panel(
+    wizard: SetupWizard, notice: Notice, kind: type[e.WizardError], *, fix: str = ""
+) -> e.WizardError:
+    """The panel shows ``kind`` as the catalogue describes it, in both languages (``fix``: the
+    window's own English words for what to do, translated in Russian)."""
     assert notice.isVisible() and notice.kind is Notice.Kind.ERROR
     error = notice.error
     assert isinstance(error, kind), f"{type(error).__name__}: {error}"
@@ -47,7 +58,12 @@ def assert_panel(wizard: SetupWizard, notice: Notice, kind: type[e.WizardError])
         failure = describe(error, language)
         assert notice.title_label.text() == failure.title
         assert notice.explanation_label.text() == failure.explanation
-        assert notice.fix_label.text() == failure.fix
+        if not fix:
+            assert notice.fix_label.text() == failure.fix
+        elif language == "en":
+            assert notice.fix_label.text() == fix
+        else:
+            assert notice.fix_label.text() not in ("", fix, failure.fix)
         assert failure.title and failure.explanation and failure.fix
         assert notice.kind_label.text() == ("Error:" if language == "en" else "Ошибка:")
         if failure.detail:  # the server's own words, small, never translated
@@ -139,9 +155,13 @@ def test_unknown_client_id(qtbot, make_wizard, sandbox: Sandbox, tmp_path: Path)
     to_consent(qtbot, wizard)
     # amoCRM's own error page instead of the consent page: said in words, not "no internet".
     qtbot.waitUntil(lambda: wizard.consent.retry.isVisible(), timeout=WAIT_MS)
-    assert "error 400" in wizard.consent.status.text() and "Client ID" in wizard.consent.status.text()
+    # An error panel that says its kind in words, not a grey line.
+    notice = wizard.consent.notice
+    assert notice.isVisible() and notice.kind is Notice.Kind.ERROR
+    assert "error 400" in notice.text() and "Client ID" in notice.text()
+    assert wizard.consent.status.text() == ""
     set_language(wizard, "ru")
-    assert "ошибка 400" in wizard.consent.status.text()
+    assert "ошибка 400" in notice.text()
     set_language(wizard, "en")
     wizard.consent.code_edit.setText(sandbox.issue_code())
     press_forward(qtbot, wizard)
@@ -179,9 +199,12 @@ def test_integration_disabled(qtbot, make_wizard, sandbox: Sandbox, connected_en
     sandbox.disable_integration()
     before = connected_env.read_bytes()
     wizard = _stored_run(qtbot, make_wizard, sandbox, connected_env)
-    error = assert_panel(wizard, wizard.exchange.notice, e.ReauthorizationRequired)
+    error = assert_panel(wizard, wizard.exchange.notice, e.ReauthorizationRequired, fix=CONNECT_AGAIN_FIX)
+    assert "amocrm-wizard" not in wizard.exchange.notice.text()  # no command line above the button
     assert "switched off" in render(error.message, "en")
-    assert connected_env.read_bytes() == before
+    # What it held, plus amoCRM's verdict on the refused token (contract, "Exit codes").
+    after = connected_env.read_bytes()
+    assert after.startswith(before) and after[len(before) :].startswith(b"AMOCRM_REFRESH_REJECTED=")
 
 
 def test_dead_refresh_token_goes_straight_to_consent_with_everything_prefilled(
@@ -190,7 +213,7 @@ def test_dead_refresh_token_goes_straight_to_consent_with_everything_prefilled(
     sandbox.revoke_refresh_tokens()
     sandbox.expire_access_tokens()
     wizard = _stored_run(qtbot, make_wizard, sandbox, connected_env)
-    assert_panel(wizard, wizard.exchange.notice, e.ReauthorizationRequired)
+    assert_panel(wizard, wizard.exchange.notice, e.ReauthorizationRequired, fix=CONNECT_AGAIN_FIX)
     assert wizard.exchange.fix_button.text() == "Connect again (everything prefilled)"
     qtbot.mouseClick(wizard.exchange.fix_button, Qt.MouseButton.LeftButton)
     wait_for_step(qtbot, wizard, Step.CONSENT)
@@ -227,6 +250,9 @@ def test_target_not_writable(qtbot, make_wizard, sandbox: Sandbox, tmp_path: Pat
     assert_panel(wizard, wizard.save.notice, e.TargetError)
     assert wizard.currentId() == Step.SAVE.value and not missing.parent.exists()
     assert "Nothing was written" in wizard.save.notice.extra_label.text()
+    # The place to change is shown and focused (it was only shown, not asked, before).
+    assert wizard.save.target.isVisible()
+    assert QApplication.focusWidget() is wizard.save.target.value_input()
 
 
 def test_database_refused(qtbot, make_wizard, sandbox: Sandbox, tmp_path: Path):

@@ -161,11 +161,10 @@ def test_the_commands_run_against_the_sandbox(
     assert after["AMOCRM_REFRESH_TOKEN"] not in {None, before["AMOCRM_REFRESH_TOKEN"]}
     assert after["PORT"] == "3000"  # the backend's own line is left alone
 
-    if "token" in cli.SUBCOMMANDS:  # `token` comes with issue 12 item 1
-        token = run("token")
-        assert token.returncode == 0, token.stderr
-        assert token.stdout.strip() == dotenv_values(connected_env)["AMOCRM_ACCESS_TOKEN"]
-        assert sandbox.stats.refreshes == 2  # the stored token was live: no refresh
+    token = run("token")
+    assert token.returncode == 0, token.stderr
+    assert token.stdout.strip() == dotenv_values(connected_env)["AMOCRM_ACCESS_TOKEN"]
+    assert sandbox.stats.refreshes == 2  # the stored token was live: no refresh
 
 
 @pytest.mark.parametrize("args", [[], ["--demo"]], ids=["no command", "--demo"])

@@ -3,12 +3,15 @@
 Rules (contract, "Account address"): ``mycompany`` means ``mycompany.amocrm.ru``;
 ``*.amocrm.ru``, ``*.amocrm.com`` and ``*.kommo.com`` over https; plain http only
 for a loopback sandbox. Case, surrounding spaces and a trailing slash are ignored.
+``*.amocrm.com`` becomes ``*.kommo.com`` (amoCRM moved those accounts there), and an
+address pasted from the browser's address bar is reduced to its account: ``dropped`` says
+what was left out, so the CLI and the GUI can tell the admin what was kept.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from wizard.core.errors import InvalidAccountError
@@ -17,7 +20,7 @@ from wizard.core.i18n import _
 #: Account domains of the real service, and the platform each belongs to.
 ACCOUNT_DOMAINS: dict[str, str] = {
     "amocrm.ru": "amocrm",
-    "amocrm.com": "amocrm",
+    "amocrm.com": "kommo",  # normalised to kommo.com
     "kommo.com": "kommo",
 }
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
@@ -37,8 +40,10 @@ class Account:
     base_url: str  # e.g. "https://mycompany.amocrm.ru" or "http://127.0.0.1:8765"
     host: str  # "mycompany.amocrm.ru" or "127.0.0.1:8765" (with the port for loopback)
     subdomain: str  # "" for a loopback sandbox
-    domain: str  # "amocrm.ru", "amocrm.com", "kommo.com" or "" for loopback
+    domain: str  # "amocrm.ru", "kommo.com" or "" for loopback
     platform: str  # "amocrm", "kommo" or "sandbox"
+    #: What was cut off the typed address (a path, query or fragment from the address bar).
+    dropped: str = field(default="", compare=False)
 
     @property
     def is_loopback(self) -> bool:
@@ -59,16 +64,22 @@ class Account:
 
 
 def parse_account(text: str) -> Account:
-    """Normalise what the admin typed, or raise ``InvalidAccountError`` saying what was expected."""
-    raw = (text or "").strip().lower()
+    """Normalise what the admin typed, or raise ``InvalidAccountError`` saying what was expected.
+
+    A path, query or fragment after the host is dropped (``Account.dropped`` holds it).
+    """
+    typed = (text or "").strip()
+    raw = typed.lower()
     if not raw:
         raise InvalidAccountError(_("The account address is empty."), _EXPECTED)
     if any(ch.isspace() for ch in raw):
-        raise InvalidAccountError(_("“{typed}” has spaces in it.", typed=text.strip()), _EXPECTED)
+        raise InvalidAccountError(_("“{typed}” has spaces in it.", typed=typed), _EXPECTED)
     if "://" not in raw:
         if ":" in raw:  # "javascript:…", "mailto:…", "host:port" without a scheme
-            raise InvalidAccountError(_("“{typed}” is not an amoCRM address.", typed=text.strip()), _EXPECTED)
-        return _parse_host(raw, scheme="https", original=text)
+            raise InvalidAccountError(_("“{typed}” is not an amoCRM address.", typed=typed), _EXPECTED)
+        if not any(mark in raw.rstrip("/") for mark in "/?#"):
+            return _parse_host(raw, scheme="https", original=text)
+        typed, raw = f"https://{typed}", f"https://{raw}"  # "mycompany.amocrm.ru/leads"
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https"):
         raise InvalidAccountError(
@@ -79,17 +90,24 @@ def parse_account(text: str) -> Account:
             ),
             _EXPECTED,
         )
-    if parts.path.rstrip("/") or parts.query or parts.fragment or parts.username:
+    if parts.username is not None or parts.password is not None:
         raise InvalidAccountError(
-            _("“{typed}” has more than the account address in it.", typed=text.strip()),
-            _("Keep only the beginning, for example https://mycompany.amocrm.ru"),
+            _("“{typed}” has a user name in it.", typed=text.strip()),
+            _("Keep only the address, for example https://mycompany.amocrm.ru"),
         )
     if not parts.netloc:
         raise InvalidAccountError(
             _("“{typed}” has no address after the {scheme}://.", typed=text.strip(), scheme=parts.scheme),
             _EXPECTED,
         )
-    return _parse_host(parts.netloc, scheme=parts.scheme, original=text)
+    account = _parse_host(parts.netloc, scheme=parts.scheme, original=text)
+    # Pasted from the address bar (…/leads/pipeline/1?x=1#y): the account is the host alone.
+    # The case of what is dropped is kept as typed, so the admin recognises it.
+    typed_parts = urlsplit(typed)
+    rest = typed_parts.path.rstrip("/")
+    rest += f"?{typed_parts.query}" if typed_parts.query else ""
+    rest += f"#{typed_parts.fragment}" if typed_parts.fragment else ""
+    return replace(account, dropped=rest) if rest else account
 
 
 def _parse_host(netloc: str, *, scheme: str, original: str) -> Account:
@@ -118,6 +136,10 @@ def _parse_host(netloc: str, *, scheme: str, original: str) -> Account:
             _("“{typed}” does not name an account.", typed=original.strip()),
             _("Use your own account's address, for example mycompany.amocrm.ru, not www."),
         )
+    if domain == "amocrm.com":
+        # amoCRM moved its .com accounts to Kommo; the .com API is being abandoned and the
+        # same tokens work on kommo.com.
+        domain, hostname = "kommo.com", f"{subdomain}.kommo.com"
     return Account(
         base_url=f"https://{hostname}",
         host=hostname,

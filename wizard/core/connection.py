@@ -6,11 +6,14 @@ target maps them onto its columns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from wizard.core.account import Account, parse_account
+from wizard.core.errors import ConfigError
+from wizard.core.i18n import _
+from wizard.core.redact import mask
 from wizard.core.tokens import TokenPair, format_utc, parse_utc
 
 BASE_URL = "AMOCRM_BASE_URL"
@@ -66,6 +69,15 @@ class Connection:
     def with_verdict(self, verdict: str) -> Connection:
         return replace(self, refresh_rejected=verdict)
 
+    def __repr__(self) -> str:
+        # Masked as everywhere else: a repr lands in tracebacks, debuggers and the logs of
+        # whoever receives this object (``on_tokens_rotated``).
+        return (
+            f"Connection(base_url={self.base_url!r}, client_id={self.client_id!r}, "
+            f"client_secret={mask(self.client_secret)!r}, redirect_uri={self.redirect_uri!r}, "
+            f"tokens={self.tokens!r}, refresh_rejected={self.refresh_rejected!r})"
+        )
+
     def to_values(self) -> dict[str, str]:
         """The contract's .env keys for this connection (tokens empty when there are none).
 
@@ -107,6 +119,45 @@ class Connection:
         return cls(
             base_url, get(CLIENT_ID), get(CLIENT_SECRET), get(REDIRECT_URI), tokens, get(REFRESH_REJECTED)
         )
+
+
+def checked(connection: Connection) -> Connection:
+    """The stored connection, held to the rules a typed value meets, with its address normalised.
+
+    A target is only a file or a row: whoever could edit it could otherwise make the next
+    call send the bearer token, or the refresh token, to any address. Raises the same
+    ``ConfigError`` (exit 2) as the typed value would, naming the stored key.
+    """
+    from wizard.core import validate
+
+    checks: tuple[tuple[str, str, Callable[[str], str]], ...] = (
+        (BASE_URL, connection.base_url, lambda text: parse_account(text).base_url),
+        (CLIENT_ID, connection.client_id, validate.client_id),
+        (REDIRECT_URI, connection.redirect_uri, validate.redirect_uri),
+    )
+    normal: dict[str, str] = {}
+    for key, value, check in checks:
+        if not value:  # missing, not malformed: whoever needs it names it (exit 1)
+            normal[key] = value
+            continue
+        try:
+            normal[key] = check(value)
+        except ConfigError as error:
+            raise type(error)(
+                _(
+                    "The stored {key} ({value}) is refused: {reason}",
+                    key=key,
+                    value=value,
+                    reason=error.message,
+                ),
+                _(
+                    "Correct {key} where the tokens are kept, or connect again with the right value.",
+                    key=key,
+                ),
+            ) from error
+    return replace(
+        connection, base_url=normal[BASE_URL], client_id=normal[CLIENT_ID], redirect_uri=normal[REDIRECT_URI]
+    )
 
 
 def _expiry(stored: str, access_token: str) -> datetime:

@@ -135,10 +135,10 @@ class AccountRejectedError(OAuthError):
     code = "account_rejected"
 
 
-class AccountBlockedError(OAuthError):
-    """403: amoCRM blocked the account or the integration's access to it."""
+class TokenNotLinkedError(OAuthError):
+    """``Token is not linked to client``: the stored refresh token belongs to another integration."""
 
-    code = "account_blocked"
+    code = "token_not_linked"
 
 
 class ReauthorizationRequired(OAuthError):
@@ -148,6 +148,9 @@ class ReauthorizationRequired(OAuthError):
     """
 
     code = "reauthorize"
+    #: True when this is amoCRM's verdict on the stored refresh token itself (recorded in the
+    #: target so that nobody sends it again), not a local refusal.
+    refresh_token_rejected: bool = False
 
 
 class AccessTokenRejectedError(OAuthError):
@@ -170,6 +173,11 @@ class TransportError(WizardError):
 class NetworkError(TransportError):
     code = "network"
 
+    def __init__(self, message: str, hint: str = "", *, detail: str = "", request_sent: bool = False) -> None:
+        super().__init__(message, hint, detail=detail)
+        #: The request may have reached amoCRM before the connection failed (see ResponseLostError).
+        self.request_sent = request_sent
+
 
 class TLSError(TransportError):
     code = "tls"
@@ -186,6 +194,24 @@ class ServerError(TransportError):
 
 class RateLimitedError(TransportError):
     code = "rate_limited"
+
+
+class ResponseLostError(NetworkError):
+    """A grant reached amoCRM but its answer never arrived: the code or refresh token is
+    probably spent already, so trying again can only be refused."""
+
+    code = "response_lost"
+    retryable = False
+
+
+class AccountBlockedError(TransportError):
+    """403: amoCRM blocked the account (or, on Kommo, the IP) until its support lifts it.
+
+    Never retried: every further request only prolongs the block.
+    """
+
+    code = "account_blocked"
+    retryable = False
 
 
 # --- the target (exit 5) ------------------------------------------------------------

@@ -16,7 +16,7 @@ import locale
 import os
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 DOMAIN = "amocrm_wizard"
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
@@ -54,6 +54,11 @@ def _(template: str, **params: Any) -> Text:
 def render(text: str, language: str | None = None) -> str:
     """Any message in the given (or current) language; plain strings pass through."""
     return text.render(language) if isinstance(text, Text) else text
+
+
+def say(text: str = "", file: TextIO | None = None, **kwargs: Any) -> None:
+    """``print`` in the admin's language (messages are ``Text``; other strings pass through)."""
+    print(render(text), file=file, **kwargs)
 
 
 @cache

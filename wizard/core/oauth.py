@@ -8,19 +8,28 @@ at the bottom keys on amoCRM's hints (see ../shared/amocrm-protocol.md).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:  # imported by wizard.core.http only when a request is made
     import requests
 
 from wizard.core import errors as e
-from wizard.core.account import Account
+from wizard.core.account import Account, parse_account
 from wizard.core.http import DEFAULT_TIMEOUT, new_session, send
 from wizard.core.i18n import Text, _
-from wizard.core.tokens import TokenPair, utcnow
+from wizard.core.tokens import TokenPair, decode_claims, utcnow
 
-_CONNECT_AGAIN = _("Run amocrm-wizard again and choose “Connect again” to give the integration access again.")
+CONNECT_AGAIN = _("Run amocrm-wizard again and choose “Connect again” to give the integration access again.")
+_CONNECT_AGAIN = CONNECT_AGAIN
+#: Where amoCRM says which subdomain an account has now (amoCRM's own PHP library asks it).
+SUBDOMAIN_PATH = "/oauth2/account/current/subdomain"
+ACCOUNT_PATH = "/api/v4/account"
+
+
+_API_HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.(?:amocrm\.ru|amocrm\.com|kommo\.com)")
 
 
 # --- token endpoint -------------------------------------------------------------------
@@ -50,14 +59,17 @@ def refresh_tokens(
     *,
     session: requests.Session | None = None,
     timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+    account_id: int | None = None,
 ) -> TokenPair:
     """Spend ``refresh_token`` for a new pair. The old refresh token is dead once this returns.
 
-    Never retried here: a POST that timed out may already have spent the token, and
-    sending it again would only get "Token has been revoked".
+    Only a 429 is resent (amoCRM did nothing with it): a POST that timed out or broke off
+    may already have spent the token, and sending it again would only get "Token has been
+    revoked" (``ResponseLostError`` says so instead). ``account_id`` (from the access
+    token's claims) goes into the message of a 403, for amoCRM's support.
     """
     body = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-    return _grant(account, client_id, client_secret, redirect_uri, body, session, timeout)
+    return _grant(account, client_id, client_secret, redirect_uri, body, session, timeout, account_id)
 
 
 def _grant(
@@ -68,6 +80,7 @@ def _grant(
     grant: dict[str, str],
     session: requests.Session | None,
     timeout: float | tuple[float, float],
+    account_id: int | None = None,
 ) -> TokenPair:
     payload = {
         "client_id": client_id,
@@ -77,20 +90,24 @@ def _grant(
     }
     own = session is None
     session = session or new_session()
+    refreshing = grant["grant_type"] == "refresh_token"
     try:
-        response = send(
-            session,
-            "POST",
-            f"{account.base_url}/oauth2/access_token",
-            json=payload,
-            timeout=timeout,
-        )
+        try:
+            response = send(
+                session,
+                "POST",
+                f"{account.base_url}/oauth2/access_token",
+                json=payload,
+                timeout=timeout,
+            )
+        except e.NetworkError as lost:
+            if lost.request_sent:
+                raise _response_lost(lost, refreshing=refreshing) from lost
+            raise
         received_at = utcnow()
         if response.status_code != 200:
             raise grant_error(
-                response,
-                redirect_uri=redirect_uri,
-                refreshing=grant["grant_type"] == "refresh_token",
+                response, redirect_uri=redirect_uri, refreshing=refreshing, account_id=account_id
             )
         try:
             return TokenPair.from_grant(response.json(), received_at)
@@ -122,17 +139,93 @@ def fetch_account(
         response = send(
             session,
             "GET",
-            f"{account.base_url}/api/v4/account",
+            account.base_url + ACCOUNT_PATH,
             headers={"Authorization": f"Bearer {access_token}"},
             timeout=timeout,
         )
-        if response.status_code != 200:
-            raise api_error(response)
-        data: dict[str, Any] = response.json()
-        return data
+        return read_account(response)
     finally:
         if own:
             session.close()
+
+
+def read_account(response: requests.Response) -> dict[str, Any]:
+    """The account from an answer to ``GET /api/v4/account``, or the typed error it means.
+
+    The one reading of that answer, whoever sent the request: ``fetch_account`` with a
+    bare token, or the runtime client (``AmoCRMClient.account``) with its refreshing auth.
+    """
+    if response.status_code != 200:
+        raise api_error(response)
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise _server_error(response.status_code, _("The answer is not an account."))
+    return data
+
+
+# --- the account's current address ------------------------------------------------------
+
+
+def moved_account(
+    account: Account,
+    refresh_token: str,
+    api_domain: str | None,
+    *,
+    session: requests.Session | None = None,
+    timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+) -> Account | None:
+    """Where the account lives now, when amoCRM says its address changed; else None.
+
+    Asked after the token endpoint answered 401 or 404 to a refresh, as amoCRM's own PHP
+    library does (``GET https://<api_domain>/oauth2/account/current/subdomain`` with the
+    refresh token in ``X-Refresh-Token``). The answer is trusted only when it names an
+    address that passes the account rules on the same kind of service: a real account never
+    moves to loopback, nor the sandbox to the internet. Transport errors propagate: the
+    caller then cannot tell a moved account from a dead token.
+    """
+    own = session is None
+    session = session or new_session()
+    scheme = "http" if account.is_loopback else "https"
+    try:
+        response = send(
+            session,
+            "GET",
+            f"{scheme}://{_api_host(account, api_domain)}{SUBDOMAIN_PATH}",
+            headers={"X-Refresh-Token": refresh_token},
+            timeout=timeout,
+        )
+    finally:
+        if own:
+            session.close()
+    if response.status_code == 429 or response.status_code >= 500:
+        raise api_error(response)  # amoCRM could not say: no verdict can be drawn from it
+    body = problem(response) if response.status_code == 200 else {}
+    domain, subdomain = str(body.get("domain") or ""), str(body.get("subdomain") or "")
+    if not domain and subdomain and account.domain:
+        domain = f"{subdomain}.{account.domain}"
+    try:
+        now = parse_account(f"{scheme}://{domain}") if domain else None
+    except e.ConfigError:
+        return None
+    if now is None or now.is_loopback != account.is_loopback or now.base_url == account.base_url:
+        return None
+    return now
+
+
+def _api_host(account: Account, api_domain: str | None) -> str:
+    """The token's ``api_domain`` when it is an amoCRM/Kommo API host (or, for the sandbox, a
+    loopback one); the account's own host otherwise. The claim is read unverified, so it is
+    never allowed to send the refresh token anywhere else."""
+    host = (api_domain or "").strip().lower()
+    if account.is_loopback:
+        name = host.partition(":")[0]
+        return host if name in ("127.0.0.1", "localhost") else account.host
+    if _API_HOST.fullmatch(host):
+        return host
+    return account.host
 
 
 # --- error mapping --------------------------------------------------------------------
@@ -195,11 +288,23 @@ _HINTS: dict[str, tuple[type[e.OAuthError], str, str]] = {
         _("The refresh token no longer works (already used, revoked, or the integration was switched off)."),
         _CONNECT_AGAIN,
     ),
+    "Token is not linked to client": (
+        e.TokenNotLinkedError,
+        _("The stored refresh token belongs to another integration than this Client ID."),
+        _(
+            "Connect again with the Client ID, secret and Redirect URI of the integration the "
+            "backend really uses (Settings → Integrations → your integration → Keys and scopes)."
+        ),
+    ),
 }
 
 
 def grant_error(
-    response: requests.Response, *, redirect_uri: str = "", refreshing: bool = False
+    response: requests.Response,
+    *,
+    redirect_uri: str = "",
+    refreshing: bool = False,
+    account_id: int | None = None,
 ) -> e.WizardError:
     """Turn a failed token-endpoint answer into a typed error with a plain message."""
     status = response.status_code
@@ -208,6 +313,8 @@ def grant_error(
     detail = " ".join(str(body[k]) for k in ("title", "detail") if body.get(k))
     if status == 429:
         return _rate_limited()
+    if status == 403:
+        return blocked(response, detail, account_id)
     if status >= 500:
         return _server_error(status, detail)
     for known, (kind, message, action) in _HINTS.items():
@@ -222,8 +329,11 @@ def grant_error(
                     server_hint=hint,
                 )
             return kind(message, action, detail=detail, status=status, server_hint=hint)
-    if status == 401 and refreshing:
-        # A 401 on refresh with an unknown hint still means this refresh token is unusable.
+    if status == 401 and not hint and _INVALID_CLIENT & {body.get("title"), body.get("detail")}:
+        return _client_rejected(detail, status)
+    if status in (401, 404) and refreshing:
+        # A 401 or 404 on refresh with an unknown hint still means this refresh token is
+        # unusable here (the caller asks first whether the account moved: ``moved_account``).
         return e.ReauthorizationRequired(
             _("amoCRM refused to renew the tokens."),
             _CONNECT_AGAIN,
@@ -232,24 +342,30 @@ def grant_error(
             server_hint=hint,
         )
     if status == 401:
-        # 401 "Некорректный клиент" / "Авторизация клиента не прошла", no hint: client auth failed.
-        return e.ClientSecretRejectedError(
-            _("amoCRM did not accept the Client ID and secret."),
-            _(
-                "Copy the integration ID and secret key again from Settings → Integrations → your "
-                "integration → Keys and scopes."
-            ),
-            detail=detail,
-            status=status,
-        )
-    if status == 403:
-        return _blocked(detail, status)
+        return _client_rejected(detail, status)
     return e.OAuthError(
         _("amoCRM refused the request."),
         _("Check the account address, Client ID, secret and Redirect URI, then try again."),
         detail=f"{detail} {hint}".strip(),
         status=status,
         server_hint=hint,
+    )
+
+
+#: How amoCRM words a failed client authentication (401, no hint): the secret is wrong.
+_INVALID_CLIENT = frozenset({"Некорректный клиент", "Авторизация клиента не прошла"})
+
+
+def _client_rejected(detail: str, status: int) -> e.ClientSecretRejectedError:
+    # 401 "Некорректный клиент" / "Авторизация клиента не прошла", no hint: client auth failed.
+    return e.ClientSecretRejectedError(
+        _("amoCRM did not accept the Client ID and secret."),
+        _(
+            "Copy the integration ID and secret key again from Settings → Integrations → your "
+            "integration → Keys and scopes."
+        ),
+        detail=detail,
+        status=status,
     )
 
 
@@ -266,7 +382,7 @@ def api_error(response: requests.Response) -> e.WizardError:
             status=status,
         )
     if status == 403:
-        return _blocked(detail, status)
+        return blocked(response, detail)
     if status == 429:
         return _rate_limited()
     if status >= 500:
@@ -274,15 +390,68 @@ def api_error(response: requests.Response) -> e.WizardError:
     return e.OAuthError(_("amoCRM refused the request."), _("Try again."), detail=detail, status=status)
 
 
-def _blocked(detail: str, status: int) -> e.AccountBlockedError:
-    return e.AccountBlockedError(
-        _("amoCRM denied access to this account (403)."),
+def blocked(
+    response: requests.Response, detail: str = "", account_id: int | None = None
+) -> e.AccountBlockedError:
+    """403: the account (amoCRM) or the IP (Kommo) is blocked until amoCRM's support lifts it.
+
+    Support asks for the IP, the subdomain and the account id, so the message names the two
+    that are known here; the account id comes from the access token the request carried.
+    """
+    host = urlsplit(response.url).hostname or ""
+    subdomain = host.split(".")[0] if host.count(".") >= 2 and not host[0].isdigit() else host
+    if account_id is None:
+        sent = str(response.request.headers.get("Authorization", "")) if response.request else ""
+        claims = decode_claims(sent[len("Bearer ") :]) if sent.startswith("Bearer ") else None
+        account_id = claims.account_id if claims else None
+    hint = (
         _(
-            "The account may be blocked or the integration's rights changed; an account admin "
-            "should check Settings → Integrations in amoCRM."
+            "Retrying does not help and only prolongs the block. Write to amoCRM support and give "
+            "them this server's public IP address, the subdomain {subdomain} and the account id "
+            "{account_id}.",
+            subdomain=subdomain,
+            account_id=account_id,
+        )
+        if account_id is not None
+        else _(
+            "Retrying does not help and only prolongs the block. Write to amoCRM support and give "
+            "them this server's public IP address, the subdomain {subdomain} and the account id "
+            "(Settings → General in amoCRM).",
+            subdomain=subdomain,
+        )
+    )
+    return e.AccountBlockedError(
+        _("amoCRM has blocked this account or this server's IP address (403)."),
+        hint,
+        detail=detail or _("amoCRM answered 403."),
+    )
+
+
+def _response_lost(error: e.NetworkError, *, refreshing: bool) -> e.ResponseLostError:
+    """A grant whose answer never came: amoCRM has most likely spent the token or code already."""
+    if refreshing:
+        return e.ResponseLostError(
+            _(
+                "The answer to the token renewal was lost ({reason}); amoCRM has probably "
+                "replaced the tokens already, and the new ones never arrived.",
+                reason=error.message,
+            ),
+            _CONNECT_AGAIN,
+            detail=error.detail,
+            request_sent=True,
+        )
+    return e.ResponseLostError(
+        _(
+            "The answer to the code exchange was lost ({reason}); amoCRM has probably used up "
+            "the code already.",
+            reason=error.message,
         ),
-        detail=detail,
-        status=status,
+        _(
+            "Get a new code (open Keys and scopes again, or go through the consent page again) "
+            "and connect again."
+        ),
+        detail=error.detail,
+        request_sent=True,
     )
 
 

@@ -97,6 +97,14 @@ class TokenPair:
     refresh_token: str
     expires_at: datetime
 
+    def __repr__(self) -> str:
+        from wizard.core.redact import mask
+
+        return (
+            f"TokenPair(access_token={mask(self.access_token)!r}, "
+            f"refresh_token={mask(self.refresh_token)!r}, expires_at={self.expires_at!r})"
+        )
+
     @classmethod
     def from_grant(cls, body: Mapping[str, Any], received_at: datetime | None = None) -> TokenPair:
         """Build from the token endpoint's JSON answer.

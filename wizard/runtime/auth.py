@@ -31,6 +31,7 @@ class AmoCRMAuth(AuthBase):
             return response
         sent = str(response.request.headers.get("Authorization", ""))
         stale = sent[len(_BEARER) :] if sent.startswith(_BEARER) else None
+        sent_to = self.source.connection.base_url
         connection = self.source.refresh(stale_access_token=stale)
         assert connection.tokens is not None
 
@@ -39,6 +40,9 @@ class AmoCRMAuth(AuthBase):
         response.close()
         retry = response.request.copy()
         retry.headers["Authorization"] = _BEARER + connection.tokens.access_token
+        if connection.base_url != sent_to and str(retry.url).startswith(sent_to + "/"):
+            # The refresh found the account at a new address: the request follows it there.
+            retry.prepare_url(connection.base_url + str(retry.url)[len(sent_to) :], None)
         retry._amocrm_retried = True  # type: ignore[attr-defined]
         position = getattr(response.request, "_amocrm_body_pos", None)
         if position is not None and hasattr(retry.body, "seek"):

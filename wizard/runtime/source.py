@@ -5,6 +5,12 @@ sure of that: a threading lock (threads of this process), the target's lock (oth
 processes, and other hosts for a database), and, under both, a re-read of the target:
 if the stored refresh token is no longer the one we hold, somebody already spent it and
 we adopt their pair instead of sending a dead token (the rclone oauthutil pattern).
+
+A dead token stays dead: when amoCRM rejects the stored refresh token, its verdict is
+recorded in the target (and in this process) and checked under the lock before any
+grant, so nobody sends that token again; amoCRM answers a stream of rejected grants by
+blocking the whole account. The grant and the save of what it returns are one critical
+section that a Ctrl+C waits for (``wizard.core.interrupts``).
 """
 
 from __future__ import annotations
@@ -12,21 +18,30 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 import requests
 
-from wizard.core import oauth
-from wizard.core.connection import Connection
-from wizard.core.errors import IncompleteConfigError, ReauthorizationRequired
+from wizard.core import oauth, verdict
+from wizard.core.account import Account
+from wizard.core.connection import Connection, checked
+from wizard.core.errors import IncompleteConfigError, ReauthorizationRequired, TransportError, WizardError
 from wizard.core.i18n import _
+from wizard.core.interrupts import deferred_interrupt, note_saved
 from wizard.core.redact import mask, register_secret
-from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, TokenTarget
+from wizard.core.tokens import TokenPair
+from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, TokenTarget
 
 log = logging.getLogger("amocrm_wizard")
 
 DEFAULT_MARGIN = timedelta(minutes=5)
 RotationHook = Callable[[Connection], None]
+
+#: amoCRM's verdicts seen by this process, by the refused token's fingerprint: the memory
+#: that holds them where the target has nowhere to put one (contract, "Exit codes").
+_rejected: dict[str, str] = {}
+_rejected_lock = threading.Lock()
 
 
 class TokenSource:
@@ -68,6 +83,7 @@ class TokenSource:
                     ),
                     _("Run amocrm-wizard to connect the account first."),
                 )
+            connection = checked(connection)
             _register(connection)
             self._connection = connection
         return self._connection
@@ -99,23 +115,40 @@ class TokenSource:
             if stale_access_token and held_pair.tokens.access_token != stale_access_token:
                 return held_pair
             with self.target.lock(timeout=self.lock_timeout) as held:
-                stored = held.stored
-                if _newer(stored, held_pair):
-                    assert stored is not None
-                    log.info("Tokens were already renewed by another process; using them.")
-                    _register(stored)
-                    self._connection = stored
-                    return stored
-                base = stored if stored is not None and stored.tokens else held_pair
-                rotated = self._spend(base)
-                # Crash safety: the old refresh token died the moment amoCRM answered, so
-                # the new pair goes to disk (fsync / commit) before anything else happens.
-                held.save(rotated)
-                self._connection = rotated
+                rotated, ours = self._renew_under_lock(held, held_pair)
+            if not ours:
+                return rotated
         log.info("Tokens renewed and saved to %s.", self.target.description)
         if self.on_tokens_rotated is not None:
             self.on_tokens_rotated(rotated)
         return rotated
+
+    def _renew_under_lock(self, held: Held, held_pair: Connection) -> tuple[Connection, bool]:
+        """The pair another process stored meanwhile (False), or a new one from amoCRM, saved (True)."""
+        stored = checked(held.stored) if held.stored is not None and held.stored.tokens else None
+        if _newer(stored, held_pair):
+            assert stored is not None
+            log.info("Tokens were already renewed by another process; using them.")
+            _register(stored)
+            self._connection = stored
+            return stored, False
+        base = stored or held_pair
+        _refuse_judged(base)
+        # Everything that can fail without amoCRM fails now, before the token is spent.
+        self.target.plan(base)
+        with deferred_interrupt():
+            try:
+                rotated = self._spend(base)
+            except ReauthorizationRequired as error:
+                if error.refresh_token_rejected:
+                    self._connection = _record_verdict(held, base)
+                raise
+            # Crash safety: the old refresh token died the moment amoCRM answered, so the new
+            # pair goes to disk (fsync / commit) before anything else happens.
+            held.save(rotated)
+            note_saved(self.target.description)
+        self._connection = rotated
+        return rotated, True
 
     def _spend(self, connection: Connection) -> Connection:
         tokens = connection.tokens
@@ -126,20 +159,103 @@ class TokenSource:
                 _("Create a new long-lived token in amoCRM (Keys and scopes), or connect with OAuth."),
             )
         log.info("Renewing tokens with refresh token %s.", mask(tokens.refresh_token))
+        try:
+            pair = self._grant(connection)
+        except ReauthorizationRequired as error:
+            if error.status not in (401, 404):
+                raise
+            moved = self._moved(connection, error)
+            log.info("The account moved to %s; renewing there.", moved.base_url)
+            connection = replace(connection, base_url=moved.base_url)
+            try:
+                pair = self._grant(connection)
+            except ReauthorizationRequired as again:
+                again.refresh_token_rejected = again.status in (401, 404)
+                raise
+        # From here until held.save() returns, the only live refresh token is in memory.
+        log.info("amoCRM issued a new pair; saving it before anything else.")
+        rotated = connection.with_tokens(pair)
+        _register(rotated)
+        return rotated
+
+    def _grant(self, connection: Connection) -> TokenPair:
+        tokens = connection.tokens
+        assert tokens is not None
         self.refresh_count += 1
-        pair = oauth.refresh_tokens(
+        claims = tokens.claims
+        return oauth.refresh_tokens(
             connection.account,
             connection.client_id,
             connection.client_secret,
             connection.redirect_uri,
             tokens.refresh_token,
             session=self._session,
+            account_id=claims.account_id if claims else None,
         )
-        # From here until held.save() returns, the only live refresh token is in memory.
-        log.info("amoCRM issued a new pair; saving it before anything else.")
-        rotated = connection.with_tokens(pair)
-        _register(rotated)
-        return rotated
+
+    def _moved(self, connection: Connection, refused: ReauthorizationRequired) -> Account:
+        """Where the account lives now; re-raises ``refused`` when it has not moved.
+
+        The verdict is amoCRM's only once the subdomain check has answered: when it could
+        not be asked, nobody knows whether the token is dead, so none is recorded.
+        """
+        tokens = connection.tokens
+        assert tokens is not None
+        claims = tokens.claims
+        try:
+            moved = oauth.moved_account(
+                connection.account,
+                tokens.refresh_token,
+                claims.api_domain if claims else None,
+                session=self._session,
+            )
+        except TransportError:
+            log.warning("Could not ask amoCRM whether the account moved.", exc_info=True)
+            raise refused from None
+        if moved is None:
+            refused.refresh_token_rejected = True
+            raise refused
+        return moved
+
+
+def _refuse_judged(connection: Connection) -> None:
+    """Raise without sending anything when amoCRM already refused this refresh token."""
+    tokens = connection.tokens
+    assert tokens is not None
+    token = tokens.refresh_token
+    if not token:
+        return
+    recorded = connection.refresh_rejected if verdict.applies(connection.refresh_rejected, token) else ""
+    with _rejected_lock:
+        remembered = _rejected.get(verdict.fingerprint(token), "")
+    judged = recorded or remembered
+    if judged:
+        raise ReauthorizationRequired(
+            _(
+                "amoCRM refused this refresh token at {when} (UTC), so it is not sent again.",
+                when=judged.split()[0],
+            ),
+            oauth.CONNECT_AGAIN,
+        )
+
+
+def _record_verdict(held: Held, connection: Connection) -> Connection:
+    """Keep amoCRM's verdict in the target (and this process), so nobody sends the token again.
+
+    A verdict that cannot be written is kept in memory only: the refusal itself is what the
+    caller must hear, not a failure to note it down.
+    """
+    tokens = connection.tokens
+    assert tokens is not None
+    text = verdict.record(tokens.refresh_token)
+    with _rejected_lock:
+        _rejected[verdict.fingerprint(tokens.refresh_token)] = text
+    judged = connection.with_verdict(text)
+    try:
+        held.save(judged)
+    except WizardError:
+        log.warning("amoCRM's verdict on the refresh token could not be saved.", exc_info=True)
+    return judged
 
 
 def _newer(stored: Connection | None, held: Connection) -> bool:

@@ -25,12 +25,38 @@ def default_body(status: int) -> BodyKind:
     return "html" if status in (429, 502, 503, 504) else "json"
 
 
+@dataclass
+class Delay:
+    remaining: int
+    seconds: float
+    path_prefix: str
+
+
 class FaultInjector:
     """Queued faults, consumed first-come-first-served by the requests they match."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: deque[Fault] = deque()
+        self._delays: deque[Delay] = deque()
+
+    def add_delay(self, n: int, seconds: float, path_prefix: str) -> None:
+        if n < 0 or seconds < 0:
+            raise ValueError("n and seconds must not be negative")
+        if n:
+            with self._lock:
+                self._delays.append(Delay(n, seconds, path_prefix))
+
+    def take_delay(self, path: str) -> float:
+        """Seconds this request waits before it is handled (a slow or stalled server)."""
+        with self._lock:
+            for delay in self._delays:
+                if path.startswith(delay.path_prefix) and not path.startswith(_CONTROL_PREFIX):
+                    delay.remaining -= 1
+                    if delay.remaining == 0:
+                        self._delays.remove(delay)
+                    return delay.seconds
+        return 0.0
 
     def add(self, n: int, status: int, path_prefix: str, body: BodyKind | None) -> None:
         if n < 0:
@@ -44,6 +70,7 @@ class FaultInjector:
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._delays.clear()
 
     def take(self, path: str) -> Fault | None:
         """The fault this request must suffer, if any, counting it down."""

@@ -226,6 +226,18 @@ class AuthorizationServer:
             if access.chain_id == chain_id and jti != keep:
                 access.dead = True
 
+    def refresh_token_is_live(self, token: str) -> bool:
+        """Whether ``token`` is a refresh token that a refresh would still accept."""
+        with self._lock:
+            grant = self._refresh.get(token)
+            return bool(
+                grant
+                and not grant.spent
+                and not grant.revoked
+                and grant.client_id not in self._disabled
+                and self._clock.now() < grant.expires_at
+            )
+
     # -- long-lived tokens and admin actions ---------------------------------------------------
 
     def issue_long_lived(self, client_id: str, days: int) -> str:

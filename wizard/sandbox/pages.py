@@ -3,6 +3,7 @@ because the consent page is shown inside the wizard's web view on machines witho
 
 from __future__ import annotations
 
+import functools
 from html import escape
 
 _STYLE = """
@@ -25,35 +26,69 @@ code { display: block; word-break: break-all; background: #f2f4f7; padding: 10px
 """
 
 
-def _page(title: str, body: str, css_class: str = "") -> bytes:
+def language_of(accept_language: str, lang: str = "") -> str:
+    """ "ru" when the ``lang`` parameter or the browser's Accept-Language puts Russian first
+    (the wizard's view sends the admin's language), else "en"."""
+    if lang.lower() in ("ru", "en"):
+        return lang.lower()
+    first = accept_language.split(",")[0].strip().lower()
+    return "ru" if first.startswith("ru") else "en"
+
+
+#: The consent page's words in Russian; the sandbox imitates amoCRM, which speaks both.
+_RU = {
+    "Sandbox amoCRM — access request": "Песочница amoCRM — запрос доступа",
+    "Sandbox amoCRM — Allow {integration} access to account {account}?": (
+        "Песочница amoCRM — разрешить интеграции {integration} доступ к аккаунту {account}?"
+    ),
+    "The integration will be able to:": "Интеграция сможет:",
+    "read and change deals, contacts and companies": "читать и менять сделки, контакты и компании",
+    "work with files and notifications": "работать с файлами и уведомлениями",
+    "Deny": "Отказать",
+    "Allow": "Разрешить",
+    "Sandbox amoCRM": "Песочница amoCRM",
+}
+
+
+def _t(language: str, text: str) -> str:
+    return _RU.get(text, text) if language == "ru" else text
+
+
+def _page(title: str, body: str, css_class: str = "", language: str = "en") -> bytes:
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="{language}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
-        f'<body><main class="{css_class}"><div class="brand">Sandbox amoCRM</div>'
+        f'<body><main class="{css_class}"><div class="brand">{_t(language, "Sandbox amoCRM")}</div>'
         f"{body}</main></body></html>\n"
     ).encode()
 
 
-def consent(*, integration_name: str, account_name: str, client_id: str, state: str, mode: str) -> bytes:
-    """The "Allow access?" page. The buttons' ids ``allow``/``deny`` are relied on by tests."""
+def consent(
+    *, integration_name: str, account_name: str, client_id: str, state: str, mode: str, language: str = "en"
+) -> bytes:
+    """The "Allow access?" page, in English or Russian. The buttons' ids ``allow``/``deny``
+    are relied on by tests."""
+    t = functools.partial(_t, language)
     hidden = "".join(
         f'<input type="hidden" name="{name}" value="{escape(value)}">'
         for name, value in (("client_id", client_id), ("state", state), ("mode", mode))
     )
+    heading = t("Sandbox amoCRM — Allow {integration} access to account {account}?").format(
+        integration=escape(integration_name), account=escape(account_name)
+    )
     body = (
-        f"<h1>Sandbox amoCRM — Allow {escape(integration_name)} access to account "
-        f"{escape(account_name)}?</h1>"
-        "<p>The integration will be able to:</p>"
-        "<ul><li>read and change deals, contacts and companies</li>"
-        "<li>work with files and notifications</li></ul>"
+        f"<h1>{heading}</h1>"
+        f"<p>{t('The integration will be able to:')}</p>"
+        f"<ul><li>{t('read and change deals, contacts and companies')}</li>"
+        f"<li>{t('work with files and notifications')}</li></ul>"
         f'<form method="post" action="/oauth/decide">{hidden}<div class="buttons">'
         # Allow first, in reading and Tab order: it is what the admin came for.
-        '<button id="allow" type="submit" name="decision" value="allow">Allow</button>'
-        '<button id="deny" type="submit" name="decision" value="deny">Deny</button>'
+        f'<button id="allow" type="submit" name="decision" value="allow">{t("Allow")}</button>'
+        f'<button id="deny" type="submit" name="decision" value="deny">{t("Deny")}</button>'
         "</div></form>"
     )
-    return _page("Sandbox amoCRM — access request", body)
+    return _page(t("Sandbox amoCRM — access request"), body, language=language)
 
 
 def error(title: str, message: str) -> bytes:
@@ -87,3 +122,12 @@ def plain_status(status: int, reason: str) -> bytes:
         f"<center><h1>{status} {escape(reason)}</h1></center><hr><center>nginx</center>"
         "</body></html>\n"
     ).encode()
+
+
+def blocked() -> bytes:
+    """amoCRM's answer to an account (or, on Kommo, an IP) blocked for abuse: an HTML page
+    saying only "Error happen", whatever was asked, API or token endpoint."""
+    return (
+        b'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Error happen</title></head>'
+        b"<body><h1>Error happen</h1></body></html>\n"
+    )

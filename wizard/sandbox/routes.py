@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -29,6 +30,8 @@ JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
 
 _LEAD_PATH = re.compile(r"^/api/v4/leads/(\d+)$")
+#: Where amoCRM tells a refresh token's holder the account's current address.
+SUBDOMAIN_PATH = "/oauth2/account/current/subdomain"
 
 
 @dataclass(frozen=True)
@@ -93,12 +96,16 @@ class Services:
 class Router:
     def __init__(self, services: Services) -> None:
         self._s = services
+        #: host:port the account is served at now, and those it was moved away from.
+        self.netloc = services.referer
+        self.old_netlocs: set[str] = set()
         self._routes: dict[str, dict[str, Callable[[Request], Response]]] = {
             "/": {"GET": self._index},
             "/oauth": {"GET": self._consent},
             "/oauth/decide": {"POST": self._decide},
             "/callback": {"GET": self._callback},
             "/oauth2/access_token": {"POST": self._token},
+            SUBDOMAIN_PATH: {"GET": self._current_subdomain},
             "/api/v4/account": {"GET": self._account},
             "/api/v4/leads": {"GET": self._list_leads, "PATCH": self._patch_leads},
             "/_sandbox/code": {"GET": self._control_code},
@@ -110,14 +117,34 @@ class Router:
         stats.bump("requests")
         if request.path.startswith("/api/"):
             stats.bump("api_calls")
+        delay = self._s.faults.take_delay(request.path)
+        if delay:
+            time.sleep(delay)
         fault = self._s.faults.take(request.path)
         if fault is not None:
             stats.bump("injected_failures")
             return self._fault_response(fault)
         try:
-            return self._route(request)
+            moved = self._moved_away(request)
+            return moved if moved is not None else self._route(request)
         except Problem as problem:
             return problem_response(problem)
+
+    def move(self, netloc: str) -> None:
+        """The account's subdomain changed: it is served at ``netloc`` from now on."""
+        self.old_netlocs.add(self.netloc)
+        self.netloc = netloc
+
+    def _moved_away(self, request: Request) -> Response | None:
+        """At an address the account left, the token endpoint answers 404 and the API 401
+        (the API domain keeps answering the subdomain lookup)."""
+        if request.headers.get("Host", "") not in self.old_netlocs or request.path == SUBDOMAIN_PATH:
+            return None
+        if request.path == "/oauth2/access_token":
+            raise problems.not_found("Account not found")
+        if request.path.startswith("/api/"):
+            raise problems.unauthorized()
+        return None
 
     def _route(self, request: Request) -> Response:
         methods = self._routes.get(request.path)
@@ -173,6 +200,9 @@ class Router:
             client_id=client_id,
             state=request.query.get("state", ""),
             mode=request.query.get("mode", "post_message"),
+            language=pages.language_of(
+                request.headers.get("Accept-Language") or "", request.query.get("lang", "")
+            ),
         )
         return Response(200, body, HTML)
 
@@ -193,7 +223,7 @@ class Router:
         if refusal is not None:
             return refusal
         allow = form.get("decision") == "allow"
-        location = self._s.oauth.decide(client_id, form.get("state", ""), allow, self._s.referer)
+        location = self._s.oauth.decide(client_id, form.get("state", ""), allow, self.netloc)
         return Response(302, b"", HTML, [("Location", location)])
 
     def _callback(self, request: Request) -> Response:
@@ -205,7 +235,29 @@ class Router:
         params = _token_params(request)
         if self._limited(params.get("client_id", "")):
             return too_many_requests()
+        if self._s.crm.blocked:
+            return self._blocked()
         return json_response(200, self._s.oauth.token_grant(params))
+
+    def _current_subdomain(self, request: Request) -> Response:
+        """What amoCRM answers a refresh token's holder about the account's current address."""
+        self._s.stats.bump("subdomain_lookups")
+        if not self._s.oauth.refresh_token_is_live(request.headers.get("X-Refresh-Token", "")):
+            raise problems.unauthorized()
+        account = self._s.crm.account
+        return json_response(
+            200,
+            {
+                "id": account["id"],
+                "subdomain": account["subdomain"],
+                "domain": self.netloc,
+                "top_level_domain": "ru",
+            },
+        )
+
+    def _blocked(self) -> Response:
+        self._s.stats.bump("blocked")
+        return Response(403, pages.blocked(), HTML)
 
     # -- API -------------------------------------------------------------------------------------
 
@@ -217,7 +269,7 @@ class Router:
         if self._s.limiter.rps is not None and self._limited(unverified_audience(token)):
             raise _Answer(too_many_requests())
         if self._s.crm.blocked:
-            raise _Answer(_html_status(403))
+            raise _Answer(self._blocked())
         return self._s.oauth.authenticate(authorization)
 
     def _account(self, request: Request) -> Response:

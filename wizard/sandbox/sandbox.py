@@ -59,6 +59,8 @@ class Sandbox:
         self._server.router = self._router
         self._thread: threading.Thread | None = None
         self._stopped = False
+        #: Servers of addresses the account moved to (move_account), with their threads.
+        self._moved: list[tuple[SandboxHTTPServer, threading.Thread]] = []
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -86,6 +88,11 @@ class Sandbox:
             self._thread.join()
         self._server.close_connections()
         self._server.server_close()
+        for server, thread in self._moved:
+            server.shutdown()
+            thread.join()
+            server.close_connections()
+            server.server_close()
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -151,8 +158,35 @@ class Sandbox:
         self._oauth.set_disabled(self._client_id(client_id), False)
 
     def block_account(self, blocked: bool = True) -> None:
-        """Blocked for abuse: every API call answers 403 with an HTML page."""
+        """Blocked for abuse: every API call and token request answers 403 with amoCRM's
+        HTML page ("Error happen")."""
         self._crm.blocked = blocked
+
+    def move_account(self) -> str:
+        """The account's subdomain changes: it is served at a new address from now on.
+
+        The new address is another loopback port, which becomes ``base_url``. At the old one
+        the token endpoint answers 404 and the API 401; the API domain (the old address, as
+        the tokens' ``api_domain`` says) answers ``GET /oauth2/account/current/subdomain``
+        with the new one. Returns the new base URL.
+        """
+        if self._thread is None or self._stopped:
+            raise RuntimeError("move_account needs a running sandbox")
+        server = SandboxHTTPServer(self.host, 0)
+        server.router = self._router
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.01},
+            name="amocrm-sandbox-moved",
+            daemon=True,
+        )
+        thread.start()
+        self._moved.append((server, thread))
+        self.port = server.server_address[1]
+        url_host = _url_host(self.host)
+        self.base_url = f"http://{url_host}:{self.port}"
+        self._router.move(f"{url_host}:{self.port}")
+        return self.base_url
 
     def fail_next(
         self, n: int, status: int = 503, path_prefix: str = "", *, body: BodyKind | None = None
@@ -164,6 +198,11 @@ class Sandbox:
         ``path_prefix`` names them. Successive calls queue up.
         """
         self._faults.add(n, status, path_prefix, body)
+
+    def delay_next(self, n: int, seconds: float, path_prefix: str = "") -> None:
+        """The next ``n`` requests whose path starts with ``path_prefix`` wait ``seconds`` before
+        they are handled: a slow server, or (past the client's timeout) a lost answer."""
+        self._faults.add_delay(n, seconds, path_prefix)
 
     def clear_failures(self) -> None:
         self._faults.clear()

@@ -15,7 +15,9 @@ from urllib.parse import urlsplit
 from . import problems
 from .routes import Request, Response, Router, first_values, problem_response
 
-log = logging.getLogger("wizard.sandbox")
+# A child of the program's logger: its records (request paths may carry a code) pass the
+# redacting filter on that logger's handlers instead of going raw to the root logger.
+log = logging.getLogger("amocrm_wizard.sandbox")
 
 _MAX_BODY = 1 << 20  # nothing the sandbox accepts is anywhere near 1 MiB
 

@@ -18,6 +18,8 @@ class SandboxStats:
     rejected_refresh_replays: int = 0  # an already rotated refresh token presented again
     rate_limited: int = 0  # 429 answers
     injected_failures: int = 0  # answers forced by fail_next
+    blocked: int = 0  # 403 "Error happen" answers to a blocked account
+    subdomain_lookups: int = 0  # GET /oauth2/account/current/subdomain
 
     def __getitem__(self, name: str) -> int:
         if name not in _NAMES:

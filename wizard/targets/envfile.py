@@ -1,8 +1,8 @@
 """The .env target: the backend's own .env, merged and written without changing what it is.
 
 The text (which keys, which bytes stay) is ``wizard.targets.envtext``; the file (links,
-bind mounts, owners, the lock beside it) is ``wizard.targets.localfile``. This module joins
-them behind ``TokenTarget``.
+bind mounts, owners) is ``wizard.targets.localfile``, and the lock beside it
+``wizard.targets.lockfile``. This module joins them behind ``TokenTarget``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from wizard.core.connection import OWNED_KEYS, REFRESH_REJECTED, STORED_KEYS, Connection
 from wizard.core.errors import TargetError, TargetLockTimeout, TargetReadError, VerificationError
 from wizard.core.i18n import Text, _
-from wizard.targets import localfile
+from wizard.targets import localfile, lockfile
 from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, SaveReport, TokenTarget
 from wizard.targets.envtext import merge, parse_values, quote
 from wizard.targets.localfile import NEW_FILE_MODE, LocalFile, shown
@@ -83,11 +83,16 @@ class EnvFileTarget(TokenTarget):
     # --- writing ---------------------------------------------------------------------
 
     def plan(self, connection: Connection) -> SaveReport:
+        # Every value must be writable before a code or refresh token is spent on it:
+        # quote() refuses what .env readers would read back differently.
+        for value in connection.to_values().values():
+            quote(value)
         return SaveReport(self.description, OWNED_KEYS)
 
     def check_writable(self) -> None:
         file = self._locate()
         localfile.check_can_write(file, _fix_path(self.path))
+        lockfile.check_usable(file)
         self._read_text(file)  # unreadable or not UTF-8: refuse now rather than overwrite it
 
     @contextlib.contextmanager
@@ -97,7 +102,7 @@ class EnvFileTarget(TokenTarget):
         from filelock import Timeout
 
         file = self._locate()
-        localfile.prepare_lock(file)
+        lockfile.prepare(file)
         file_lock = self._lock_file(file)
         if not self._thread_lock.acquire(timeout=timeout):
             raise self._busy()
@@ -106,7 +111,7 @@ class EnvFileTarget(TokenTarget):
         except Timeout as exc:
             raise self._busy() from exc
         except PermissionError as exc:
-            raise localfile.lock_denied(file) from exc
+            raise lockfile.denied(file) from exc
         except OSError as exc:
             raise TargetError(
                 _("Cannot lock {path}: {strerror}.", path=self.description, strerror=exc.strerror),

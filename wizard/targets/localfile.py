@@ -9,7 +9,7 @@ and that changes what the file is wherever the name is more than a name:
   another user's file), or whose folder the writer may not change.
 
 Such a file is rewritten in place instead, under the same lock; the torn-write window that
-leaves is measured by ``bench/bench_crash_window.py --in-place``. Symbolic links are
+leaves is measured by ``bench/bench_crash_window.py``. Symbolic links are
 followed: the file they lead to is the one read, written and locked, and the link stays.
 
 The standard library has every step (realpath, stat, rename, fsync); no library chooses
@@ -28,17 +28,17 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from wizard.core.errors import NotARegularFileError, TargetError, TargetLockDeniedError, TargetReadError
+from wizard.core.errors import NotARegularFileError, TargetError, TargetReadError
 from wizard.core.i18n import Text, _
 from wizard.core.logs import LOGGER_NAME
 
 log = logging.getLogger(LOGGER_NAME)
 
 NEW_FILE_MODE = 0o600
-_POSIX = os.name == "posix"
+POSIX = os.name == "posix"
 # Opening never waits (a FIFO with no writer), never adopts a terminal, never follows a
 # link swapped in after the path was resolved.
-_OPEN_FLAGS = (
+OPEN_FLAGS = (
     getattr(os, "O_NONBLOCK", 0)
     | getattr(os, "O_NOCTTY", 0)
     | getattr(os, "O_NOFOLLOW", 0)
@@ -78,7 +78,7 @@ class LocalFile:
             return "it is a mount point (a bind mount)"
         if not _can_give_back(st):
             return "it belongs to another user"
-        if not _may(self.folder, os.W_OK | os.X_OK):
+        if not may(self.folder, os.W_OK | os.X_OK):
             return "its folder is not writable"
         return None
 
@@ -115,13 +115,14 @@ def restat(file: LocalFile) -> LocalFile:
 
 def _not_a_file(given: Path, real: Path, st: os.stat_result) -> NotARegularFileError:
     kind = _kind(st.st_mode)
-    if stat.S_ISDIR(st.st_mode) and given == real:
+    direct = os.path.abspath(given) == str(real)  # no link on the way
+    if stat.S_ISDIR(st.st_mode) and direct:
         return NotARegularFileError(
             _("{path} is a folder, not a file.", path=shown(given)), _("Choose a file name such as .env.")
         )
     message = (
         _("{path} is {kind}, not a regular file.", path=shown(given), kind=kind)
-        if given == real
+        if direct
         else _(
             "{path} leads to {real}, which is {kind}, not a regular file.",
             path=shown(given),
@@ -152,7 +153,7 @@ def read_bytes(file: LocalFile) -> bytes | None:
     if file.status is None:
         return None
     try:
-        fd = os.open(file.real, os.O_RDONLY | _OPEN_FLAGS)
+        fd = os.open(file.real, os.O_RDONLY | OPEN_FLAGS)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -171,7 +172,7 @@ def read_bytes(file: LocalFile) -> bytes | None:
 
 
 def check_can_write(file: LocalFile, fix: Text) -> None:
-    """Raise ``TargetError`` now if writing ``file`` (and taking its lock) would fail."""
+    """Raise ``TargetError`` now if writing ``file`` would fail (its lock: ``lockfile``)."""
     folder = file.folder
     if not folder.exists():
         parent = next((p for p in folder.parents if p.exists()), None)
@@ -187,7 +188,7 @@ def check_can_write(file: LocalFile, fix: Text) -> None:
         raise TargetError(_("The folder {folder} does not exist.", folder=shown(folder)), fix)
     if not folder.is_dir():
         raise TargetError(_("{folder} is a file, not a folder.", folder=shown(folder)), fix)
-    if file.status is not None and not _may(file.real, os.W_OK):
+    if file.status is not None and not may(file.real, os.W_OK):
         raise TargetError(_("{path} is read-only.", path=shown(file.given)), _writable_hint(file))
     if file.in_place_reason is None:
         try:
@@ -197,62 +198,11 @@ def check_can_write(file: LocalFile, fix: Text) -> None:
             raise TargetError(
                 _("Cannot write in {folder}: {strerror}.", folder=shown(folder), strerror=exc.strerror), fix
             ) from exc
-    _check_lock_usable(file)
-
-
-def _check_lock_usable(file: LocalFile) -> None:
-    lock = file.lock_path
-    if os.path.lexists(lock):
-        if not _may(lock, os.R_OK | os.W_OK):
-            raise lock_denied(file)
-    elif not _may(file.folder, os.W_OK | os.X_OK):
-        raise _lock_cannot_be_created(file)
-
-
-def lock_denied(file: LocalFile) -> TargetLockDeniedError:
-    lock = file.lock_path
-    try:
-        lock_owner = _user(os.stat(lock).st_uid)
-    except OSError:
-        lock_owner = "?"
-    return TargetLockDeniedError(
-        _(
-            "The lock file {lock} belongs to {owner}, and {me} may not open it.",
-            lock=shown(lock),
-            owner=lock_owner,
-            me=_me(),
-        ),
-        _give_lock_hint(file),
-    )
-
-
-def _lock_cannot_be_created(file: LocalFile) -> TargetLockDeniedError:
-    return TargetLockDeniedError(
-        _(
-            "The lock file {lock} does not exist, and {me} may not create files in {folder}.",
-            lock=shown(file.lock_path),
-            me=_me(),
-            folder=shown(file.folder),
-        ),
-        _give_lock_hint(file),
-    )
-
-
-def _give_lock_hint(file: LocalFile) -> Text:
-    uid, gid, mode = _lock_owner(file) if _POSIX else (0, 0, NEW_FILE_MODE)
-    return _(
-        "Give the lock file to the owner of the .env (it holds no data): "
-        "sudo install -m {mode} -o {user} -g {group} /dev/null {lock}",
-        mode=f"{mode:o}",
-        user=_user(uid),
-        group=_group(gid),
-        lock=shown(file.lock_path),
-    )
 
 
 def _writable_hint(file: LocalFile) -> Text:
     st = file.status
-    owner = _user(st.st_uid) if st is not None else "?"
+    owner = user_name(st.st_uid) if st is not None else "?"
     return _(
         "Run the command as {owner}, the owner of {path}, or make the file writable.",
         owner=owner,
@@ -263,87 +213,13 @@ def _writable_hint(file: LocalFile) -> Text:
 def _permission_hint(exc: OSError, path: Path) -> Text:
     if isinstance(exc, PermissionError):
         try:
-            owner = _user(os.stat(path).st_uid)
+            owner = user_name(os.stat(path).st_uid)
         except OSError:
             owner = "?"
         return _(
             "Run the command as {owner}, the owner of {path}, or with sudo.", owner=owner, path=shown(path)
         )
     return _("Check the path, then try again.")
-
-
-# --- the lock file ---------------------------------------------------------------------
-
-
-def prepare_lock(file: LocalFile) -> None:
-    """Create ``<real path>.lock`` so that the .env's owner can always take it, whoever runs
-    this: a lock file left as root's by ``sudo`` would lock the backend out for good."""
-    if not _POSIX:
-        return  # the lock library creates it; Windows has no owner to give it to here
-    lock = file.lock_path
-    uid, gid, mode = _lock_owner(file)
-    try:
-        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS, mode)
-    except FileExistsError:
-        _give_back_existing_lock(file)
-        return
-    except PermissionError as exc:
-        raise _lock_cannot_be_created(file) from exc
-    except OSError as exc:
-        raise TargetError(
-            _("Cannot create the lock file {lock}: {strerror}.", lock=shown(lock), strerror=exc.strerror),
-            _("Check the path, then try again."),
-        ) from exc
-    try:
-        os.fchmod(fd, mode)  # the umask may have taken bits away
-        if _euid() == 0:
-            os.fchown(fd, uid, gid)
-        elif gid != os.getegid() and gid in os.getgroups():
-            with contextlib.suppress(PermissionError):
-                os.fchown(fd, -1, gid)
-    finally:
-        os.close(fd)
-
-
-def lock_mode(owner: os.stat_result | None) -> int:
-    """Read and write for the .env's owner; for its group and others only where they may
-    write the .env too (only a writer takes the lock)."""
-    if owner is None:
-        return NEW_FILE_MODE
-    mode = stat.S_IMODE(owner.st_mode)
-    return 0o600 | (0o060 if mode & stat.S_IWGRP else 0) | (0o006 if mode & stat.S_IWOTH else 0)
-
-
-def _lock_owner(file: LocalFile) -> tuple[int, int, int]:
-    """Owner, group and mode the lock file should have: the .env's."""
-    st = file.status
-    if st is None:  # a new .env is ours, and so is its lock
-        return _euid(), os.getegid() if _POSIX else 0, NEW_FILE_MODE
-    folder = os.stat(file.folder)
-    if folder.st_mode & stat.S_ISVTX and folder.st_uid != st.st_uid:
-        # In a sticky folder filelock refuses a lock owned by neither its taker nor the
-        # folder's owner: the folder's owner keeps it, the .env's group may use it.
-        return folder.st_uid, st.st_gid, lock_mode(st) | 0o060
-    return st.st_uid, st.st_gid, lock_mode(st)
-
-
-def _give_back_existing_lock(file: LocalFile) -> None:
-    # Heals a lock an earlier root run left behind. Opened without following links, so a
-    # link planted in a shared folder cannot make root give away another file.
-    if _euid() != 0 or file.status is None:
-        return
-    uid, gid, mode = _lock_owner(file)
-    try:
-        fd = os.open(file.lock_path, os.O_RDONLY | _OPEN_FLAGS)
-    except OSError:
-        return
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISREG(st.st_mode) and (st.st_uid, st.st_gid) != (uid, gid):
-            os.fchown(fd, uid, gid)
-            os.fchmod(fd, stat.S_IMODE(st.st_mode) | mode)
-    finally:
-        os.close(fd)
 
 
 # --- writing, under the lock -----------------------------------------------------------
@@ -369,12 +245,17 @@ class _RenameRefused(Exception):
 
 def _replace_by_rename(file: LocalFile, data: bytes, fix: Text) -> None:
     st = file.status
-    fd, tmp = tempfile.mkstemp(dir=file.folder, prefix=f".{file.real.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=file.folder, prefix=f".{file.real.name}.", suffix=".tmp")
+    except PermissionError as exc:  # the folder stopped being writable since the checks
+        raise _RenameRefused("no new file can be made in the folder") from exc
+    except OSError as exc:
+        raise _write_failed(file, exc, fix) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            if st is not None and _POSIX:
+            if st is not None and POSIX:
                 _give_owner_back(handle.fileno(), st)
             os.fsync(handle.fileno())
         os.chmod(tmp, stat.S_IMODE(st.st_mode) if st is not None else NEW_FILE_MODE)
@@ -401,7 +282,7 @@ def _give_owner_back(fd: int, st: os.stat_result) -> None:
 
 def _rewrite_in_place(file: LocalFile, data: bytes, fix: Text) -> None:
     try:
-        fd = os.open(file.real, os.O_WRONLY | _OPEN_FLAGS)
+        fd = os.open(file.real, os.O_WRONLY | OPEN_FLAGS)
     except OSError as exc:
         raise _write_failed(file, exc, fix) from exc
     try:
@@ -421,7 +302,7 @@ def overwrite(fd: int, data: bytes) -> None:
 
     Between the first write and the truncation the file is torn (new bytes, then the tail
     of the old ones when the new text is shorter): that span is the in-place window, and
-    ``bench/bench_crash_window.py --in-place`` times it.
+    ``bench/bench_crash_window.py`` times it.
     """
     view = memoryview(data)
     os.lseek(fd, 0, os.SEEK_SET)
@@ -439,7 +320,7 @@ def _write_failed(file: LocalFile, exc: OSError, fix: Text) -> TargetError:
 
 def _fsync_dir(folder: Path) -> None:
     # The rename is durable only once the directory entry is; Windows has no directory fsync.
-    if not _POSIX:
+    if not POSIX:
         return
     fd = os.open(folder, os.O_RDONLY)
     try:
@@ -448,7 +329,7 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-# --- who may do what -------------------------------------------------------------------
+# --- who may do what (shared with wizard.targets.lockfile) ------------------------------
 
 
 def _is_mount_point(real: Path, st: os.stat_result) -> bool:
@@ -489,31 +370,33 @@ def _unescape_mount_path(raw: bytes) -> bytes:
 
 def _can_give_back(st: os.stat_result) -> bool:
     """Could a new file of ours be given this file's owner and group?"""
-    if not _POSIX:
+    if not POSIX:
         return True
-    euid = _euid()
-    if euid == 0:
+    writer = euid()
+    if writer == 0:
         return True
-    return st.st_uid == euid and (st.st_gid == os.getegid() or st.st_gid in os.getgroups())
+    return st.st_uid == writer and (st.st_gid == os.getegid() or st.st_gid in os.getgroups())
 
 
-def _may(path: Path, mode: int) -> bool:
+def may(path: Path, mode: int) -> bool:
+    """``os.access`` for the effective user (the one that writes under sudo or setuid)."""
     return os.access(path, mode, effective_ids=os.access in os.supports_effective_ids)
 
 
-def _euid() -> int:
-    return os.geteuid() if _POSIX else 0
+def euid() -> int:
+    return os.geteuid() if POSIX else 0
 
 
-def _me() -> str:
-    if _POSIX:
-        return _user(os.geteuid())
+def me() -> str:
+    """The name of the user this process writes as, for messages."""
+    if POSIX:
+        return user_name(os.geteuid())
     import getpass
 
     return getpass.getuser()
 
 
-def _user(uid: int) -> str:
+def user_name(uid: int) -> str:
     try:
         import pwd
 
@@ -522,7 +405,7 @@ def _user(uid: int) -> str:
         return str(uid)
 
 
-def _group(gid: int) -> str:
+def group_name(gid: int) -> str:
     try:
         import grp
 

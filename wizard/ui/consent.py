@@ -44,6 +44,13 @@ if TYPE_CHECKING:
     from wizard.ui.webview import ConsentBrowser
 
 
+#: Scrolls the page's last buttons (Allow, Deny) into view.
+_SHOW_BUTTONS = (
+    "(function(){var b=document.querySelectorAll('button,input[type=submit]');"
+    "if(b.length){b[b.length-1].scrollIntoView({block:'nearest'});}})()"
+)
+
+
 def _host(base_url: str) -> str:
     return base_url.split("://")[-1]
 
@@ -56,6 +63,8 @@ class ConsentPage(WizardPage):
     def __init__(self, session: Session, worker: Worker, parent: QWidget | None = None) -> None:
         super().__init__(session, worker, parent)
         self.flow = ConsentFlow()
+        #: The notice shows a failed load (cleared once the page loads again).
+        self._failure_shown = False
         self.layout_ = QVBoxLayout(self)
         self.notice = Notice(self)
         self.layout_.addWidget(self.notice)
@@ -337,7 +346,7 @@ class ConsentPage(WizardPage):
             # amoCRM answered, with its own error page (shown below): the integration is
             # unknown or switched off, or the address names another account.
             status = flow.http_status
-            self._set_status(
+            self._show_failure(
                 lambda: self.tr(
                     "amoCRM did not show the consent page (error {status}): it does not know this "
                     "Client ID for {host}, or the integration is switched off. Press Back to check "
@@ -345,7 +354,7 @@ class ConsentPage(WizardPage):
                 ).format(status=status, host=host)
             )
         elif phase is Phase.FAILED:
-            self._set_status(
+            self._show_failure(
                 lambda: self.tr(
                     "The amoCRM page could not be loaded. Check the internet connection and the "
                     "account address ({host}), then try again, or use the code below."
@@ -353,9 +362,37 @@ class ConsentPage(WizardPage):
             )
         else:
             self._set_status(lambda: "")
+        self._show_page(phase)
         # First: QWizard makes its (hidden) Finish the default whenever Next cannot go on.
         self.completeChanged.emit()
         self._show_fixes()
+
+    def _show_failure(self, make: Maker) -> None:
+        """A failed load as an error panel (the kind in words), not a grey line; a message
+        that stands already (a refusal just said) keeps the panel, the failure the line."""
+        if self.notice.isVisible() and not self._failure_shown:
+            self._set_status(make)
+            return
+        self._set_status(lambda: "")
+        self.notice.show_message(Notice.Kind.ERROR, make)
+        self._failure_shown = True
+
+    def _show_page(self, phase: Phase) -> None:
+        """Chromium's own error page says nothing more than the panel: hidden when the
+        network failed (amoCRM's own error page, a 4xx, stays), and while the addresses are
+        compared. A failure's panel goes once the page loads again."""
+        if phase is not Phase.FAILED and self._failure_shown:
+            self._failure_shown = False
+            self.notice.clear()
+        if self.browser is None:
+            return
+        network_failed = phase is Phase.FAILED and not 400 <= self.flow.http_status < 500
+        # Misdirected, the page has done its part (Allow was pressed): the comparison gets its room.
+        self.browser.setVisible(not network_failed and phase is not Phase.MISDIRECTED)
+        if phase is Phase.SHOWN and self.notice.isVisible():
+            # A message above (after Deny) leaves the view shorter: keep the page's
+            # buttons (Allow, Deny) in sight.
+            self.browser.page.runJavaScript(_SHOW_BUTTONS, 0)
 
     def _show_fixes(self) -> None:
         """The buttons that fit the state; the first of them is the default and has the focus."""
@@ -483,7 +520,17 @@ class ConsentPage(WizardPage):
             return
         if not self.flow.is_fresh_for(self._wanted()):
             self.start_over()
-        links.open_url(self.flow.url)
+        if not links.open_url(self.flow.url):
+            self.notice.show_message(
+                Notice.Kind.WARNING,
+                lambda: self.tr("No web browser could be started on this computer."),
+                lambda: self.tr(
+                    "Use the page above, or paste the 20-minute code from the integration's "
+                    "Keys and scopes tab into the field below."
+                ),
+            )
+            self.code_edit.setFocus()
+            return
         self.notice.show_message(
             Notice.Kind.INFO,
             lambda: self.tr("The amoCRM page is open in your browser."),

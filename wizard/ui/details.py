@@ -4,6 +4,7 @@ private integration's long-lived token instead of the consent page."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from PySide6.QtWidgets import (
@@ -19,12 +20,13 @@ from PySide6.QtWidgets import (
 )
 
 from wizard.core import validate
-from wizard.core.account import parse_account
-from wizard.core.errors import ConfigError, WizardError
+from wizard.core.account import Account, parse_account
+from wizard.core.errors import ConfigError, InvalidAccountError, WizardError
 from wizard.core.i18n import render
 from wizard.ui.base import WizardPage, paragraph
 from wizard.ui.model import Mode, Session, Step, looks_like_jwt
 from wizard.ui.texts import ui_text
+from wizard.ui.widgets import FieldStatus
 from wizard.ui.worker import Worker
 
 
@@ -41,6 +43,58 @@ def _keyring_secret(base_url: str, client_id: str) -> str:
         return load_secret(base_url, client_id) or ""
     except WizardError:
         return ""
+
+
+def pasted_host(text: str) -> str | None:
+    """The address without what follows the account (a page, a query) when the admin pasted
+    a whole browser address such as https://mycompany.amocrm.ru/leads?x=1; else None."""
+    raw = text.strip()
+    if not raw or any(ch.isspace() for ch in raw):
+        return None
+    with_scheme = "://" in raw
+    parts = urlsplit(raw if with_scheme else "https://" + raw)
+    try:
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        return None
+    if not parts.hostname or not (parts.path.rstrip("/") or parts.query or parts.fragment):
+        return None
+    return f"{parts.scheme}://{parts.netloc}" if with_scheme else parts.netloc
+
+
+def check_account(text: str) -> Account:
+    """The account the admin means: a pasted browser address is cut down to the account;
+    Cyrillic and Kommo addresses get a message about their own problem."""
+    typed = text.strip()
+    if any(ch.isalpha() and not ch.isascii() for ch in typed):
+        raise InvalidAccountError(
+            ui_text(
+                QT_TRANSLATE_NOOP("Messages", "“{typed}” has Russian (Cyrillic) letters in it."),
+                typed=typed,
+            ),
+            ui_text(
+                QT_TRANSLATE_NOOP(
+                    "Messages",
+                    "Account addresses use Latin letters, digits and hyphens only. Copy the address "
+                    "from your browser's address bar while you are in amoCRM, e.g. mycompany.amocrm.ru.",
+                )
+            ),
+        )
+    try:
+        return parse_account(pasted_host(typed) or typed)
+    except InvalidAccountError as error:
+        if "kommo" not in typed.lower():
+            raise
+        raise InvalidAccountError(
+            error.message,
+            ui_text(
+                QT_TRANSLATE_NOOP(
+                    "Messages",
+                    "A Kommo address looks like mycompany.kommo.com: copy it from your browser's "
+                    "address bar while you are in Kommo.",
+                )
+            ),
+        ) from error
 
 
 def check_long_lived(text: str) -> str:
@@ -67,14 +121,17 @@ class _Field:
     def __init__(
         self,
         edit: QLineEdit,
-        status: QLabel,
+        status: FieldStatus,
         check: Callable[[str], object],
         optional: Callable[[], bool] = lambda: False,
+        note: Callable[[str], str] = lambda _text: "",
     ) -> None:
         self.edit = edit
         self.status = status
         self.check = check
         self.optional = optional
+        #: What to say instead of "Looks right" (what was taken from a pasted address).
+        self.note = note
         self.touched = False
         self.description = ""
 
@@ -96,17 +153,17 @@ class _Field:
                     "DetailsPage", "Not needed with a long-lived token (fill it in if you have it)."
                 )
             else:
-                text = translate("DetailsPage", "✓ Looks right")
-            self.status.setText(text)
+                text = self.note(self.edit.text()) or translate("DetailsPage", "✓ Looks right")
+            self.status.show_ok(text)
             self.edit.setAccessibleDescription(f"{self.description} {text}".strip())
         elif self.touched or show_all:
-            text = translate("DetailsPage", "✗ Not right yet: {message} {hint}").format(
+            text = translate("DetailsPage", "✗ {message} {hint}").format(
                 message=render(error.message), hint=render(error.hint)
             )
-            self.status.setText(text.strip())
+            self.status.show_error(text.strip())
             self.edit.setAccessibleDescription(f"{self.description} {text}".strip())
         else:
-            self.status.setText("")
+            self.status.show_ok("")
             self.edit.setAccessibleDescription(self.description)
         return error is None
 
@@ -137,10 +194,12 @@ class DetailsPage(WizardPage):
         self.client_id = self._edit("1a2b3c4d-1a2b-3c4d-5e6f-1a2b3c4d5e6f")
         self.secret = self._edit("")
         self.secret.setEchoMode(QLineEdit.EchoMode.Password)
+        self.secret.setTextMargins(3, 0, 0, 0)  # the first dot of a hidden secret was clipped
         self.show_secret = QCheckBox(self)
         self.redirect = self._edit("https://example.com/amocrm/callback")
         self.token = self._edit("eyJ0eXAiOiJKV1Qi…")
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token.setTextMargins(3, 0, 0, 0)
         self.show_token = QCheckBox(self)
 
         token_mode = self.use_token.isChecked
@@ -148,14 +207,13 @@ class DetailsPage(WizardPage):
         self.titles: list[QLabel] = []
         self._rows: dict[QLineEdit, list[QWidget]] = {}
         for edit, check, optional in (
-            (self.account, parse_account, lambda: False),
+            (self.account, check_account, lambda: False),
             (self.client_id, validate.client_id, token_mode),
-            (self.secret, validate.client_secret, token_mode),
+            (self.secret, self._check_secret, token_mode),
             (self.redirect, validate.redirect_uri, token_mode),
             (self.token, check_long_lived, lambda: False),
         ):
-            status = QLabel(self)
-            status.setWordWrap(True)
+            status = FieldStatus(self)
             title = QLabel(self)
             title.setBuddy(edit)
             form.addRow(title, edit)
@@ -165,9 +223,10 @@ class DetailsPage(WizardPage):
             if edit is self.token:
                 form.addRow("", self.show_token)
                 self._rows[edit].append(self.show_token)
-            form.addRow("", status)
+            form.addRow(status)  # the whole width: most errors then fit the two lines kept
             self.titles.append(title)
-            self.fields.append(_Field(edit, status, check, optional))
+            note = self._account_note if edit is self.account else (lambda _text: "")
+            self.fields.append(_Field(edit, status, check, optional, note))
         layout.addStretch(1)
         self.add_help(layout)
         self._secret_job: int | None = None
@@ -188,9 +247,9 @@ class DetailsPage(WizardPage):
         t.bind(
             self.help.setText,
             lambda: self.tr(
-                "Where do I find these? In amoCRM open Settings → Integrations (Настройки → Интеграции), "
-                "click your integration, then the Keys and scopes tab (Ключи и доступы). The account "
-                "address is what you see in the browser's address bar, e.g. mycompany.amocrm.ru."
+                "Where do I find these? In amoCRM open Settings → Integrations, click your integration, "
+                "then the Keys and scopes tab. The account address is what you see in the browser's "
+                "address bar, e.g. mycompany.amocrm.ru; pasting the whole address is fine."
             ),
         )
         t.bind(self.method_box.setTitle, lambda: self.tr("How should the wizard get the tokens?"))
@@ -213,29 +272,33 @@ class DetailsPage(WizardPage):
                 "instead of the consent page. It cannot be renewed."
             ),
         )
+        # amoCRM's own labels on the screen ("Integration ID", "Secret key"); the contract's
+        # accessible names (Client ID, Client secret) stay for screen readers and tests.
         names = {
             self.account: (
                 lambda: self.tr("Account address"),
                 lambda: self.tr(
-                    "Your amoCRM address, e.g. mycompany, mycompany.amocrm.ru or mycompany.kommo.com."
+                    "Your amoCRM address, e.g. mycompany, mycompany.amocrm.ru or mycompany.kommo.com. "
+                    "A whole address pasted from the browser is fine too."
                 ),
+                lambda: self.tr("Account address"),
             ),
             self.client_id: (
                 lambda: self.tr("Client ID"),
-                lambda: self.tr("The integration ID (ID интеграции) from Keys and scopes, like 1a2b3c4d-…"),
+                lambda: self.tr("The integration ID from the Keys and scopes tab, like 1a2b3c4d-…"),
+                lambda: self.tr("Integration ID"),
             ),
             self.secret: (
                 lambda: self.tr("Client secret"),
-                lambda: self.tr(
-                    "The secret key (Секретный ключ) from Keys and scopes. It is hidden as you type."
-                ),
+                lambda: self.tr("The secret key from the Keys and scopes tab. It is hidden as you type."),
+                lambda: self.tr("Secret key"),
             ),
             self.redirect: (
                 lambda: self.tr("Redirect URI"),
                 lambda: self.tr(
-                    "The redirect address (Ссылка для перенаправления) exactly as written in the "
-                    "integration's settings."
+                    "The redirect address (Redirect URI) exactly as written in the integration's settings."
                 ),
+                lambda: self.tr("Redirect URI"),
             ),
             self.token: (
                 lambda: self.tr("Long-lived token"),
@@ -243,17 +306,18 @@ class DetailsPage(WizardPage):
                     "The long-lived token from the private integration's Keys and scopes tab. "
                     "It is hidden as you type."
                 ),
+                lambda: self.tr("Long-lived token"),
             ),
         }
         for field, title in zip(self.fields, self.titles, strict=True):
-            name, description = names[field.edit]
+            name, description, shown = names[field.edit]
             t.bind(field.edit.setAccessibleName, name)
             t.bind(field.edit.setToolTip, description)
-            t.bind(title.setText, _with_colon(name))
+            t.bind(title.setText, _with_colon(shown))
         t.bind(self.show_secret.setText, lambda: self.tr("Show the secret"))
         t.bind(
             self.show_secret.setAccessibleDescription,
-            lambda: self.tr("Shows the client secret in plain text."),
+            lambda: self.tr("Shows the secret key in plain text."),
         )
         t.bind(self.show_token.setText, lambda: self.tr("Show the token"))
         t.bind(
@@ -277,15 +341,14 @@ class DetailsPage(WizardPage):
                 "private integration. On its Keys and scopes tab (Ключи и доступы) create a long-lived "
                 "token, choose how long it lives (1 day to 5 years) and copy it into the "
                 "“Long-lived token” field. Copy the account address from the browser's address bar. "
-                "The integration ID and secret key are on the same tab; they are optional here."
+                "The Integration ID and Secret key are on the same tab; they are optional here."
             )
         return self.tr(
-            "In amoCRM open Settings → Integrations (Настройки → Интеграции) and click your "
-            "integration. On its Keys and scopes tab (Ключи и доступы) copy the integration ID "
-            "(ID интеграции) into Client ID and the secret key (Секретный ключ) into Client secret. "
-            "The Redirect URI is the redirect address (Ссылка для перенаправления) in the "
-            "integration's settings; copy it exactly, character for character. The account address "
-            "is in the browser's address bar, e.g. mycompany.amocrm.ru."
+            "In amoCRM open Settings → Integrations and click your integration. On its Keys and "
+            "scopes tab copy the Integration ID and the Secret key into the fields of the same "
+            "names. The Redirect URI is the redirect address in the integration's settings; copy "
+            "it exactly, character for character. The account address is in the browser's "
+            "address bar, e.g. mycompany.amocrm.ru."
         )
 
     def _connect_signals(self) -> None:
@@ -321,31 +384,74 @@ class DetailsPage(WizardPage):
                     edit.setText(next((v for v in values if v), ""))
                 finally:
                     self._filling = False
+        for edit in (self.account, self.client_id, self.secret, self.redirect):
+            edit.setCursorPosition(0)  # a long value shows its beginning, not its clipped end
         if not self.secret.text():
             self._fetch_secret_from_keyring()
         for field in self.fields:
             field.touched = bool(field.edit.text())
             field.refresh()
-        first_empty = next(
-            (f.edit for f in self.fields if f.edit.isVisible() and f.error() is not None), self.account
-        )
-        first_empty.setFocus()
+        # The wizard puts the focus where focus_target() says once the page is shown.
+
+    def entered(self) -> None:
+        """Shown again, also by Back (QWizard does not initialise a page again then): what
+        amoCRM refused since is said under its field."""
+        for field in self.fields:
+            field.touched = field.touched or bool(field.edit.text())
+            field.refresh()
+        self.completeChanged.emit()
 
     def isComplete(self) -> bool:
         return all(field.error() is None for field in self._active_fields())
 
+    def focus_target(self) -> QWidget | None:
+        """The first field that still needs the admin (None: all are right, Next is next)."""
+        for field in self._active_fields():
+            if field.error() is not None:
+                return field.edit
+        return None
+
+    # --- checks with what the page knows --------------------------------------------
+
+    def _check_secret(self, text: str) -> str:
+        """The secret's shape, and not the very secret amoCRM has just refused."""
+        secret = validate.client_secret(text)
+        if secret and secret == self.session.rejected_secret:
+            raise ConfigError(
+                ui_text(QT_TRANSLATE_NOOP("Messages", "amoCRM refused this secret key.")),
+                ui_text(
+                    QT_TRANSLATE_NOOP(
+                        "Messages",
+                        "Copy the Secret key again from the integration's Keys and scopes tab in amoCRM.",
+                    )
+                ),
+            )
+        return secret
+
+    def _account_note(self, text: str) -> str:
+        host = pasted_host(text)
+        if host is None:
+            return ""
+        try:
+            account = check_account(text)
+        except WizardError:
+            return ""
+        return self.tr(
+            "✓ The account is {account}: taken from the pasted address (the rest is not needed)."
+        ).format(account=account.host)
+
     def validatePage(self) -> bool:
         long_lived = self.use_token.isChecked()
         try:
-            self.session.account = parse_account(self.account.text())
+            self.session.account = check_account(self.account.text())
             if long_lived:
                 self.session.long_lived_token = check_long_lived(self.token.text())
                 self.session.client_id = self._optional(validate.client_id, self.client_id)
-                self.session.client_secret = self._optional(validate.client_secret, self.secret)
+                self.session.client_secret = self._optional(self._check_secret, self.secret)
                 self.session.redirect_uri = self._optional(validate.redirect_uri, self.redirect)
             else:
                 self.session.client_id = validate.client_id(self.client_id.text())
-                self.session.client_secret = validate.client_secret(self.secret.text())
+                self.session.client_secret = self._check_secret(self.secret.text())
                 self.session.redirect_uri = validate.redirect_uri(self.redirect.text())
                 self.session.long_lived_token = ""
         except WizardError:
@@ -391,6 +497,7 @@ class DetailsPage(WizardPage):
     def _on_keyring_secret(self, secret: object) -> None:
         if isinstance(secret, str) and secret and not self.secret.text():
             self.secret.setText(secret)
+            self.secret.setCursorPosition(0)
 
     def _on_keyring_failed(self, _error: WizardError) -> None:
         pass  # no keyring: the admin types the secret, as on a first run

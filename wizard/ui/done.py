@@ -1,9 +1,12 @@
-"""Page 6: what was connected, when it needs attention, how to renew, and (decided here, done
-on Finish) the daily renewal set up on this computer for the admin's own user."""
+"""Page 6: what was connected, when it needs attention, how to renew, where the renewal
+belongs when the backend runs on a server, and (decided here, done on Finish) the daily
+renewal set up on this computer for the admin's own user where it has a scheduler."""
 
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -16,7 +19,7 @@ from wizard.core.redact import mask
 from wizard.ui.base import WizardPage, paragraph
 from wizard.ui.jobs import schedule_install_job, schedule_plan_job
 from wizard.ui.model import Mode, Session, TargetKind
-from wizard.ui.widgets import BusyIndicator, Notice, local_time
+from wizard.ui.widgets import BusyIndicator, CommandBox, Notice, local_time
 from wizard.ui.worker import Worker
 
 if TYPE_CHECKING:
@@ -33,6 +36,14 @@ def masked_url(url: str) -> str:
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
     return urlunsplit((parts.scheme, f"{user}:***@{host}{port}", parts.path, parts.query, parts.fragment))
+
+
+def plan_where_possible(target_args: list[str]) -> SchedulePlan | None:
+    """The renewal this computer can run, or None where it has no scheduler to run it."""
+    plan = schedule_plan_job(target_args)
+    if plan.kind == "cron" and shutil.which("crontab") is None:
+        return None
+    return plan
 
 
 class DonePage(WizardPage):
@@ -55,6 +66,12 @@ class DonePage(WizardPage):
 
         self.keep_alive = QGroupBox(self)
         box = QVBoxLayout(self.keep_alive)
+        # On a server: the renewal belongs where the backend runs (issue 12, item 7).
+        self.server = paragraph("", self.keep_alive)
+        box.addWidget(self.server)
+        self.server_command = CommandBox(self.keep_alive)
+        box.addWidget(self.server_command)
+        # On this computer, where it has a scheduler.
         self.schedule_busy = BusyIndicator(self.keep_alive)
         box.addWidget(self.schedule_busy)
         self.schedule = QCheckBox(self.keep_alive)
@@ -62,6 +79,9 @@ class DonePage(WizardPage):
         box.addWidget(self.schedule)
         self.schedule_plan = paragraph("", self.keep_alive)
         box.addWidget(self.schedule_plan)
+        self.schedule_command = CommandBox(self.keep_alive)
+        self.schedule_command.hide()
+        box.addWidget(self.schedule_command)
         self.schedule_notice = Notice(self.keep_alive)
         box.addWidget(self.schedule_notice)
         layout.addWidget(self.keep_alive)
@@ -69,6 +89,8 @@ class DonePage(WizardPage):
         self.add_help(layout)
 
         self.plan: SchedulePlan | None = None
+        #: False once planning found no scheduler on this computer (nothing is offered then).
+        self.scheduler_found = True
         self.installed = False
         self._plan_job: int | None = None
         self._install_job: int | None = None
@@ -90,10 +112,12 @@ class DonePage(WizardPage):
         )
         t.bind(self.renew.setAccessibleName, lambda: self.tr("How to renew"))
         t.bind(self.keep_alive.setTitle, lambda: self.tr("Keep the connection alive"))
+        t.bind(self.server.setAccessibleName, lambda: self.tr("Renewal on a server"))
         t.bind(
             self.schedule.setText,
             lambda: self.tr(
-                "When I press Finish, set up a daily renewal on this computer (no admin rights needed)"
+                "When I press Finish, set up a daily check on this computer that renews the tokens "
+                "when they are 30 days old (no admin rights needed)"
             ),
         )
         t.bind(
@@ -117,9 +141,11 @@ class DonePage(WizardPage):
     def help_text(self) -> str:
         return self.tr(
             "Your backend reads the tokens from where they were saved. An access token lives 24 hours "
-            "and the refresh token 3 months; every renewal starts the 3 months again. Tick the box to "
-            "let this computer renew them once a month by itself (a systemd timer or cron line on "
-            "Linux, a launchd agent on macOS, a Task Scheduler task on Windows).\n\n"
+            "and the refresh token 3 months; every renewal starts the 3 months again. If the backend "
+            "runs on a server, set the renewal up on that server with the command shown. Otherwise "
+            "tick the box: this computer then checks once a day and renews the tokens when they are "
+            "30 days old (a systemd timer or cron line on Linux, a launchd agent on macOS, a Task "
+            "Scheduler task on Windows).\n\n"
             "The integration itself is in amoCRM under Settings → Integrations (Настройки → Интеграции)."
         )
 
@@ -181,12 +207,16 @@ class DonePage(WizardPage):
             ).format(when=local_time(tokens.expires_at))
         else:
             text = self.tr(
-                "The refresh token dies on {when} if nobody uses it. Your backend renews the tokens "
-                "each time it refreshes them; to renew by hand run “amocrm-wizard refresh”, or open "
-                "this wizard again and choose “Renew now”. If it has died, choose “Connect again”."
+                "The refresh token ends on {when} unless the tokens are renewed before then; each "
+                "renewal gives it 3 more months. To renew by hand, open this wizard again and "
+                "choose “Renew now”. If it has ended, choose “Connect again”."
             ).format(when=local_time(end))
         for note in self.session.notes:
-            text += "\n" + render(note)
+            text += "\n" + self.tr(
+                "The secret key is saved with the tokens; this computer's keyring could not keep a "
+                "copy as well. You need not do anything: next time the wizard may ask you for the "
+                "secret key again. ({reason})"
+            ).format(reason=render(note))
         self.renew.setText(text)
         self.renew.setAccessibleDescription(text)
         self._render_schedule()
@@ -209,8 +239,8 @@ class DonePage(WizardPage):
                 self.tr("{name} (id {id})").format(name=info.get("name", "?"), id=info.get("id", "?")),
             ),
             (self.tr("Address"), connection.base_url),
-            (self.tr("Client ID"), connection.client_id or "—"),
-            (self.tr("Client secret"), mask(connection.client_secret) or "—"),
+            (self.tr("Integration ID"), connection.client_id or "—"),
+            (self.tr("Secret key"), mask(connection.client_secret) or "—"),
             (self.tr("Redirect URI"), connection.redirect_uri or "—"),
             (self.tr("Saved to"), masked_url(saved_to)),
         ]
@@ -267,9 +297,11 @@ class DonePage(WizardPage):
     def _plan_schedule(self) -> None:
         self.plan = None
         self._plan_error = None
+        self.scheduler_found = True
         self.schedule.setChecked(False)
         self.schedule.setEnabled(False)
-        if self._tokens().is_long_lived:
+        if self._tokens().is_long_lived or self.session.prefill.is_demo:
+            # Nothing to renew; or the demo, whose sandbox and .env are gone after it closes.
             self.schedule_busy.stop()
             self._render_schedule()
             return
@@ -277,45 +309,80 @@ class DonePage(WizardPage):
         self.worker.cancel(self._plan_job)
         self.schedule_busy.start(lambda: self.tr("Checking how this computer runs daily tasks…"))
         self._plan_job = self.worker.submit(
-            lambda: schedule_plan_job(args), self._on_planned, self._on_plan_failed
+            lambda: plan_where_possible(args), self._on_planned, self._on_plan_failed
         )
         self._render_schedule()
 
+    def server_renewal_command(self) -> str:
+        """The renewal command for the server the backend runs on (the target as saved here)."""
+        from wizard.schedule import DEFAULT_AGE
+
+        args = [masked_url(a) if a == self.session.target.value else a for a in self.target_args()]
+        return shlex.join(["amocrm-wizard", "refresh", "--if-older-than", DEFAULT_AGE, *args])
+
     def _render_schedule(self) -> None:
         long_lived = self.session.result is not None and self._tokens().is_long_lived
-        self.schedule.setVisible(not long_lived)
-        if long_lived:
-            self.schedule_plan.setText(
+        demo = self.session.prefill.is_demo
+        offered = not (long_lived or demo or self._plan_error is not None or not self.scheduler_found)
+        self.schedule.setVisible(offered)
+        self.server.setVisible(not long_lived)
+        self.server_command.setVisible(not long_lived)
+        if not long_lived:
+            self.server.setText(
                 self.tr(
-                    "Nothing to schedule: a long-lived token cannot be renewed. Put its end date in "
-                    "your calendar, or run “amocrm-wizard status” now and then."
+                    "If your backend runs on a server, the renewal belongs on that server: add a daily "
+                    "systemd timer or cron line there that runs the command below (with the path the "
+                    "backend uses there). A backend that gets its token with “amocrm-wizard token” "
+                    "renews it by itself when needed."
                 )
+            )
+            self.server.setAccessibleDescription(self.server.text())
+            self.server_command.set_text(self.server_renewal_command(), self.server.text())
+        command_text = ""
+        if long_lived:
+            text = self.tr(
+                "Nothing to schedule: a long-lived token cannot be renewed. Put its end date in "
+                "your calendar, or run “amocrm-wizard status” now and then."
+            )
+        elif demo:
+            text = self.tr(
+                "This is the demo: nothing is scheduled, because its sandbox and its .env file are "
+                "removed when the wizard closes."
             )
         elif self._plan_error is not None:
-            self.schedule_plan.setText(
-                self.tr("The daily renewal cannot be set up here: {reason} {hint}").format(
-                    reason=render(self._plan_error.message), hint=render(self._plan_error.hint)
-                )
+            text = self.tr("The daily renewal cannot be set up on this computer: {reason} {hint}").format(
+                reason=render(self._plan_error.message), hint=render(self._plan_error.hint)
+            )
+        elif not self.scheduler_found:
+            text = self.tr(
+                "This computer has no task scheduler the wizard can use, so no renewal is offered here. "
+                "Set it up where the backend runs, as above."
             )
         elif self.plan is None:
-            self.schedule_plan.setText("")
+            text = ""
         else:
-            command = " ".join(self.plan.command)
-            if self.session.target.kind is TargetKind.DB:
-                command = command.replace(self.session.target.value, masked_url(self.session.target.value))
-            description = render(self.plan.description).replace(
-                self.session.target.value, masked_url(self.session.target.value)
-            )
-            if command in description:
-                text = description
+            from wizard.schedule import cron_line
+
+            target = self.session.target.value
+            text = render(self.plan.description)
+            # The crontab line (or the command) goes in a box of its own, never wrapped mid-flag.
+            line = cron_line(self.plan.command)
+            if self.plan.kind == "cron" and line in text:
+                text = text.replace(line, "").rstrip()
+                command_text = line
             else:
-                text = self.tr("{what}\nIt runs: {command}").format(what=description, command=command)
+                command_text = shlex.join(self.plan.command)
+            text = text.replace(target, masked_url(target))
+            command_text = command_text.replace(target, masked_url(target))
             if self.session.target.kind is TargetKind.DB:
                 text += "\n" + self.tr(
                     "The database address, with its password, is stored in the task's settings for your user."
                 )
-            self.schedule_plan.setText(text)
+        self.schedule_plan.setText(text)
         self.schedule_plan.setAccessibleDescription(self.schedule_plan.text())
+        self.schedule_command.setVisible(bool(command_text))
+        if command_text:
+            self.schedule_command.set_text(command_text, self.tr("What the daily renewal runs"))
 
     # --- slots ----------------------------------------------------------------------
 
@@ -323,7 +390,8 @@ class DonePage(WizardPage):
         self._plan_job = None
         self.schedule_busy.stop()
         self.plan = plan
-        self.schedule.setEnabled(True)
+        self.scheduler_found = plan is not None
+        self.schedule.setEnabled(plan is not None)
         self._render_schedule()
 
     def _on_plan_failed(self, error: WizardError) -> None:
@@ -348,6 +416,7 @@ class DonePage(WizardPage):
         self._install_job = None
         self.schedule_busy.stop()
         self.schedule.setEnabled(True)
+        self.schedule.setFocus()  # untick it, or tick it again after fixing the cause
         self.schedule_notice.show_error(
             error,
             lambda: self.tr("Untick the box to finish without it, or set it up by hand (see the README)."),

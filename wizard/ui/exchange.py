@@ -128,6 +128,7 @@ class ExchangePage(WizardPage):
         self.worker.cancel(self._job)
         self._job = None
         self.busy.stop()
+        self.fix_button.setDefault(False)  # the wizard's Next is the default again
 
     def isComplete(self) -> bool:
         return self.session.result is not None
@@ -145,6 +146,8 @@ class ExchangePage(WizardPage):
     def _start(self) -> None:
         session = self.session
         self.notice.clear()
+        self.fix_button.setDefault(False)
+        self.fix_button.setAutoDefault(False)
         self.fix_button.hide()
         self.details.hide()
         if self.compare is not None:
@@ -193,12 +196,16 @@ class ExchangePage(WizardPage):
         self._job = None
         self.busy.stop()
         self.session.result = result
+        self.session.rejected_secret = ""
         self._result = result
         if result.restart is not None:  # a renewal restarted the backend: the Done page says how
             from wizard.ui.restarting import outcome_note
 
             self.session.notes = [outcome_note(result.restart)]
         self._show(result)
+        refresh_steps = getattr(self.wizard(), "refresh_steps", None)
+        if refresh_steps is not None:
+            refresh_steps()  # the account's name is known now
         mode = self.session.mode
         target = self.session.target.value
         if mode is Mode.RENEW:
@@ -221,7 +228,7 @@ class ExchangePage(WizardPage):
         else:
             self.notice.show_message(
                 Notice.Kind.SUCCESS,
-                lambda: self.tr("Connected. Nothing is saved yet: press Next to choose where the tokens go."),
+                lambda: self.tr("Connected. Nothing is saved yet: press Next to save the tokens."),
             )
         self.completeChanged.emit()
         self.focus_forward()
@@ -232,13 +239,29 @@ class ExchangePage(WizardPage):
         self._error = error
         self._fix = fix_for(error, self.session.mode, long_lived=self.session.use_long_lived)
         connect = self.session.mode is Mode.CONNECT
-        self.notice.show_error(error, lambda: self.tr("Nothing was saved.") if connect else "")
+        if isinstance(error, e.ClientSecretRejectedError):
+            self.session.rejected_secret = self.session.client_secret
+        self.notice.show_error(
+            error, lambda: self.tr("Nothing was saved.") if connect else "", fix=self._fix_words()
+        )
         if isinstance(error, e.RedirectUriMismatchError):
             self._show_compare(error.sent or self.session.redirect_uri)
         self._show_fix_button()
         self.fix_button.show()
-        self.fix_button.setFocus()
         self.completeChanged.emit()
+        # The fix is what the admin does next: focused, and Enter presses it.
+        self.fix_button.setAutoDefault(True)
+        self.fix_button.setDefault(True)
+        self.fix_button.setFocus()
+
+    def _fix_words(self) -> str | Callable[[], str]:
+        """The window's own "what to do" where the catalogue's is written for the command line."""
+        if self._fix is Fix.RECONNECT:
+            return lambda: self.tr(
+                "Press “Connect again” below: the wizard opens amoCRM's consent page with everything "
+                "filled in, and you press Allow there."
+            )
+        return ""
 
     def _show_fix_button(self) -> None:
         self.texts.bind(self.fix_button.setText, self._fix_text)
@@ -280,7 +303,11 @@ class ExchangePage(WizardPage):
         self.account_id.setText(str(info.get("id", claims.account_id if claims else "?")))
         user = info.get("current_user_id") or (claims.user_id if claims else None)
         self.user.setText(self.tr("user {id}").format(id=user) if user else self.tr("unknown"))
-        scopes = ", ".join(claims.scopes) if claims and claims.scopes else self.tr("not stated in the token")
+        scopes = (
+            ", ".join(self.scope_words(scope) for scope in claims.scopes)
+            if claims and claims.scopes
+            else self.tr("not stated in the token")
+        )
         self.scopes.setText(scopes)
         self.access_expiry.setText(local_time(tokens.expires_at))
         end = tokens.refresh_expires_at
@@ -288,6 +315,17 @@ class ExchangePage(WizardPage):
             local_time(end) if end else self.tr("no refresh token: a long-lived token cannot be renewed")
         )
         self.details.show()
+
+    def scope_words(self, scope: str) -> str:
+        """What an OAuth scope lets the integration do, in plain words (unknown ones as they are)."""
+        words = {
+            "crm": self.tr("CRM data (deals, contacts, companies, tasks)"),
+            "files": self.tr("files"),
+            "files_delete": self.tr("deleting files"),
+            "notifications": self.tr("notifications"),
+            "push_notifications": self.tr("push notifications"),
+        }
+        return words.get(scope, scope)
 
     # --- slots ----------------------------------------------------------------------
 

@@ -138,6 +138,8 @@ class Session:
         self.client_id = ""
         self.client_secret = ""
         self.redirect_uri = ""
+        #: The secret amoCRM refused last (the details page says so while it is still there).
+        self.rejected_secret = ""
         #: A private integration's long-lived token, used instead of consent and exchange.
         self.use_long_lived = False
         self.long_lived_token = ""
@@ -195,10 +197,12 @@ class StoredSummary(NamedTuple):
     refresh_age_days: float | None
     refresh_dies_at: datetime | None
     refresh_days_left: float | None
+    #: amoCRM's recorded verdict applies to the stored refresh token.
+    refresh_rejected: bool = False
 
     @property
     def refresh_dead(self) -> bool:
-        return self.refresh_days_left is not None and self.refresh_days_left <= 0
+        return self.refresh_rejected or (self.refresh_days_left is not None and self.refresh_days_left <= 0)
 
     @property
     def can_renew(self) -> bool:
@@ -210,25 +214,26 @@ class StoredSummary(NamedTuple):
 
 
 def summarize(connection: Connection, now: datetime | None = None) -> StoredSummary:
-    now = now or datetime.now(timezone.utc)
     tokens = connection.tokens
     if tokens is None:
         return StoredSummary(
             connection.base_url, connection.client_id, False, None, False, False, None, None, None, None
         )
-    long_lived = tokens.is_long_lived
-    issued = None if long_lived else tokens.issued_at
+    from wizard.core.health import health
+
+    state = health(tokens, connection.refresh_rejected, now or datetime.now(timezone.utc))
     return StoredSummary(
         base_url=connection.base_url,
         client_id=connection.client_id,
         has_tokens=True,
-        access_expires_at=tokens.expires_at,
-        access_expired=tokens.access_expired(now),
-        long_lived=long_lived,
-        refresh_issued_at=issued,
-        refresh_age_days=None if issued is None else (now - issued).total_seconds() / 86400,
-        refresh_dies_at=tokens.refresh_expires_at,
-        refresh_days_left=tokens.refresh_days_left(now),
+        access_expires_at=state.access_expires_at,
+        access_expired=state.access_expired,
+        long_lived=state.long_lived,
+        refresh_issued_at=state.refresh_issued_at,
+        refresh_age_days=state.refresh_age_days,
+        refresh_dies_at=state.refresh_dies_at,
+        refresh_days_left=state.refresh_days_left,
+        refresh_rejected=state.rejected,
     )
 
 

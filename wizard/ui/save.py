@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget, QWizard
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget, QWizard
 
 from wizard.core.errors import WizardError
 from wizard.core.i18n import render
@@ -25,10 +26,31 @@ class SavePage(WizardPage):
         super().__init__(session, worker, parent)
         self.setCommitPage(True)
         layout = QVBoxLayout(self)
+        # Where was asked on the Welcome page: shown here once, changed only on request.
         self.where = paragraph("", self)
         layout.addWidget(self.where)
-        self.target = TargetChooser(self, with_test_button=True)
-        layout.addWidget(self.target)
+        destination_row = QHBoxLayout()
+        self.destination = QLabel(self)
+        self.destination.setWordWrap(True)
+        self.destination.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        bold = self.destination.font()
+        bold.setBold(True)
+        self.destination.setFont(bold)
+        destination_row.addWidget(self.destination, 1)
+        self.change = QPushButton(self)
+        self.change.setAutoDefault(False)
+        self.change.setCheckable(True)
+        destination_row.addWidget(self.change, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(destination_row)
+        #: The place to choose another target, and the place for what a target needs
+        #: besides its address (the SSH connection's fields go here too).
+        self.chooser_box = QWidget(self)
+        chooser_layout = QVBoxLayout(self.chooser_box)
+        chooser_layout.setContentsMargins(0, 0, 0, 0)
+        self.target = TargetChooser(self.chooser_box, with_test_button=True)
+        chooser_layout.addWidget(self.target)
+        layout.addWidget(self.chooser_box)
+        self.chooser_box.hide()
         self.plan = QLabel(self)
         self.plan.setWordWrap(True)
         layout.addWidget(self.plan)
@@ -54,7 +76,16 @@ class SavePage(WizardPage):
         t.bind(self.setTitle, lambda: self.tr("Save the connection"))
         t.bind(self.setSubTitle, lambda: self.tr("Nothing has been written yet. Press Save to write it."))
         t.bind(self.setButtonText, lambda: self.tr("Save"), QWizard.WizardButton.CommitButton)
-        t.bind(self.where.setText, lambda: self.tr("Write the tokens to:"))
+        t.bind(
+            self.where.setText,
+            lambda: self.tr("The tokens will be written to the place chosen at the start:"),
+        )
+        t.bind(self.destination.setAccessibleName, lambda: self.tr("Where the tokens go"))
+        t.bind(self.change.setText, lambda: self.tr("Choose another place…"))
+        t.bind(
+            self.change.setAccessibleDescription,
+            lambda: self.tr("Shows the choice of a .env file or a database, to write somewhere else."),
+        )
         t.bind(self.plan.setAccessibleName, lambda: self.tr("What will be written"))
         t.bind(self.restart_label.setText, lambda: self.tr("Then restart the backend with (optional):"))
         t.bind(self.restart.setAccessibleName, lambda: self.tr("Restart command"))
@@ -70,10 +101,11 @@ class SavePage(WizardPage):
 
     def help_text(self) -> str:
         return self.tr(
-            "Choose the file or database your backend reads its amoCRM settings from. For a .env "
-            "file the wizard replaces only its own AMOCRM_… lines and keeps everything else. For a "
-            "database it writes the row amocrm_tokens of the table system_settings. Press “Test "
-            "database” to check a database before saving. Nothing is written until you press Save.\n\n"
+            "The tokens go where you chose on the first page: the file or database your backend "
+            "reads its amoCRM settings from. For a .env file the wizard replaces only its own "
+            "AMOCRM_… lines and keeps everything else. For a database it writes the row "
+            "amocrm_tokens of the table system_settings. “Choose another place…” changes it here. "
+            "Nothing is written until you press Save.\n\n"
             "The integration these tokens belong to is in amoCRM under Settings → Integrations "
             "(Настройки → Интеграции)."
         )
@@ -81,6 +113,7 @@ class SavePage(WizardPage):
     def _connect_signals(self) -> None:
         self.target.changed.connect(self._on_target_changed)
         self.target.test_requested.connect(self._on_test_requested)
+        self.change.toggled.connect(self._on_change_toggled)
 
     # --- QWizardPage ----------------------------------------------------------------
 
@@ -88,8 +121,31 @@ class SavePage(WizardPage):
         self._saved = None
         self.notice.clear()
         self.target.set_choice(self.session.target)  # Welcome's choice (remembered default or flags)
+        self._show_chooser(not self.session.target.value)
+        self._show_destination()
         self.restart.setText(self.session.restart_cmd or remembered_command(self.session.target.value))
         self._show_plan()
+
+    def focus_target(self) -> QWidget | None:
+        return None  # Save is what the admin does here
+
+    def _show_chooser(self, shown: bool) -> None:
+        self.change.blockSignals(True)
+        self.change.setChecked(shown)
+        self.change.blockSignals(False)
+        self.chooser_box.setVisible(shown)
+
+    def _show_destination(self) -> None:
+        from wizard.ui.done import masked_url
+
+        choice = self.target.choice()
+        if not choice.value:
+            self.destination.setText(self.tr("(nothing chosen yet)"))
+        elif choice.kind is TargetKind.DB:
+            self.destination.setText(self.tr("the database {url}").format(url=masked_url(choice.value)))
+        else:
+            self.destination.setText(self.tr("the file {path}").format(path=choice.value))
+        self.destination.setAccessibleDescription(self.destination.text())
 
     def isComplete(self) -> bool:
         return bool(self.target.choice().value) and not self.worker.is_running(self._job)
@@ -118,6 +174,7 @@ class SavePage(WizardPage):
 
     def retranslate(self) -> None:
         super().retranslate()
+        self._show_destination()
         self._render_plan()
 
     # --- plan -----------------------------------------------------------------------
@@ -166,8 +223,16 @@ class SavePage(WizardPage):
 
     def _on_target_changed(self) -> None:
         self.notice.clear()
+        if not self.change.isChecked():
+            self._show_chooser(True)
+        self._show_destination()
         self._show_plan()
         self.completeChanged.emit()
+
+    def _on_change_toggled(self, shown: bool) -> None:
+        self.chooser_box.setVisible(shown)
+        if shown:
+            self.target.first_input().setFocus()
 
     def _on_test_requested(self) -> None:
         choice = self.target.choice()
@@ -194,6 +259,9 @@ class SavePage(WizardPage):
         self._render_plan()
         self.notice.show_message(Notice.Kind.SUCCESS, lambda: self.tr("The database can be written to."))
         self.completeChanged.emit()
+        focus = getattr(self.wizard(), "focus_forward", None)
+        if focus is not None:
+            focus()  # the database is fine: Save is next
 
     def _on_saved(self, saved: Any) -> None:
         assert isinstance(saved, Saved)
@@ -223,4 +291,6 @@ class SavePage(WizardPage):
         self.notice.show_error(
             error, lambda: self.tr("Nothing was written. Fix it, or choose another place.")
         )
+        self._show_chooser(True)
         self.completeChanged.emit()
+        self.target.value_input().setFocus()  # what to change: the path or the database URL

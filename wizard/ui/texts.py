@@ -198,6 +198,30 @@ def current_language() -> str:
     return i18n.current_language()
 
 
+#: Where the admin's own choice of language is kept for the next start (QSettings key).
+SETTINGS_LANGUAGE = "ui/language"
+
+
+def remember_language(language: str) -> None:
+    """Keep the language the admin chose on the switch, for the next start."""
+    from PySide6.QtCore import QSettings
+
+    QSettings("amocrm-wizard", "amocrm-wizard").setValue(SETTINGS_LANGUAGE, language)
+
+
+def startup_language() -> str:
+    """The language to start in: AMOCRM_WIZARD_LANG if set, else the admin's last choice on
+    the switch, else the system's."""
+    import os
+
+    from PySide6.QtCore import QSettings
+
+    if os.environ.get(i18n.LANGUAGE_ENV, "").lower() in i18n.LANGUAGES:
+        return i18n.current_language()
+    remembered = str(QSettings("amocrm-wizard", "amocrm-wizard").value(SETTINGS_LANGUAGE, "") or "")
+    return remembered if remembered in i18n.LANGUAGES else i18n.current_language()
+
+
 def translate(language: str, context: str, source: str) -> str:
     """``source`` in ``language`` from our catalogue, whatever language is installed now."""
     if language == "en":

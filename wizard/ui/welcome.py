@@ -57,6 +57,8 @@ class WelcomePage(WizardPage):
 
         self._read_job: int | None = None
         self._waiting = False
+        #: Next gets the focus when the first reading is done (not while the admin types a path).
+        self._focus_after_read = False
         self._summary: StoredSummary | None = None
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -226,6 +228,7 @@ class WelcomePage(WizardPage):
         self._debounce.stop()
         # The reading starts once the window is painted, so the first window waits neither
         # for the target's imports nor for the widgets that report on it.
+        self._focus_after_read = True
         after_paint = getattr(self.wizard(), "after_first_paint", None)
         if after_paint is not None:
             self._waiting = True
@@ -300,6 +303,18 @@ class WelcomePage(WizardPage):
         else:
             self._show_stored(summarize(stored))
         self.completeChanged.emit()
+        self._read_finished()
+
+    def _read_finished(self) -> None:
+        wizard = self.wizard()
+        refresh_steps = getattr(wizard, "refresh_steps", None)
+        if refresh_steps is not None:
+            refresh_steps()
+        if self._focus_after_read and wizard is not None and wizard.currentPage() is self:
+            self._focus_after_read = False
+            focus = getattr(wizard, "focus_forward", None)
+            if focus is not None:
+                focus()
 
     def _on_read_failed(self, error: WizardError) -> None:
         from wizard.ui.sshlogin import handled_by_asking
@@ -312,6 +327,7 @@ class WelcomePage(WizardPage):
         )
         self.session.mode = Mode.CONNECT
         self.completeChanged.emit()
+        self._read_finished()
 
     def _show_stored(self, summary: StoredSummary) -> None:
         self._summary = summary
@@ -375,6 +391,7 @@ class WelcomePage(WizardPage):
         code = self.language.itemData(index)
         if code and code != ui_texts.current_language():
             ui_texts.switch_language(str(code))
+            ui_texts.remember_language(str(code))
 
     def _on_target_changed(self) -> None:
         self._debounce.start()
@@ -386,3 +403,6 @@ class WelcomePage(WizardPage):
     def _on_choice_toggled(self, button: QRadioButton, checked: bool) -> None:
         if checked:
             self.session.mode = Mode(button.property("mode"))
+            refresh_steps = getattr(self.wizard(), "refresh_steps", None)
+            if refresh_steps is not None:
+                refresh_steps()  # Test and Renew skip the details, consent and save steps

@@ -198,24 +198,30 @@ class Notice(QFrame):
         self._title: str | Maker = ""
         self._body: str | Maker = ""
         self._extra: str | Maker = ""
+        self._fix: str | Maker = ""
         self.hide()
 
     # --- showing --------------------------------------------------------------------
 
     def show_message(self, kind: Notice.Kind, title: str | Maker, body: str | Maker = "") -> None:
         self.kind, self.error = kind, None
-        self._title, self._body, self._extra = title, body, ""
+        self._title, self._body, self._extra, self._fix = title, body, "", ""
         self._show()
 
-    def show_error(self, error: WizardError, extra: str | Maker = "") -> None:
-        """The catalogue's title, explanation and fix for ``error``, then ``extra``."""
+    def show_error(self, error: WizardError, extra: str | Maker = "", *, fix: str | Maker = "") -> None:
+        """The catalogue's title, explanation and fix for ``error``, then ``extra``.
+
+        ``fix``: what to do in this window's own words, instead of the catalogue's (which
+        is written for the command line: "run amocrm-wizard again…" above the very button).
+        """
         self.kind, self.error = Notice.Kind.ERROR, error
         self._title, self._body, self._extra = "", "", extra
+        self._fix = fix
         self._show()
 
     def clear(self) -> None:
         self.error = None
-        self._title = self._body = self._extra = ""
+        self._title = self._body = self._extra = self._fix = ""
         for label in self._labels():
             label.clear()
         self.hide()
@@ -253,6 +259,7 @@ class Notice(QFrame):
 
             failure = describe(self.error)
             title, explanation, fix, detail = failure.title, failure.explanation, failure.fix, failure.detail
+            fix = text_of(self._fix) or fix
         else:
             title, explanation, fix = text_of(self._title), text_of(self._body), ""
         extra = text_of(self._extra)
@@ -536,6 +543,10 @@ class TargetChooser(QWidget):
     def first_input(self) -> QWidget:
         return self._env_radio
 
+    def value_input(self) -> QWidget:
+        """The field of the kind chosen (the .env path or the database URL)."""
+        return self._db_url if self._db_radio.isChecked() else self._env_path
+
     def last_input(self) -> QWidget:
         return self._test if self._test is not None else self._db_url
 
@@ -584,3 +595,200 @@ def row(*widgets: QWidget) -> QHBoxLayout:
         layout.addWidget(widget)
     layout.addStretch(1)
     return layout
+
+
+def error_color(palette: QPalette) -> QColor:
+    """The colour of an error's words: the Notice's red, readable on this palette's window."""
+    from PySide6.QtGui import QColor
+
+    return QColor("#ef9a9a" if is_dark(palette) else "#b71c1c")
+
+
+class FieldStatus(QLabel):
+    """The line under a field: "✓ Looks right" or "✗ Not right yet: …" (in words, the error in
+    the error colour). Two lines are kept for it from the start, so the form does not jump
+    when a check fails."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setMinimumHeight(self.fontMetrics().lineSpacing() * 2)
+        self.is_error = False
+        self._painting = False
+
+    def show_ok(self, text: str) -> None:
+        self.is_error = False
+        self.setText(text)
+        self._paint()
+
+    def show_error(self, text: str) -> None:
+        self.is_error = True
+        self.setText(text)
+        self._paint()
+
+    def _paint(self) -> None:
+        from PySide6.QtGui import QPalette
+
+        parent = self.parentWidget()
+        palette = QPalette(parent.palette() if parent is not None else self.palette())
+        if self.is_error:
+            palette.setColor(QPalette.ColorRole.WindowText, error_color(palette))
+        self._painting = True  # setPalette sends a PaletteChange of its own
+        try:
+            self.setPalette(palette)
+        finally:
+            self._painting = False
+        self.setProperty("error", self.is_error)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange and not self._painting:
+            self._paint()
+        super().changeEvent(event)
+
+
+class CommandBox(QWidget):
+    """A command shown whole: monospace, never wrapped mid-flag, selectable, with a copy button."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        from PySide6.QtGui import QFontDatabase
+        from PySide6.QtWidgets import QPlainTextEdit
+
+        super().__init__(parent)
+        self.texts = Texts()
+        self.edit = QPlainTextEdit(self)
+        self.edit.setReadOnly(True)
+        self.edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.edit.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.edit.setTabChangesFocus(True)
+        self.edit.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.edit.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.copy_button = QPushButton(self)
+        self.copy_button.setAutoDefault(False)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.edit, 1)
+        layout.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.texts.bind(self.copy_button.setText, lambda: self.tr("Copy"))
+        self.texts.bind(self.copy_button.setAccessibleName, lambda: self.tr("Copy the command"))
+        self.texts.bind(
+            self.copy_button.setAccessibleDescription,
+            lambda: self.tr("Copies the command above to the clipboard."),
+        )
+        self.texts.bind(self.edit.setAccessibleName, lambda: self.tr("Command"))
+        self.copy_button.clicked.connect(self._on_copy_clicked)
+
+    def set_text(self, text: str, description: str = "") -> None:
+        self.edit.setPlainText(text)
+        self.edit.setAccessibleDescription(description or text)
+        lines = max(1, text.count("\n") + 1)
+        metrics = self.edit.fontMetrics()
+        # Room for the lines, the document's margins and a horizontal scroll bar under them.
+        scroll = self.edit.horizontalScrollBar().sizeHint().height()
+        margins = 2 * (self.edit.frameWidth() + int(self.edit.document().documentMargin())) + 4
+        self.edit.setFixedHeight(metrics.lineSpacing() * lines + scroll + margins)
+
+    def text(self) -> str:
+        return self.edit.toPlainText()
+
+    def _on_copy_clicked(self) -> None:
+        from PySide6.QtGui import QGuiApplication
+
+        QGuiApplication.clipboard().setText(self.text())
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.texts.refresh()
+        super().changeEvent(event)
+
+
+class StepIndicator(QFrame):
+    """Where the admin is: this run's steps, the current one marked by a sign and bold type
+    (never by colour alone), the steps behind ticked; under them the account once known."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("steps")
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(8, 8, 12, 8)
+        self._labels: list[QLabel] = []
+        self._names: list[Maker] = []
+        self._current = 0
+        self._account = ""
+        self.account_caption = QLabel(self)
+        bold = self.account_caption.font()
+        bold.setBold(True)
+        self.account_caption.setFont(bold)
+        self.account_label = wrapped(self)
+        self.account_label.setMaximumWidth(200)
+        self._tail = QVBoxLayout()
+        self._tail.addSpacing(16)
+        self._tail.addWidget(self.account_caption)
+        self._tail.addWidget(self.account_label)
+        self._steps_layout = QVBoxLayout()
+        self._layout.addLayout(self._steps_layout)
+        self._layout.addLayout(self._tail)
+        self._layout.addStretch(1)
+        self.setMinimumWidth(150)
+
+    def set_steps(self, names: list[Maker], current: int, account: str) -> None:
+        self._names, self._current, self._account = names, current, account
+        while len(self._labels) < len(names):
+            label = QLabel(self)
+            self._steps_layout.addWidget(label)
+            self._labels.append(label)
+        self._render()
+
+    def current_text(self) -> str:
+        return self.accessibleDescription()
+
+    def account(self) -> str:
+        return self._account
+
+    def _render(self) -> None:
+        for index, label in enumerate(self._labels):
+            if index >= len(self._names):
+                label.hide()
+                continue
+            name = self._names[index]()
+            font = label.font()
+            font.setBold(index == self._current)
+            label.setFont(font)
+            sign = "▶" if index == self._current else ("✓" if index < self._current else "  ")
+            label.setText(f"{sign} {index + 1}. {name}")
+            label.setEnabled(index <= self._current)
+            label.show()
+        self._fit_width()
+        total = len(self._names)
+        if total:
+            now = self._names[self._current]() if self._current < total else ""
+            description = self.tr("Step {n} of {total}: {name}").format(
+                n=self._current + 1, total=total, name=now
+            )
+        else:
+            description = ""
+        self.setAccessibleName(self.tr("Steps"))
+        self.setAccessibleDescription(description)
+        self.account_caption.setText(self.tr("Account:") if self._account else "")
+        self.account_caption.setVisible(bool(self._account))
+        self.account_label.setText(self._account)
+        self.account_label.setVisible(bool(self._account))
+
+    def _fit_width(self) -> None:
+        """Wide enough for the longest step in bold: the side column never clips a name."""
+        from PySide6.QtGui import QFontMetrics
+
+        bold = self.font()
+        bold.setBold(True)
+        metrics = QFontMetrics(bold)
+        widest = max((metrics.horizontalAdvance(label.text()) for label in self._labels), default=0)
+        margins = self._layout.contentsMargins()
+        self.setMinimumWidth(max(150, widest + margins.left() + margins.right() + 8))
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self._render()
+        super().changeEvent(event)

@@ -11,13 +11,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, QTimer
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QDialog, QWidget, QWizard
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QAbstractButton, QDialog, QMessageBox, QWidget, QWizard
 
 from wizard.ui.base import WizardPage
 from wizard.ui.model import Mode, Prefill, Session, Step, TargetChoice
 from wizard.ui.texts import set_app_icon
 from wizard.ui.welcome import WelcomePage
+from wizard.ui.widgets import StepIndicator
 from wizard.ui.worker import Worker
 
 if TYPE_CHECKING:
@@ -73,15 +74,28 @@ class SetupWizard(QWizard):
         self._after_paint: list[Callable[[], None]] = []
         self._previous_id = -1
         self._http_preloaded = False
+        #: The question asked before closing throws something away (None: not asked now).
+        self.close_question: QMessageBox | None = None
+        self.steps = StepIndicator(self)
+        self.setSideWidget(self.steps)
         self.page_for(Step.WELCOME)
         self.setStartId(Step.WELCOME.value)
         self.retranslate()
         self.installEventFilter(_FirstPaint(self))
         self._connect_signals()
+        self.refresh_steps()
 
     def _connect_signals(self) -> None:
         self.currentIdChanged.connect(self._on_current_id_changed)
         self.helpRequested.connect(self._on_help_requested)
+        # Cancel asks first when closing would throw away what cannot be got back.
+        cancel = self.button(QWizard.WizardButton.CancelButton)
+        cancel.clicked.disconnect()
+        cancel.clicked.connect(self._on_cancel_clicked)
+        # Escape as a window shortcut: inside the web view the key press itself never
+        # reaches the dialog (Chromium keeps it), but the shortcut still fires.
+        self._escape = QShortcut(QKeySequence(QKeySequence.StandardKey.Cancel), self)
+        self._escape.activated.connect(self._on_escape)
 
     # --- pages, built when needed ---------------------------------------------------
 
@@ -253,6 +267,134 @@ class SetupWizard(QWizard):
         if self.currentId() == Step.DETAILS.value and self.details.isComplete():
             self.next()
 
+    # --- the step indicator and focus ------------------------------------------------
+
+    def path(self) -> list[Step]:
+        """The pages this run goes through, as far as the admin's choices say now."""
+        session = self.session
+        if session.mode is not Mode.CONNECT:
+            return [Step.WELCOME, Step.EXCHANGE, Step.DONE]
+        if session.use_long_lived:
+            return [Step.WELCOME, Step.DETAILS, Step.EXCHANGE, Step.SAVE, Step.DONE]
+        return list(Step)
+
+    def account_label(self) -> str:
+        """The account's name once amoCRM told it, its address before that ("" when unknown)."""
+        session = self.session
+        if session.result is not None:
+            name = str(session.result.account_info.get("name") or "")
+            host = session.result.connection.base_url.split("://")[-1]
+            return f"{name}\n{host}" if name else host
+        if session.account is not None:
+            return session.account.host
+        if session.stored is not None:
+            return session.stored.base_url.split("://")[-1]
+        return ""
+
+    def refresh_steps(self) -> None:
+        path = self.path()
+        current = Step(self.currentId()) if self.currentId() >= 0 else Step.WELCOME
+        index = path.index(current) if current in path else 0
+        self.steps.set_steps([self._step_name_maker(step) for step in path], index, self.account_label())
+
+    def _step_name_maker(self, step: Step) -> Callable[[], str]:
+        return lambda: self.step_name(step)
+
+    def step_name(self, step: Step) -> str:
+        mode = self.session.mode
+        names = {
+            Step.WELCOME: self.tr("Start"),
+            Step.DETAILS: self.tr("Integration details"),
+            Step.CONSENT: self.tr("Allow access"),
+            Step.EXCHANGE: {
+                Mode.CONNECT: self.tr("Get the tokens"),
+                Mode.TEST: self.tr("Test the connection"),
+                Mode.RENEW: self.tr("Renew the tokens"),
+            }[mode],
+            Step.SAVE: self.tr("Save"),
+            Step.DONE: self.tr("Done"),
+        }
+        return names[step]
+
+    def forward_button(self) -> QAbstractButton:
+        """Next, Commit or Finish: whichever this page shows."""
+        for which in (QWizard.WizardButton.CommitButton, QWizard.WizardButton.FinishButton):
+            button = self.button(which)
+            if button.isVisible():
+                return button
+        return self.button(QWizard.WizardButton.NextButton)
+
+    def focus_forward(self) -> None:
+        """The admin's next act is to go on: focus the forward button (Enter presses it)."""
+        button = self.forward_button()
+        if button.isEnabled():
+            button.setFocus()
+
+    def _focus_page(self) -> None:
+        page = self.currentPage()
+        if not isinstance(page, WizardPage):
+            return
+        finder = getattr(page, "focus_target", None)
+        target = finder() if finder is not None else None
+        if target is not None and target.isVisible() and target.isEnabled():
+            target.setFocus()
+        else:
+            self.focus_forward()
+
+    # --- closing --------------------------------------------------------------------
+
+    def unsaved_pair(self) -> bool:
+        """New tokens exist that nothing has saved (a renewal saves itself at once)."""
+        session = self.session
+        return session.mode is Mode.CONNECT and session.result is not None and session.saved is None
+
+    def _on_cancel_clicked(self) -> None:
+        if not self.unsaved_pair() or self.confirm_close():
+            self.reject()
+
+    def _on_escape(self) -> None:
+        # Escape never closes silently: on the last page there is nothing left to lose.
+        if self.currentId() == Step.DONE.value or self.confirm_close():
+            self.reject()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.matches(QKeySequence.StandardKey.Cancel):
+            event.accept()
+            self._on_escape()
+            return
+        super().keyPressEvent(event)
+
+    def confirm_close(self) -> bool:
+        """Ask whether to close; True when the admin says close."""
+        box = QMessageBox(self)
+        box.setObjectName("closeQuestion")
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle(self.tr("Close the wizard?"))
+        if self.unsaved_pair():
+            box.setText(self.tr("The new tokens are not saved yet."))
+            box.setInformativeText(
+                self.tr(
+                    "If you close the wizard now, they are lost, and you have to press Allow in "
+                    "amoCRM again to get new ones. Press Save first to keep them."
+                )
+            )
+        else:
+            box.setText(self.tr("Close the wizard?"))
+            box.setInformativeText(self.tr("What you have entered so far is not kept."))
+        close = box.addButton(self.tr("Close the wizard"), QMessageBox.ButtonRole.DestructiveRole)
+        stay = box.addButton(self.tr("Keep it open"), QMessageBox.ButtonRole.RejectRole)
+        close.setAccessibleDescription(self.tr("Closes the wizard; nothing more is saved."))
+        stay.setAccessibleDescription(self.tr("Goes back to the wizard where you were."))
+        box.setDefaultButton(stay)
+        box.setEscapeButton(stay)
+        self.close_question = box
+        try:
+            box.exec()
+            return box.clickedButton() is close
+        finally:
+            self.close_question = None
+            box.deleteLater()
+
     # --- language -------------------------------------------------------------------
 
     def changeEvent(self, event: QEvent) -> None:
@@ -261,6 +403,8 @@ class SetupWizard(QWizard):
         super().changeEvent(event)
 
     def retranslate(self) -> None:
+        if hasattr(self, "steps"):
+            self.refresh_steps()
         title = self.tr("amoCRM connection wizard")
         if self.session.prefill.is_demo:
             title = self.tr("amoCRM connection wizard — demo with the built-in sandbox")
@@ -297,6 +441,13 @@ class SetupWizard(QWizard):
         if page_id == Step.CONSENT.value and self._previous_id > page_id and self.consent.browser:
             self.consent.come_back()
         self._previous_id = page_id
+        entered = getattr(self.currentPage(), "entered", None)
+        if entered is not None:
+            entered()
+        self.refresh_steps()
+        # The consent page puts the focus into its web view itself, once the page is there.
+        if page_id != Step.CONSENT.value:
+            QTimer.singleShot(0, self, self._focus_page)
 
     def done(self, result: int) -> None:
         """Finish, Cancel or the window closed: whatever still runs no longer counts.
@@ -312,6 +463,10 @@ class SetupWizard(QWizard):
         super().done(result)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        # The window's own close button asks like Cancel does; close() from code does not.
+        if event.spontaneous() and self.isVisible() and self.unsaved_pair() and not self.confirm_close():
+            event.ignore()
+            return
         self.worker.cancel_all()
         super().closeEvent(event)
 

@@ -10,7 +10,11 @@ from wizard.core.errors import InvalidAccountError
         ("mycompany", "https://mycompany.amocrm.ru", "mycompany", "amocrm"),
         ("  MyCompany  ", "https://mycompany.amocrm.ru", "mycompany", "amocrm"),
         ("mycompany.amocrm.ru", "https://mycompany.amocrm.ru", "mycompany", "amocrm"),
-        ("mycompany.amocrm.com/", "https://mycompany.amocrm.com", "mycompany", "amocrm"),
+        ("mycompany.amocrm.com/", "https://mycompany.kommo.com", "mycompany", "kommo"),
+        ("https://MyCompany.amocrm.com", "https://mycompany.kommo.com", "mycompany", "kommo"),
+        ("https://mycompany.amocrm.ru/leads", "https://mycompany.amocrm.ru", "mycompany", "amocrm"),
+        ("https://mycompany.amocrm.ru?x=1", "https://mycompany.amocrm.ru", "mycompany", "amocrm"),
+        ("mycompany.kommo.com/leads/pipeline/1#card", "https://mycompany.kommo.com", "mycompany", "kommo"),
         ("my-company.kommo.com", "https://my-company.kommo.com", "my-company", "kommo"),
         ("HTTPS://MyCompany.amoCRM.ru/", "https://mycompany.amocrm.ru", "mycompany", "amocrm"),
         ("https://mycompany.kommo.com", "https://mycompany.kommo.com", "mycompany", "kommo"),
@@ -37,8 +41,6 @@ def test_accepted_forms_normalise_to_the_base_url(
         "http://evil.example.com",
         "https://mycompany.example.com",
         "https://www.amocrm.ru",
-        "https://mycompany.amocrm.ru/leads",
-        "https://mycompany.amocrm.ru?x=1",
         "https://user@mycompany.amocrm.ru",
         "mycompany.amocrm.ru:8443",
         "https://127.0.0.1:8765",  # the sandbox is plain http
@@ -62,3 +64,13 @@ def test_referer_must_name_the_same_account() -> None:
     local = parse_account("http://127.0.0.1:8765")
     assert local.same_account_host("127.0.0.1:8765")
     assert not local.same_account_host("127.0.0.1:8766")
+
+
+def test_an_address_bar_paste_is_reduced_and_says_what_was_dropped() -> None:
+    pasted = parse_account("https://mycompany.amocrm.ru/leads/pipeline/1/?Filter=Open#card")
+    assert pasted.base_url == "https://mycompany.amocrm.ru"
+    assert pasted.dropped == "/leads/pipeline/1?Filter=Open#card"
+    assert parse_account("https://mycompany.amocrm.ru/").dropped == ""
+    assert pasted == parse_account("mycompany")
+    with pytest.raises(InvalidAccountError):
+        parse_account("https://mycompany.evil.com/leads")  # the host still has to be amoCRM's

@@ -11,6 +11,7 @@ from tests.helpers import allow, connect_sandbox
 from wizard.core import consent, oauth
 from wizard.core import errors as e
 from wizard.core.account import parse_account
+from wizard.core.http import new_session
 from wizard.sandbox import Sandbox
 
 
@@ -124,14 +125,57 @@ def test_server_errors_rate_limits_and_blocks(sandbox: Sandbox) -> None:
     conn = connect_sandbox(sandbox)
     assert conn.tokens is not None
     sandbox.fail_next(1, status=503)
+    assert oauth.fetch_account(conn.account, conn.tokens.access_token)["id"]  # one 503 is retried
+    no_retries = new_session(retry_budget=0)
+    sandbox.fail_next(1, status=503)
     with pytest.raises(e.ServerError) as server:
-        oauth.fetch_account(conn.account, conn.tokens.access_token)
+        oauth.fetch_account(conn.account, conn.tokens.access_token, session=no_retries)
     assert server.value.exit_code == 4
     sandbox.block_account(True)
-    with pytest.raises(e.AccountBlockedError):
+    with pytest.raises(e.AccountBlockedError) as blocked:
         oauth.fetch_account(conn.account, conn.tokens.access_token)
+    assert blocked.value.exit_code == 4 and sandbox.stats.blocked == 1  # never retried
+    assert "support" in blocked.value.hint and str(sandbox.account["id"]) in blocked.value.hint
     sandbox.block_account(False)
     sandbox.set_rate_limit(1)
     with pytest.raises(e.RateLimitedError):
         for _ in range(5):
-            oauth.fetch_account(conn.account, conn.tokens.access_token)
+            oauth.fetch_account(conn.account, conn.tokens.access_token, session=no_retries)
+
+
+def test_a_refresh_whose_answer_is_lost_says_connect_again(sandbox: Sandbox) -> None:
+    """A slow token endpoint: amoCRM spent the token; retrying could only be refused."""
+    conn = connect_sandbox(sandbox)
+    assert conn.tokens is not None
+    sandbox.refresh_delay = 1.0
+    args = (conn.account, conn.client_id, conn.client_secret, conn.redirect_uri, conn.tokens.refresh_token)
+    with pytest.raises(e.ResponseLostError) as lost:
+        oauth.refresh_tokens(*args, timeout=(5, 0.2))
+    assert lost.value.exit_code == 4 and not lost.value.retryable
+    assert "Connect again" in lost.value.hint and "in a minute" not in lost.value.hint
+    assert sandbox.stats.refreshes == 1  # it was spent indeed
+    # A plain timeout of a request that changes nothing says to try again in a minute.
+    sandbox.refresh_delay = 0
+    sandbox.delay_next(1, 1.0, "/api/v4/account")
+    with pytest.raises(e.NetworkError) as slow:
+        oauth.fetch_account(conn.account, conn.tokens.access_token, timeout=(5, 0.2))
+    assert slow.value.code == "network" and slow.value.hint == "Try again in a minute."
+
+
+def test_a_refresh_token_of_another_integration_gets_its_own_message(sandbox: Sandbox) -> None:
+    other = sandbox.add_integration()
+    code = sandbox.issue_code(other.client_id)
+    pair = oauth.exchange_code(
+        parse_account(sandbox.base_url), other.client_id, other.client_secret, other.redirect_uri, code
+    )
+    it = sandbox.integration
+    with pytest.raises(e.TokenNotLinkedError) as info:
+        oauth.refresh_tokens(
+            parse_account(sandbox.base_url),
+            it.client_id,
+            it.client_secret,
+            it.redirect_uri,
+            pair.refresh_token,
+        )
+    assert info.value.exit_code == 3 and "another integration" in info.value.message
+    assert not isinstance(info.value, e.ReauthorizationRequired)  # not a verdict on the token

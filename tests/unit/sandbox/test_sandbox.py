@@ -634,12 +634,53 @@ def test_leads_refusals(sandbox: Sandbox) -> None:
 
 def test_block_account_answers_403_html(sandbox: Sandbox) -> None:
     token = exchange(sandbox)["access_token"]
+    tokens = exchange(sandbox)
     sandbox.block_account(True)
     blocked = api_get(sandbox, token)
     assert blocked.status_code == 403
     assert blocked.headers["Content-Type"].startswith("text/html") and not is_json(blocked.text)
+    assert "Error happen" in blocked.text
+    # The token endpoint is blocked too: the account is, not just its API.
+    assert refresh(sandbox, tokens["refresh_token"]).status_code == 403
+    assert sandbox.stats.blocked == 2 and sandbox.stats.refreshes == 0
     sandbox.block_account(False)
     assert api_get(sandbox, token).status_code == 200
+    assert refresh(sandbox, tokens["refresh_token"]).status_code == 200
+
+
+def test_a_moved_account_is_found_by_its_refresh_token(sandbox: Sandbox) -> None:
+    tokens = exchange(sandbox)
+    old, api_domain = (
+        sandbox.base_url,
+        jwt.decode(tokens["access_token"], options={"verify_signature": False})["api_domain"],
+    )
+    new = sandbox.move_account()
+    assert new != old and sandbox.base_url == new
+    lookup = f"http://{api_domain}/oauth2/account/current/subdomain"
+    found = requests.get(lookup, headers={"X-Refresh-Token": tokens["refresh_token"]}, timeout=10)
+    assert found.status_code == 200
+    assert found.json() == {
+        "id": sandbox.account["id"],
+        "subdomain": "sandbox",
+        "domain": new.removeprefix("http://"),
+        "top_level_domain": "ru",
+    }
+    assert requests.get(lookup, headers={"X-Refresh-Token": "def50200bad"}, timeout=10).status_code == 401
+    # The old address: the token endpoint does not know the account, the API refuses the token.
+    at_old = requests.post(
+        f"{old}/oauth2/access_token",
+        json={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        timeout=10,
+    )
+    assert at_old.status_code == 404
+    gone = requests.get(
+        f"{old}/api/v4/account", headers={"Authorization": f"Bearer {tokens['access_token']}"}, timeout=10
+    )
+    assert gone.status_code == 401
+    # The new one serves everything, with the same tokens.
+    assert api_get(sandbox, tokens["access_token"]).status_code == 200
+    assert refresh(sandbox, tokens["refresh_token"]).status_code == 200
+    assert sandbox.stats.subdomain_lookups == 2
 
 
 # -- rate limit and injected failures --------------------------------------------------------------

@@ -258,6 +258,21 @@ def test_a_hard_linked_env_keeps_its_inode_and_every_name_sees_the_new_pair(
     assert refresh_token(backup) != stored.tokens.refresh_token  # type: ignore[union-attr]
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="needs fork and SIGKILL")
+def test_a_file_rewritten_in_place_loses_nothing_to_a_kill_outside_the_window(
+    sandbox: Sandbox, connected_env: Path
+) -> None:
+    from tests.crash_harness import run_trials
+
+    report = run_trials(sandbox, connected_env, trials=80, seed=20261203, in_place=True)
+    assert report.trials == 80 and report.in_place
+    assert report.lost_outside_window == 0, report.summary()
+    assert report.torn <= report.lost <= report.in_window, report.summary()
+    assert report.in_window >= 5 and report.trials - report.in_window >= 5, report.summary()
+    assert connected_env.stat().st_nlink == 2  # still the same inode as its second name
+    assert connected_env.read_text().startswith("# backend settings\nPORT=3000\n")
+
+
 # --- 3. another user's file -------------------------------------------------------------
 
 
