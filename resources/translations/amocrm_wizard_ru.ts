@@ -1673,4 +1673,31 @@ For a new connection you need an integration in amoCRM: Settings → Integration
         <translation>Сервер не принял ключи. Пароль для {server}:</translation>
     </message>
 </context>
+<context>
+    <name>SetupExport</name>
+    <message>
+        <source>Could not write {path}: {reason}</source>
+        <translation>Не удалось записать {path}: {reason}</translation>
+    </message>
+    <message>
+        <source>Prepare a setup for an admin…</source>
+        <translation>Подготовить настройку для администратора…</translation>
+    </message>
+    <message>
+        <source>Preparing…</source>
+        <translation>Подготовка…</translation>
+    </message>
+    <message>
+        <source>Save the setup file</source>
+        <translation>Сохранить файл настройки</translation>
+    </message>
+    <message>
+        <source>Writes a .amocrm-setup file with everything but the secrets: an admin opens it with this wizard, logs in and presses Allow.</source>
+        <translation>Записывает файл .amocrm-setup со всем, кроме секретов: администратор открывает его этим мастером, входит в amoCRM и нажимает «Разрешить».</translation>
+    </message>
+    <message>
+        <source>Written to {path}. It holds no secret: send it to the admin.</source>
+        <translation>Записано в {path}. Секретов в нём нет: отправьте его администратору.</translation>
+    </message>
+</context>
 </TS>

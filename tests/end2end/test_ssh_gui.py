@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from dotenv import dotenv_values
-from PySide6.QtCore import QCoreApplication, QEvent, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tests.end2end.gui_fixtures import (
@@ -25,8 +25,9 @@ from tests.end2end.gui_fixtures import (
 from tests.ssh_server import Remote, SshServer, needs_sshd, remote, ssh_server
 from wizard.core.connection import OWNED_KEYS
 from wizard.sandbox import Sandbox
-from wizard.setupfile import Setup, apply_setup, dumps
+from wizard.setupfile import Setup, apply_setup, dumps, read_setup
 from wizard.targets import ssh_password, ssh_session
+from wizard.ui import setupexport
 from wizard.ui.hostkey import HostKeyQuestion
 from wizard.ui.model import Step, TargetChoice, TargetKind
 from wizard.ui.restarting import remember_command
@@ -59,6 +60,7 @@ def test_a_setup_file_walks_to_done_with_the_target_over_ssh(
     remote: Remote,
     ssh_server: SshServer,
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     it = sandbox.integration
     # The developer set the backend up (its .env holds the integration, secret included) and
@@ -103,8 +105,14 @@ def test_a_setup_file_walks_to_done_with_the_target_over_ssh(
         assert wizard.save.restart.text() == setup.restart_cmd  # filled in from the file
         press_forward(qtbot, wizard)
         wait_for_step(qtbot, wizard, Step.DONE)
+        # …and the admin can pass the same setup on: "Prepare a setup for an admin".
+        exported = tmp_path / "again.amocrm-setup"
+        monkeypatch.setattr(setupexport, "choose_path", lambda parent, title, suggested: str(exported))
+        qtbot.mouseClick(wizard.done_page.setup_export.button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: wizard.done_page.setup_export.written == str(exported), timeout=WAIT_MS)
     finally:
         ssh_session._confirmed.clear()
+    assert read_setup(exported) == setup  # the host key as this run checked it, the restart command
     restarts = remote.folder / "restarts"
     assert restarts.read_text() == "restarted, login shell: yes\n"  # on the server, once, after the save
     assert "The backend was restarted" in wizard.done_page.renew.text()
