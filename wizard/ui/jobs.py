@@ -18,6 +18,7 @@ from wizard.ui.texts import UiText, ui_text
 
 if TYPE_CHECKING:
     from wizard.core.connection import Connection
+    from wizard.restart import RestartOutcome
     from wizard.schedule import SchedulePlan
     from wizard.targets import TokenTarget
     from wizard.targets.base import SaveReport
@@ -95,14 +96,24 @@ def test_job(choice: TargetChoice, known_values: Mapping[str, str]) -> Result:
         return Result(client.source.connection, info, renewed=client.source.refresh_count > 0)
 
 
-def renew_job(choice: TargetChoice, known_values: Mapping[str, str]) -> Result:
+def renew_job(choice: TargetChoice, known_values: Mapping[str, str], restart_cmd: str = "") -> Result:
     from wizard.core import oauth
     from wizard.runtime.source import TokenSource
 
-    connection = TokenSource(open_choice(choice, known_values)).refresh()
+    target = open_choice(choice, known_values)
+    try:
+        source = TokenSource(target)
+        connection = source.refresh()
+        restarted = None
+        if restart_cmd and source.refresh_count:  # the same rule as the CLI: a pair this run saved
+            from wizard.restart import restart_captured
+
+            restarted = restart_captured(target, restart_cmd)
+    finally:
+        target.close()
     assert connection.tokens is not None
     info = oauth.fetch_account(connection.account, connection.tokens.access_token)
-    return Result(connection, info, renewed=True)
+    return Result(connection, info, renewed=True, restart=restarted)
 
 
 # --- Save ---------------------------------------------------------------------------------
@@ -111,6 +122,7 @@ def renew_job(choice: TargetChoice, known_values: Mapping[str, str]) -> Result:
 class Saved(NamedTuple):
     report: SaveReport
     keyring_note: UiText | None
+    restart: RestartOutcome | None = None  # the backend's restart, when a command was given
 
 
 def plan_job(choice: TargetChoice, connection: Connection, check: bool) -> SaveReport:
@@ -123,16 +135,22 @@ def plan_job(choice: TargetChoice, connection: Connection, check: bool) -> SaveR
         target.close()
 
 
-def save_job(choice: TargetChoice, connection: Connection) -> Saved:
+def save_job(choice: TargetChoice, connection: Connection, restart_cmd: str = "") -> Saved:
     """The target's one save path: it writes, reads back before it reports, and keeps the
-    secret in the OS keyring (``wizard.targets.credentials``)."""
+    secret in the OS keyring (``wizard.targets.credentials``). Then the backend's restart,
+    when there is a command, over the same connection."""
     target = open_choice(choice, _details(connection))
+    restarted = None
     try:
         target.check_writable()
         report = target.save(connection)
+        if restart_cmd:
+            from wizard.restart import restart_captured
+
+            restarted = restart_captured(target, restart_cmd)
     finally:
         target.close()
-    return Saved(report, _keyring_note(report))
+    return Saved(report, _keyring_note(report), restarted)
 
 
 def _keyring_note(report: SaveReport) -> UiText | None:

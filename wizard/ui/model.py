@@ -17,6 +17,7 @@ from wizard.core import errors as e
 if TYPE_CHECKING:  # kept out of the first window's imports (PyJWT, requests)
     from wizard.core.account import Account
     from wizard.core.connection import Connection
+    from wizard.restart import RestartOutcome
     from wizard.targets import TokenTarget
     from wizard.targets.base import SaveReport
 
@@ -90,6 +91,7 @@ class Prefill:
         target: TargetChoice | None = None,
         demo_base_url: str = "",
         demo_folder: str = "",
+        restart_cmd: str = "",
     ) -> None:
         self.account = account
         self.client_id = client_id
@@ -99,6 +101,8 @@ class Prefill:
         #: Shown on the Welcome page in demo mode: where the sandbox runs and where tokens go.
         self.demo_base_url = demo_base_url
         self.demo_folder = demo_folder
+        #: The backend's restart command from a setup file (--setup): the Save page's default.
+        self.restart_cmd = restart_cmd
 
     @property
     def is_demo(self) -> bool:
@@ -108,10 +112,17 @@ class Prefill:
 class Result:
     """What the Exchange page produced."""
 
-    def __init__(self, connection: Connection, account_info: dict[str, Any], renewed: bool = False) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        account_info: dict[str, Any],
+        renewed: bool = False,
+        restart: RestartOutcome | None = None,
+    ) -> None:
         self.connection = connection
         self.account_info = account_info
         self.renewed = renewed  # a refresh happened (Renew now, or Test it met a 401)
+        self.restart = restart  # the backend's restart after a renewal, when one is remembered
 
 
 class Session:
@@ -138,6 +149,8 @@ class Session:
         self.result: Result | None = None
         # Save.
         self.saved: SaveReport | None = None
+        #: The backend's restart command (a setup file's, or typed on the Save page).
+        self.restart_cmd = prefill.restart_cmd
         self.notes: list[str] = []
 
     def known_values(self) -> dict[str, str]:
