@@ -40,7 +40,7 @@ def setup_text(choice: TargetChoice, connection: Any, restart_cmd: str) -> str:
         env = choice.value
         target = open_choice(choice)
         try:
-            host_key = str(target.host_fingerprint())  # type: ignore[attr-defined]
+            host_key = str(target.underlying().host_fingerprint())  # type: ignore[attr-defined]
         finally:
             target.close()
     else:
