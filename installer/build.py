@@ -29,6 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "installer"))
+
+import filetype  # noqa: E402  (installer/filetype.py: the *.amocrm-setup registration)
+
 NAME = "amocrm-wizard"
 PREFIX = f"/opt/{NAME}"
 ICONS = ROOT / "resources" / "icons"
@@ -355,6 +359,7 @@ def stage_deb(bundle: Path, root: Path, version_text: str, fields: dict[str, str
     applications = root / "usr" / "share" / "applications"
     applications.mkdir(parents=True)
     (applications / f"{NAME}.desktop").write_text(DESKTOP_ENTRY.format(name=NAME), "utf-8")
+    filetype.stage_deb(root)
     hicolor = root / "usr" / "share" / "icons" / "hicolor"
     for size in ICON_SIZES:
         target = hicolor / f"{size}x{size}" / "apps"

@@ -50,6 +50,8 @@ WizardStyle=modern
 ; The wizard may be running when an update is installed.
 CloseApplications=yes
 RestartApplications=no
+; *.amocrm-setup is registered below: Explorer must hear of the new association.
+ChangesAssociations=yes
 
 [Languages]
 Name: "english"; MessagesFile: "compiler:Default.isl"
@@ -69,6 +71,15 @@ Type: filesandordirs; Name: "{app}\_internal"
 [Icons]
 Name: "{userprograms}\{#AppName}"; Filename: "{app}\{#AppExe}"; WorkingDir: "{userdocs}"
 Name: "{userdesktop}\{#AppName}"; Filename: "{app}\{#AppExe}"; WorkingDir: "{userdocs}"; Tasks: desktopicon
+
+[Registry]
+; Setup files (*.amocrm-setup) open the wizard filled in: amocrm-wizard --setup FILE. Per user
+; (HKA is HKCU\Software\Classes in this non-administrative install), removed on uninstall.
+Root: HKA; Subkey: "Software\Classes\.amocrm-setup"; ValueType: string; ValueName: ""; ValueData: "AmocrmWizard.Setup"; Flags: uninsdeletevalue
+Root: HKA; Subkey: "Software\Classes\.amocrm-setup"; ValueType: string; ValueName: "Content Type"; ValueData: "application/x-amocrm-setup"; Flags: uninsdeletevalue
+Root: HKA; Subkey: "Software\Classes\AmocrmWizard.Setup"; ValueType: string; ValueName: ""; ValueData: "amoCRM Wizard setup"; Flags: uninsdeletekey
+Root: HKA; Subkey: "Software\Classes\AmocrmWizard.Setup\DefaultIcon"; ValueType: string; ValueName: ""; ValueData: "{app}\{#AppExe},0"
+Root: HKA; Subkey: "Software\Classes\AmocrmWizard.Setup\shell\open\command"; ValueType: string; ValueName: ""; ValueData: """{app}\{#AppExe}"" --setup ""%1"""
 
 [Run]
 Filename: "{app}\{#AppExe}"; Description: "{cm:LaunchProgram,{#AppName}}"; Flags: nowait postinstall skipifsilent

@@ -48,10 +48,13 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 WORK=$(mktemp -d /tmp/amocrm-wizard-package-test.XXXXXX)
 SANDBOX_PID=""
 DEMO_PID=""
+SETUP_PID=""
+INSTALLED=0
 cleanup() {
-  for pid in $DEMO_PID $SANDBOX_PID; do
+  for pid in $DEMO_PID $SANDBOX_PID $SETUP_PID; do
     if kill -0 "$pid" 2>/dev/null; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
   done
+  if [ "$INSTALLED" = 1 ]; then dpkg --purge amocrm-wizard >/dev/null || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -76,7 +79,8 @@ grep -q "^ Version: $VERSION$" "$WORK/info.txt" || fail "control Version is not 
 dpkg-deb --contents "$DEB" > "$WORK/contents.txt"
 for path in ./opt/amocrm-wizard/amocrm-wizard ./usr/bin/amocrm-wizard ./usr/share/applications/amocrm-wizard.desktop \
     ./usr/share/icons/hicolor/256x256/apps/amocrm-wizard.png ./usr/share/icons/hicolor/scalable/apps/amocrm-wizard.svg \
-    ./etc/apparmor.d/amocrm-wizard; do
+    ./etc/apparmor.d/amocrm-wizard ./usr/share/mime/packages/amocrm-wizard.xml \
+    ./usr/share/applications/amocrm-wizard-setup.desktop; do
   grep -q " $path\( ->.*\)\?$" "$WORK/contents.txt" || fail "the .deb lacks $path"
 done
 if grep -v " root/root " "$WORK/contents.txt" | grep -q .; then fail "files not owned by root:root"; fi
@@ -87,6 +91,7 @@ BIN="$TARGET/usr/bin/amocrm-wizard"    # the /usr/bin link, as users start it
 [ -x "$BIN" ] || fail "/usr/bin/amocrm-wizard does not lead to an executable"
 if command -v desktop-file-validate >/dev/null; then
   desktop-file-validate "$TARGET/usr/share/applications/amocrm-wizard.desktop"
+  desktop-file-validate "$TARGET/usr/share/applications/amocrm-wizard-setup.desktop"
 fi
 done_step
 
@@ -166,6 +171,40 @@ done
 "$BIN" test --env "$WORK/x/.env" || fail "test exited non-zero"
 kill "$SANDBOX_PID"; wait "$SANDBOX_PID" 2>/dev/null || true; SANDBOX_PID=""
 done_step
+
+step "export-setup, and --setup FILE opens the wizard (offscreen, 5 s)"
+"$BIN" export-setup --env "$WORK/x/.env" --restart-cmd "true" --output "$WORK/backend.amocrm-setup" \
+  || fail "export-setup exited $?"
+grep -q '^format = 1$' "$WORK/backend.amocrm-setup" || fail "the setup file has no format = 1"
+if grep -q "$(field "Client secret")" "$WORK/backend.amocrm-setup"; then fail "the setup file holds the secret"; fi
+"$BIN" --setup "$WORK/backend.amocrm-setup" > "$WORK/setup.out" 2> "$WORK/setup.err" &
+SETUP_PID=$!
+sleep 5
+kill -0 "$SETUP_PID" 2>/dev/null || { cat "$WORK/setup.out" "$WORK/setup.err" >&2; fail "--setup FILE exited within 5 s"; }
+if grep -q "Traceback" "$WORK/setup.err"; then cat "$WORK/setup.err" >&2; fail "--setup FILE raised"; fi
+kill -TERM "$SETUP_PID"; wait "$SETUP_PID" 2>/dev/null || true; SETUP_PID=""
+done_step
+
+# The file type's registration works only once installed: dpkg's triggers (shared-mime-info,
+# desktop-file-utils) build the caches that file managers read. Root only (CI), removed after.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  step "install the .deb: *.amocrm-setup opens amocrm-wizard --setup"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shared-mime-info desktop-file-utils \
+    >/dev/null
+  INSTALLED=1
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$ROOT_DIR/$DEB" >/dev/null
+  [ -f /usr/share/mime/application/x-amocrm-setup.xml ] || fail "the MIME database does not know application/x-amocrm-setup"
+  grep -q '^[0-9]*:application/x-amocrm-setup:\*\.amocrm-setup$' /usr/share/mime/globs2 \
+    || fail "*.amocrm-setup is not in the MIME globs"
+  grep -q '^application/x-amocrm-setup=.*amocrm-wizard-setup\.desktop' /usr/share/applications/mimeinfo.cache \
+    || fail "no desktop entry opens application/x-amocrm-setup"
+  grep -q '^Exec=amocrm-wizard --setup %f$' /usr/share/applications/amocrm-wizard-setup.desktop \
+    || fail "the installed entry does not run amocrm-wizard --setup FILE"
+  dpkg --purge amocrm-wizard >/dev/null
+  INSTALLED=0
+  if grep -q 'amocrm-setup' /usr/share/mime/globs2; then fail "the MIME type outlived the package"; fi
+  done_step
+fi
 
 step "--demo offscreen for 8 s"
 "$BIN" --demo > "$WORK/demo.out" 2> "$WORK/demo.err" &

@@ -11,9 +11,10 @@ libgbm1 libdrm2 libx11-xcb1 libxcb1 libxi6 libxrender1 libxext6 libx11-6 \
 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 \
 libxcb-xkb1 libxcb-randr0 libxcb-xfixes0 libxcb-sync1 libxcb-shm0 libxcb-glx0 libxkbcommon-x11-0 fonts-dejavu-core"
 # openssh-server: the ssh:// target's tests start a real sshd on a loopback port (never 22);
-# util-linux gives them flock, as on the servers the target writes to. cron: the Done page
-# offers the daily renewal only where a scheduler exists (the GUI tests use it).
-TOOLS="xvfb xauth imagemagick openssh-server openssh-client util-linux cron"
+# util-linux gives them flock, as on the servers the target writes to; procps, pgrep. cron: the
+# Done page offers the daily renewal only where a scheduler exists (the GUI tests use it).
+# pgbouncer: the SQL target's contention tests also run through it in transaction mode.
+TOOLS="xvfb xauth imagemagick openssh-server openssh-client util-linux procps cron pgbouncer"
 PYTHON="${PYTHON:-python3}"
 
 installed() {

@@ -11,6 +11,7 @@ into a test module: ``from tests.ssh_server import ssh_server, remote  # noqa: F
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import secrets
@@ -88,10 +89,9 @@ class SshServer:
         return ["runuser", "-u", USER, "--", *command]
 
 
-@pytest.fixture(scope="session")
-def ssh_server() -> Iterator[SshServer]:
-    if not SSHD.exists() or os.geteuid() != 0:
-        pytest.skip("needs root and /usr/sbin/sshd (scripts/setup.sh installs openssh-server)")
+@contextlib.contextmanager
+def running_ssh_server() -> Iterator[SshServer]:
+    """sshd on a free loopback port, its test user ready; stopped and cleaned up afterwards."""
     user = _ensure_user()
     password = "pw-" + secrets.token_hex(8)
     subprocess.run(["chpasswd"], input=f"{USER}:{password}\n", text=True, check=True)
@@ -139,6 +139,14 @@ LogLevel ERROR
         process.wait(10)
         log.close()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ssh_server() -> Iterator[SshServer]:
+    if not SSHD.exists() or os.geteuid() != 0:
+        pytest.skip("needs root and /usr/sbin/sshd (scripts/setup.sh installs openssh-server)")
+    with running_ssh_server() as server:
+        yield server
 
 
 def _wait_for_banner(port: int, process: subprocess.Popen[bytes]) -> None:
@@ -195,24 +203,36 @@ class Remote:
         return path
 
 
+def server_folder(server: SshServer) -> Path:
+    """A fresh folder in the test user's home, owned by that user."""
+    user = server.user
+    folder = Path(tempfile.mkdtemp(prefix="t-", dir=user.pw_dir))
+    os.chown(folder, user.pw_uid, user.pw_gid)
+    folder.chmod(0o755)
+    return folder
+
+
+def client_home(server: SshServer, home: Path) -> Path:
+    """A HOME whose ~/.ssh knows the server and holds a key it accepts; the key's path."""
+    dot_ssh = home / ".ssh"
+    dot_ssh.mkdir(parents=True, mode=0o700)
+    key = dot_ssh / "id_ed25519"
+    public = keygen(key)
+    with server.authorized_keys.open("a") as handle:
+        handle.write(public)
+    (dot_ssh / "known_hosts").write_text(server.known_hosts_line())
+    return key
+
+
 @pytest.fixture
 def remote(ssh_server: SshServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Remote]:
     """A fresh folder on the server and a client home that knows the server and holds an authorized key.
 
     In this process, ``HOME`` points at that client home and no agent is reachable.
     """
-    user = ssh_server.user
-    folder = Path(tempfile.mkdtemp(prefix="t-", dir=user.pw_dir))
-    os.chown(folder, user.pw_uid, user.pw_gid)
-    folder.chmod(0o755)
+    folder = server_folder(ssh_server)
     home = tmp_path / "home"
-    dot_ssh = home / ".ssh"
-    dot_ssh.mkdir(parents=True, mode=0o700)
-    key = dot_ssh / "id_ed25519"
-    public = keygen(key)
-    with ssh_server.authorized_keys.open("a") as handle:
-        handle.write(public)
-    (dot_ssh / "known_hosts").write_text(ssh_server.known_hosts_line())
+    key = client_home(ssh_server, home)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     monkeypatch.delenv("AMOCRM_SSH_PASSWORD", raising=False)

@@ -46,6 +46,8 @@ def run(options: argparse.Namespace) -> int:
         sandbox = Sandbox().start()
     prefill = None
     try:
+        if not _read_setup_file(options):
+            return 2
         prefill, target = _prefill(options, sandbox)
         return _run(prefill, target)
     finally:
@@ -85,12 +87,31 @@ def application() -> QApplication:
     return app
 
 
+def _read_setup_file(options: argparse.Namespace) -> bool:
+    """``--setup FILE`` becomes the same prefill as the flags; a bad file is shown, not opened."""
+    from wizard.core.errors import WizardError
+    from wizard.setupfile import apply_setup
+
+    try:
+        apply_setup(options)
+    except WizardError as error:
+        from PySide6.QtWidgets import QMessageBox
+
+        from wizard.core.catalogue import describe
+
+        failure = describe(error)
+        QMessageBox.critical(None, failure.title, f"{failure.explanation}\n\n{failure.fix}")
+        return False
+    return True
+
+
 def _prefill(options: argparse.Namespace, sandbox: object | None) -> tuple[Prefill, TargetChoice]:
     prefill = Prefill(
         account=options.account or "",
         client_id=options.client_id or "",
         client_secret=os.environ.get(SECRET_ENV, ""),
         redirect_uri=options.redirect_uri or "",
+        restart_cmd=getattr(options, "restart_cmd", None) or "",
     )
     if sandbox is not None:
         from wizard.sandbox import Sandbox

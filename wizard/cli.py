@@ -254,7 +254,7 @@ def _gui_installed() -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = _setup_file_as_option(list(sys.argv[1:] if argv is None else argv))
     options = build_parser().parse_args(args)
     if options.command is None:
         if not _gui_installed():
@@ -276,6 +276,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         say(_stopped(), file=sys.stderr)
         return 1
+
+
+def _setup_file_as_option(args: list[str]) -> list[str]:
+    """``amocrm-wizard FILE.amocrm-setup`` (how macOS's argv emulation hands over a
+    double-clicked file) means ``--setup FILE``."""
+    if len(args) == 1 and args[0].lower().endswith(".amocrm-setup") and not args[0].startswith("-"):
+        return ["--setup", args[0]]
+    return args
 
 
 def _stopped() -> str:

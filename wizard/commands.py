@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from datetime import timedelta
 from typing import TextIO
@@ -17,6 +16,7 @@ from wizard import restart
 from wizard.core import consent, oauth, validate
 from wizard.core.account import Account, parse_account
 from wizard.core.connection import (
+    ACCESS_TOKEN,
     BASE_URL,
     CLIENT_ID,
     CLIENT_SECRET,
@@ -36,6 +36,7 @@ from wizard.core.logs import LOGGER_NAME
 from wizard.core.redact import mask, register_secret
 from wizard.core.tokens import TokenPair, format_utc, utcnow
 from wizard.targets import TokenTarget, open_target
+from wizard.targets.credentials import TO_CALL, TO_REFRESH, found_nowhere
 
 log = logging.getLogger(LOGGER_NAME)
 
@@ -43,6 +44,8 @@ SECRET_ENV = "AMOCRM_CLIENT_SECRET"
 
 
 def _target(options: argparse.Namespace) -> TokenTarget:
+    """The target, completed from the flags, the environment and the keyring in the
+    contract's order (``wizard.targets.credentials``)."""
     return open_target(
         env=options.env,
         db=options.db,
@@ -53,17 +56,17 @@ def _target(options: argparse.Namespace) -> TokenTarget:
 
 
 def _known_values(options: argparse.Namespace) -> dict[str, str]:
-    """What the flags (and the secret's environment variable) say, for a database table
-    that keeps only the tokens, like the backend's own ``system_settings``."""
+    """What the flags say, as contract keys (the secret from --client-secret-stdin)."""
     known: dict[str, str] = {}
     if getattr(options, "account", None):
-        known[BASE_URL] = parse_account(options.account).base_url
+        account = parse_account(options.account)
+        known[BASE_URL], known[SUBDOMAIN] = account.base_url, account.subdomain
     if getattr(options, "client_id", None):
         known[CLIENT_ID] = validate.client_id(options.client_id)
     if getattr(options, "redirect_uri", None):
         known[REDIRECT_URI] = validate.redirect_uri(options.redirect_uri)
-    if os.environ.get(SECRET_ENV):
-        known[CLIENT_SECRET] = os.environ[SECRET_ENV]
+    if getattr(options, "client_secret_stdin", False):
+        known[CLIENT_SECRET] = sys.stdin.readline().strip()
     return known
 
 
@@ -72,8 +75,9 @@ def _known_values(options: argparse.Namespace) -> dict[str, str]:
 
 def cmd_connect(options: argparse.Namespace, out: TextIO) -> int:
     target = _target(options)
-    stored = target.load()
-    account = parse_account(_pick(options.account, stored.base_url if stored else "", "--account"))
+    found = target.read_values()  # flags first (credentials.resolve)
+    # The flag as typed, so that what was left out of a pasted address can be said.
+    account = parse_account(options.account or _pick(found.get(BASE_URL, ""), "--account"))
     if account.dropped:
         say(
             _(
@@ -83,13 +87,9 @@ def cmd_connect(options: argparse.Namespace, out: TextIO) -> int:
             ),
             file=out,
         )
-    client_id = validate.client_id(
-        _pick(options.client_id, stored.client_id if stored else "", "--client-id")
-    )
-    redirect_uri = validate.redirect_uri(
-        _pick(options.redirect_uri, stored.redirect_uri if stored else "", "--redirect-uri")
-    )
-    secret = validate.client_secret(_client_secret(options, account, client_id, stored))
+    client_id = validate.client_id(_pick(found.get(CLIENT_ID, ""), "--client-id"))
+    redirect_uri = validate.redirect_uri(_pick(found.get(REDIRECT_URI, ""), "--redirect-uri"))
+    secret = validate.client_secret(_client_secret(found))
     register_secret(secret)
     # Refuse now what a save would refuse later (an unwritable target, a value the target
     # cannot hold): a code spent on tokens we cannot store is lost.
@@ -103,9 +103,8 @@ def cmd_connect(options: argparse.Namespace, out: TextIO) -> int:
     with deferred_interrupt():
         tokens = oauth.exchange_code(account, client_id, secret, redirect_uri, code)
         connection = Connection(account.base_url, client_id, secret, redirect_uri, tokens)
-        report = target.save(connection)
+        report = target.save(connection)  # the one save path: it keeps the secret in the keyring too
         note_saved(report.target)
-    _remember_secret(connection)
     say(_("Saved to {target}: {keys}", target=report.target, keys=", ".join(report.written)), file=out)
     for key, where in report.elsewhere.items():
         say(f"  {key}: {render(where)}", file=out)
@@ -143,9 +142,8 @@ def _test_saved(target: TokenTarget, out: TextIO) -> dict[str, object]:
         raise
 
 
-def _pick(given: str | None, stored: str, flag: str) -> str:
-    """A flag's value, else what the target already holds (so "connect again" needs fewer flags)."""
-    value = given or stored
+def _pick(value: str, flag: str) -> str:
+    """A value from the flags or the target (so "connect again" needs fewer flags)."""
     if not value:
         raise ConfigError(
             _("{flag} is missing.", flag=flag),
@@ -154,26 +152,10 @@ def _pick(given: str | None, stored: str, flag: str) -> str:
     return value
 
 
-def _client_secret(
-    options: argparse.Namespace, account: Account, client_id: str, stored: Connection | None
-) -> str:
-    """From --client-secret-stdin, the environment, the target, or the keyring: never argv."""
-    if options.client_secret_stdin:
-        return sys.stdin.readline().strip()
-    if os.environ.get(SECRET_ENV):
-        return os.environ[SECRET_ENV]
-    if (
-        stored
-        and stored.client_secret
-        and stored.base_url == account.base_url
-        and stored.client_id == client_id
-    ):
-        return stored.client_secret
-    from wizard.targets.keyring_store import load_secret
-
-    secret = load_secret(account.base_url, client_id)
-    if secret:
-        return secret
+def _client_secret(found: dict[str, str]) -> str:
+    """From --client-secret-stdin, the target, the environment or the keyring: never argv."""
+    if found.get(CLIENT_SECRET):
+        return found[CLIENT_SECRET]
     raise ConfigError(
         _("The client secret is missing."),
         _(
@@ -204,14 +186,6 @@ def _obtain_code(options: argparse.Namespace, account: Account, client_id: str, 
     if not pasted.strip():
         raise ConfigError(_("No address was pasted."), _("Run the command again and paste the address."))
     return consent.parse_callback(pasted, account, expected_state=state).code
-
-
-def _remember_secret(connection: Connection) -> None:
-    try:
-        from wizard.targets.keyring_store import save_secret
-    except ImportError:  # the keyring module is optional for the headless path
-        return
-    save_secret(connection.base_url, connection.client_id, connection.client_secret)
 
 
 # --- check, status --------------------------------------------------------------------
@@ -306,14 +280,18 @@ def cmd_status(options: argparse.Namespace, out: TextIO) -> int:
     return state.exit_code
 
 
-def _stored(target: TokenTarget) -> Connection:
-    """The stored connection, held to the rules of typed values (exit 2 before anything is sent)."""
-    connection = target.load()
-    if connection is None or connection.tokens is None:
+def _stored(target: TokenTarget, needed: tuple[str, ...] = TO_CALL) -> Connection:
+    """The stored connection, with every ``needed`` value found somewhere (else exit 1),
+    held to the rules of typed values (exit 2 before anything is sent)."""
+    values = target.read_values()
+    connection = Connection.from_values(values)
+    if not values.get(ACCESS_TOKEN):
         raise IncompleteConfigError(
             _("No amoCRM connection is stored in {description}.", description=target.description),
             _("Run amocrm-wizard to connect first."),
         )
+    found_nowhere(target.description, {**values, BASE_URL: connection.base_url if connection else ""}, needed)
+    assert connection is not None and connection.tokens is not None
     return checked(connection)
 
 
@@ -324,7 +302,7 @@ def cmd_test(options: argparse.Namespace, out: TextIO) -> int:
     from wizard.runtime.client import AmoCRMClient
 
     target = _target(options)
-    _stored(target)
+    _stored(target, TO_REFRESH)
     with AmoCRMClient(target) as client:
         info = client.account()
         renewed = client.source.refresh_count
@@ -343,7 +321,7 @@ def cmd_refresh(options: argparse.Namespace, out: TextIO) -> int:
     from wizard.runtime.source import TokenSource
 
     target = _target(options)
-    stored = _stored(target)
+    stored = _stored(target, TO_REFRESH)
     assert stored.tokens is not None
     if options.if_older_than is not None:
         age = utcnow() - stored.tokens.issued_at
@@ -415,6 +393,7 @@ def cmd_token(options: argparse.Namespace, out: TextIO) -> int:
     if not tokens.is_long_lived and (tokens.access_expired(margin=margin) or refused == tokens.access_token):
         from wizard.runtime.source import TokenSource
 
+        found_nowhere(target.description, connection.to_values(), TO_REFRESH)
         # Single-flight: the source takes the target's lock and re-reads it, so when
         # another process renewed meanwhile its pair is printed and nothing is sent.
         connection = TokenSource(target, margin=margin).refresh(stale_access_token=tokens.access_token)
@@ -469,16 +448,14 @@ def cmd_export_setup(options: argparse.Namespace, out: TextIO) -> int:
     from wizard import setupfile
 
     target = _target(options)
-    stored = target.load()
+    found = target.read_values()  # the flags first (credentials.resolve)
     setup = setupfile.Setup(
-        account=parse_account(
-            _pick(options.account, stored.base_url if stored else "", "--account")
-        ).base_url,
-        client_id=_pick(options.client_id, stored.client_id if stored else "", "--client-id"),
-        redirect_uri=_pick(options.redirect_uri, stored.redirect_uri if stored else "", "--redirect-uri"),
+        account=parse_account(_pick(found.get(BASE_URL, ""), "--account")).base_url,
+        client_id=_pick(found.get(CLIENT_ID, ""), "--client-id"),
+        redirect_uri=_pick(found.get(REDIRECT_URI, ""), "--redirect-uri"),
         env="" if options.db else target.description,
         db=setupfile.without_password(options.db) if options.db else "",
-        ssh_host_key=str(getattr(target, "host_fingerprint", lambda: "")()),
+        ssh_host_key=str(getattr(target.underlying(), "host_fingerprint", lambda: "")()),
         restart_cmd=options.restart_cmd or "",
     )
     text = setupfile.dumps(setup)

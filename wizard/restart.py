@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Protocol, TextIO, runtime_checkable
 
 from wizard.core.errors import RestartFailedError, WizardError
@@ -40,23 +41,32 @@ class RunsRemoteCommands(Protocol):
 def restart_backend(
     target: TokenTarget, command: str, timeout: float, out: TextIO
 ) -> RestartFailedError | None:
-    """Run ``command`` where the backend lives; the failure to raise later, or None."""
+    """Run ``command`` where the backend lives, saying so on ``out``; the failure to raise later, or None."""
 
     def write(text: str) -> None:
         out.write(text)
         out.flush()
 
-    if isinstance(target, RunsRemoteCommands):
-        where = target.server
-        say(
-            _("Restarting the backend on {where}: {command}", where=where, command=command),
-            file=out,
-            flush=True,
-        )
-        status = target.run_restart(command, timeout, write)
+    place = target.underlying()
+    if isinstance(place, RunsRemoteCommands):
+        said = _("Restarting the backend on {where}: {command}", where=place.server, command=command)
+    else:
+        said = _("Restarting the backend here: {command}", command=command)
+    say(said, file=out, flush=True)
+    failure = run_restart(target, command, timeout, write)
+    if failure is None:
+        say(_("The backend was restarted."), file=out)
+    return failure
+
+
+def run_restart(target: TokenTarget, command: str, timeout: float, write: Write) -> RestartFailedError | None:
+    """``command`` on the target's server (ssh://) or here; its output to ``write``."""
+    place = target.underlying()  # the ssh:// target itself, under the credentials wrapper
+    if isinstance(place, RunsRemoteCommands):
+        where: str = place.server
+        status = place.run_restart(command, timeout, write)
     else:
         where = _("this computer")
-        say(_("Restarting the backend here: {command}", command=command), file=out, flush=True)
         status = run_locally(command, timeout, write)
     hint = _(
         "The new tokens are saved in {target}. "
@@ -84,7 +94,6 @@ def restart_backend(
             ),
             hint,
         )
-    say(_("The backend was restarted."), file=out)
     return None
 
 
@@ -160,3 +169,23 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+@dataclass(frozen=True)
+class RestartOutcome:
+    """A restart run for the wizard's pages: what it printed, and its failure if it failed."""
+
+    command: str
+    output: str
+    failure: RestartFailedError | None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+def restart_captured(target: TokenTarget, command: str, timeout: float = DEFAULT_TIMEOUT) -> RestartOutcome:
+    """``run_restart`` with the command's output kept, for a page to show."""
+    output: list[str] = []
+    failure = run_restart(target, command, timeout, output.append)
+    return RestartOutcome(command, "".join(output), failure)

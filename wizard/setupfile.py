@@ -80,7 +80,7 @@ def read_setup(path: str | Path) -> Setup:
 def loads(text: str, name: str = "the setup file") -> Setup:
     def bad(message: str) -> InvalidSetupFileError:
         return InvalidSetupFileError(
-            _("{file}: {problem}", file=name, problem=message),
+            _("In {file}: {problem}", file=name, problem=message),
             _("Ask the backend's developer for a new file (amocrm-wizard export-setup)."),
         )
 
@@ -171,7 +171,9 @@ def _named(key: str, check_value: Callable[[], object]) -> None:
     except InvalidSetupFileError:
         raise
     except ConfigError as exc:
-        raise InvalidSetupFileError(_("{key}: {problem}", key=key, problem=exc.message), exc.hint) from exc
+        raise InvalidSetupFileError(
+            _("{key} is not right: {problem}", key=key, problem=exc.message), exc.hint
+        ) from exc
 
 
 def _check_env(env: str) -> None:
@@ -240,7 +242,11 @@ def dumps(setup: Setup) -> str:
 
 
 def without_password(db_url: str) -> str:
-    """A database URL as a setup file may hold it: the password left out."""
+    """A database URL as a setup file may hold it: the password left out, an SQLite path absolute."""
+    if db_url.lower().startswith("sqlite:///") and not db_url.lower().startswith("sqlite:////"):
+        relative = db_url[len("sqlite:///") :]
+        if relative and relative != ":memory:" and not PureWindowsPath(relative).is_absolute():
+            return "sqlite:///" + str(Path(relative).absolute())
     parts = urlsplit(db_url)
     if parts.password is None:
         return db_url
@@ -250,3 +256,28 @@ def without_password(db_url: str) -> str:
         (f"{parts.username}@" if parts.username else "") + host + (f":{parts.port}" if parts.port else "")
     )
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+# --- opening the wizard with one ---------------------------------------------------------
+
+
+def apply_setup(options: Any) -> Setup | None:
+    """``--setup FILE``: fill the same prefill options as --account, --client-id,
+    --redirect-uri and --env/--db (flags given on the command line win), and let the
+    server named by ``ssh_host_key`` in. ``options.restart_cmd`` gets the backend's command."""
+    path = getattr(options, "setup", None)
+    if not path:
+        return None
+    setup = read_setup(path)
+    for name in ("account", "client_id", "redirect_uri"):
+        if not getattr(options, name, None):
+            setattr(options, name, getattr(setup, name) or None)
+    if not (getattr(options, "env", None) or getattr(options, "db", None)):
+        options.env = setup.env or None
+        options.db = setup.db or None
+    if setup.ssh_host_key:
+        from wizard.targets.ssh_session import confirm_host_key
+
+        confirm_host_key(setup.ssh_host_key)
+    options.restart_cmd = getattr(options, "restart_cmd", None) or setup.restart_cmd or None
+    return setup

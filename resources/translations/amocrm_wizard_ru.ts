@@ -917,21 +917,6 @@ The values it uses are on your integration in amoCRM: Settings → Integrations 
         <translation>Скопируйте долгосрочный токен ещё раз, целиком, с вкладки «Ключи и доступы» частной интеграции в amoCRM.</translation>
     </message>
     <message>
-        <location filename="../../wizard/ui/jobs.py" line="139"/>
-        <source>After saving, {target} does not hold what was written ({keys}).</source>
-        <translation>После сохранения в {target} оказалось не то, что было записано ({keys}).</translation>
-    </message>
-    <message>
-        <location filename="../../wizard/ui/jobs.py" line="146"/>
-        <source>Check that nothing else is writing there at the same moment, then save again.</source>
-        <translation>Убедитесь, что туда одновременно больше никто не пишет, и сохраните ещё раз.</translation>
-    </message>
-    <message>
-        <location filename="../../wizard/ui/jobs.py" line="169"/>
-        <source>The secret was not kept in the OS keyring: {reason}</source>
-        <translation>Секретный ключ не сохранён в хранилище паролей системы: {reason}</translation>
-    </message>
-    <message>
         <location filename="../../wizard/ui/jobs.py" line="175"/>
         <source>The OS keyring is not available; the secret was not kept there.</source>
         <translation>Хранилище паролей системы недоступно, секретный ключ в нём не сохранён.</translation>
@@ -1106,6 +1091,22 @@ The values it uses are on your integration in amoCRM: Settings → Integrations 
 </context>
 <context>
     <name>SavePage</name>
+    <message>
+        <source>Restart command</source>
+        <translation>Команда перезапуска</translation>
+    </message>
+    <message>
+        <source>Runs right after the tokens are saved: on the server for an ssh:// target, through a login shell; on this computer otherwise.</source>
+        <translation>Выполняется сразу после сохранения токенов: на сервере для адреса ssh:// (через оболочку входа), иначе на этом компьютере.</translation>
+    </message>
+    <message>
+        <source>Then restart the backend with (optional):</source>
+        <translation>Затем перезапустить бэкенд командой (необязательно):</translation>
+    </message>
+    <message>
+        <source>e.g. pm2 restart backend</source>
+        <translation>например, pm2 restart backend</translation>
+    </message>
     <message>
         <location filename="../../wizard/ui/save.py" line="70"/>
         <source>Save the connection</source>
@@ -1610,6 +1611,78 @@ For a new connection you need an integration in amoCRM: Settings → Integration
         <location filename="../../wizard/ui/welcome.py" line="368"/>
         <source>Refresh token: {age} days old, {left} days left (until {when}).</source>
         <translation>Refresh-токен: возраст {age} дн., осталось {left} дн. (до {when}).</translation>
+    </message>
+</context>
+<context>
+    <name>HostKeyQuestion</name>
+    <message>
+        <source>Is this your server?</source>
+        <translation>Это ваш сервер?</translation>
+    </message>
+    <message>
+        <source>The wizard has never connected to {host}. Its host key has the fingerprint:</source>
+        <translation>Мастер ещё ни разу не подключался к {host}. Отпечаток ключа этого сервера:</translation>
+    </message>
+    <message>
+        <source>Trust it only if it is the fingerprint your server&apos;s administrator sees (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the server). Otherwise somebody may be pretending to be your server.</source>
+        <translation>Доверяйте ему, только если это тот же отпечаток, который видит администратор сервера (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub на сервере). Иначе кто-то может выдавать себя за ваш сервер.</translation>
+    </message>
+</context>
+<context>
+    <name>Restart</name>
+    <message>
+        <source>The backend was restarted: {command}</source>
+        <translation>Бэкенд перезапущен: {command}</translation>
+    </message>
+    <message>
+        <source>The tokens are saved, but the backend was not restarted. {reason}</source>
+        <translation>Токены сохранены, но бэкенд не перезапущен. {reason}</translation>
+    </message>
+</context>
+<context>
+    <name>SshPasswordQuestion</name>
+    <message>
+        <source>Keep it in the OS keyring</source>
+        <translation>Сохранить его в хранилище паролей системы</translation>
+    </message>
+    <message>
+        <source>Log in to the server</source>
+        <translation>Вход на сервер</translation>
+    </message>
+    <message>
+        <source>SSH password</source>
+        <translation>Пароль SSH</translation>
+    </message>
+    <message>
+        <source>The server refused the keys. Password for {server}:</source>
+        <translation>Сервер не принял ключи. Пароль для {server}:</translation>
+    </message>
+</context>
+<context>
+    <name>SetupExport</name>
+    <message>
+        <source>Could not write {path}: {reason}</source>
+        <translation>Не удалось записать {path}: {reason}</translation>
+    </message>
+    <message>
+        <source>Prepare a setup for an admin…</source>
+        <translation>Подготовить настройку для администратора…</translation>
+    </message>
+    <message>
+        <source>Preparing…</source>
+        <translation>Подготовка…</translation>
+    </message>
+    <message>
+        <source>Save the setup file</source>
+        <translation>Сохранить файл настройки</translation>
+    </message>
+    <message>
+        <source>Writes a .amocrm-setup file with everything but the secrets: an admin opens it with this wizard, logs in and presses Allow.</source>
+        <translation>Записывает файл .amocrm-setup со всем, кроме секретов: администратор открывает его этим мастером, входит в amoCRM и нажимает «Разрешить».</translation>
+    </message>
+    <message>
+        <source>Written to {path}. It holds no secret: send it to the admin.</source>
+        <translation>Записано в {path}. Секретов в нём нет: отправьте его администратору.</translation>
     </message>
 </context>
 </TS>

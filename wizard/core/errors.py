@@ -270,6 +270,11 @@ class ServerLoginRefusedError(TargetError):
 
     code = "ssh_login_refused"
 
+    def __init__(self, message: str, hint: str = "", *, server: str = "") -> None:
+        super().__init__(message, hint)
+        #: ``user@host[:port]``: the server a password would be for.
+        self.server = server
+
 
 class UnknownHostKeyError(TargetError):
     """The SSH server's host key is not in known_hosts yet: the admin must confirm it."""

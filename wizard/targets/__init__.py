@@ -21,25 +21,31 @@ def open_target(
     ssh_key: str | None = None,
     ssh_host_key: str | None = None,
 ) -> TokenTarget:
-    """The target named by ``--env PATH`` or ``--db URL`` (default: ``.env`` here).
+    """The target named by ``--env PATH`` or ``--db URL`` (default: ``.env`` here), completed
+    in the contract's order (``wizard.targets.credentials``).
 
-    ``known_values`` (contract keys from ``--account``, ``--client-id`` …) fill in what a
-    database table has no column for, such as the backend's own seed-shaped table.
+    ``known_values``: contract keys from the flags (``--account``, ``--client-id`` …, the
+    secret from standard input) or typed in the wizard; they come before the target's own.
     ``--env ssh://…`` is a .env on a server; ``ssh_key`` and ``ssh_host_key`` are its
     ``--ssh-key`` and ``--ssh-host-key``.
     """
     if env and db:
         raise InvalidTargetError(_("Both --env and --db were given."), _("Choose one place for the tokens."))
+    from wizard.targets.credentials import Credentials
+
+    target: TokenTarget
     if db:
         # Imported here so the .env path never pays for SQLAlchemy.
         from wizard.targets.sql import SqlTarget
 
-        return SqlTarget(db, known_values=known_values)
-    if env and env.strip().lower().startswith("ssh://"):
+        target = SqlTarget(db)
+    elif env and env.strip().lower().startswith("ssh://"):
         # Imported here so a local .env never pays for paramiko.
         from wizard.targets.ssh import SshEnvTarget
 
-        return SshEnvTarget(env, ssh_key=ssh_key, ssh_host_key=ssh_host_key)
-    from wizard.targets.envfile import EnvFileTarget
+        target = SshEnvTarget(env, ssh_key=ssh_key, ssh_host_key=ssh_host_key)
+    else:
+        from wizard.targets.envfile import EnvFileTarget
 
-    return EnvFileTarget(env or DEFAULT_ENV)
+        target = EnvFileTarget(env or DEFAULT_ENV)
+    return Credentials(target, known_values)

@@ -27,6 +27,9 @@ class SaveReport:
     written: tuple[str, ...]  # contract keys written to the target
     #: contract key → where it went instead (e.g. "the OS keyring"), or why it was not stored.
     elsewhere: dict[str, str] = field(default_factory=dict)
+    #: Whether the secret was also kept in the OS keyring; None when that was not tried.
+    #: Not part of what the admin is shown before saving, so plans compare equal to reports.
+    kept_in_keyring: bool | None = field(default=None, compare=False)
 
 
 class Held(abc.ABC):
@@ -37,6 +40,13 @@ class Held(abc.ABC):
     @abc.abstractmethod
     def save(self, connection: Connection) -> SaveReport:
         """Write durably (fsync / commit) before returning; the lock is still held."""
+
+    def values(self) -> dict[str, str] | None:
+        """What the target holds under the lock, as contract keys (missing keys absent):
+        more than ``stored`` where the target holds part of a connection, such as tokens
+        without an account address. None: read the target again, which says the same while
+        the lock is held."""
+        return None
 
 
 class TokenTarget(abc.ABC):
@@ -70,14 +80,10 @@ class TokenTarget(abc.ABC):
         with self.lock() as held:
             return held.save(connection)
 
-    def compare_and_swap(self, expected_refresh_token: str | None, connection: Connection) -> bool:
-        """Save only if the stored refresh token is still ``expected_refresh_token``."""
-        with self.lock() as held:
-            stored = held.stored.tokens.refresh_token if held.stored and held.stored.tokens else None
-            if (stored or None) != (expected_refresh_token or None):
-                return False
-            held.save(connection)
-            return True
+    def underlying(self) -> TokenTarget:
+        """The place itself, under any wrapper (``credentials.Credentials``): for what only
+        one kind of place can do, such as running the restart on an ssh:// server."""
+        return self
 
     def close(self) -> None:  # noqa: B027  (optional hook: files hold nothing open)
         """Release connections or handles (nothing to do for files)."""

@@ -19,11 +19,15 @@ import keyring.backends.fail
 import keyring.errors
 from keyring.backend import KeyringBackend
 
+from wizard.core.logs import LOGGER_NAME
+
 SERVICE = "amocrm-wizard"
 #: Below Windows Credential Manager's 2,560-byte limit even in UTF-16; secrets are ~64 chars.
 MAX_SECRET_LENGTH = 2000
 
-log = logging.getLogger(__name__)
+# Under the project's logger, so its handlers' redaction applies: a backend's own error
+# words may carry what it was given.
+log = logging.getLogger(f"{LOGGER_NAME}.targets.keyring")
 
 _UNAVAILABLE_SAVE = "No OS keyring is available; the client secret was not saved there."
 _UNAVAILABLE_LOAD = "No OS keyring is available; the client secret could not be read from it."
@@ -36,12 +40,15 @@ class _WarnOnce:
         self._lock = threading.Lock()
         self.warned = False
 
-    def __call__(self, message: str) -> None:
+    def __call__(self, message: str, reason: BaseException | None = None) -> None:
         with self._lock:
             if self.warned:
                 return
             self.warned = True
-        log.warning(message)
+        if reason is None:
+            log.warning(message)
+        else:
+            log.warning("%s (%s)", message, reason)
 
 
 _warn_unavailable = _WarnOnce()
@@ -83,8 +90,8 @@ def save_secret(base_url: str, client_id: str, secret: str) -> bool:
         return False
     try:
         backend.set_password(SERVICE, _username(base_url, client_id), secret)
-    except keyring.errors.KeyringError:
-        _warn_unavailable(_UNAVAILABLE_SAVE)
+    except keyring.errors.KeyringError as exc:
+        _warn_unavailable(_UNAVAILABLE_SAVE, exc)
         return False
     return True
 
@@ -97,8 +104,8 @@ def load_secret(base_url: str, client_id: str) -> str | None:
         return None
     try:
         return backend.get_password(SERVICE, _username(base_url, client_id))
-    except keyring.errors.KeyringError:
-        _warn_unavailable(_UNAVAILABLE_LOAD)
+    except keyring.errors.KeyringError as exc:
+        _warn_unavailable(_UNAVAILABLE_LOAD, exc)
         return None
 
 
@@ -111,7 +118,7 @@ def delete_secret(base_url: str, client_id: str) -> bool:
         backend.delete_password(SERVICE, _username(base_url, client_id))
     except keyring.errors.PasswordDeleteError:
         return False
-    except keyring.errors.KeyringError:
-        _warn_unavailable(_UNAVAILABLE_LOAD)
+    except keyring.errors.KeyringError as exc:
+        _warn_unavailable(_UNAVAILABLE_LOAD, exc)
         return False
     return True

@@ -206,7 +206,8 @@ class SshEnvTarget(TokenTarget):
         if self._flock_checked:
             return
         found = self.session.run("if command -v flock >/dev/null 2>&1; then echo yes; else echo no; fi")
-        answer = found.stdout.strip()
+        # The last line: a login script of the user may print something before it.
+        answer = (found.stdout.strip().splitlines() or [""])[-1].strip()
         if answer == "no":
             raise TargetError(
                 _(

@@ -38,12 +38,15 @@ from wizard.core.errors import (
     UnknownHostKeyError,
 )
 from wizard.core.i18n import _
+from wizard.targets import ssh_password
 
 PASSWORD_ENV = "AMOCRM_SSH_PASSWORD"
 SCHEME = "ssh://"
 DEFAULT_PORT = 22
 CONNECT_TIMEOUT = 15.0
 COMMAND_TIMEOUT = 30.0
+#: How long past its timeout a restart command may take to start before it is abandoned.
+PID_GRACE = 10.0
 
 # Plain names only: a user or host name reaches ssh_config matching and the server's shell,
 # where quotes, spaces, `;`, `$` or a leading `-` would mean something else.
@@ -259,6 +262,15 @@ def remember_host_key(name: str, key: paramiko.PKey) -> None:
         handle.write(lead + f"{name} {key.get_name()} {key.get_base64()}\n".encode())
 
 
+#: Fingerprints the admin confirmed for this process: in the wizard, or through a setup file.
+_confirmed: set[str] = set()
+
+
+def confirm_host_key(fingerprint: str) -> None:
+    """Let the unknown server with this ``SHA256:…`` fingerprint in (and into known_hosts)."""
+    _confirmed.add(check_fingerprint(fingerprint))
+
+
 class _ConfirmedOrRefused(paramiko.MissingHostKeyPolicy):
     """An unknown host passes only when the admin named its fingerprint (StrictHostKeyChecking=ask)."""
 
@@ -267,7 +279,7 @@ class _ConfirmedOrRefused(paramiko.MissingHostKeyPolicy):
 
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
         fingerprint = key.fingerprint
-        if self.accepted is not None and self.accepted == fingerprint.rstrip("="):
+        if fingerprint.rstrip("=") in {self.accepted, *_confirmed}:
             remember_host_key(hostname, key)
             return
         raise UnknownHostKeyError(
@@ -380,6 +392,16 @@ class SshSession:
             return self._sftp
 
     def _connect(self) -> paramiko.SSHClient:
+        password = self.password or ssh_password.typed(str(self.settings))
+        try:
+            return self._connect_with(password)
+        except ServerLoginRefusedError:
+            kept = "" if password else ssh_password.remembered(str(self.settings))
+            if not kept:
+                raise
+        return self._connect_with(kept)
+
+    def _connect_with(self, password: str | None) -> paramiko.SSHClient:
         settings = self.settings
         client = paramiko.SSHClient()
         for file in _known_hosts_files():
@@ -396,7 +418,7 @@ class SshSession:
                 settings.hostname,
                 port=settings.port,
                 username=settings.user,
-                password=self.password or None,
+                password=password or None,
                 # paramiko takes a list here too; its stubs say only str.
                 key_filename=list(settings.identity_files) or None,  # type: ignore[arg-type]
                 timeout=CONNECT_TIMEOUT,
@@ -411,6 +433,7 @@ class SshSession:
             raise ServerLoginRefusedError(
                 _("A key for {server} is protected by a passphrase.", server=settings),
                 _("Set {env} to the passphrase, or add the key to ssh-agent.", env=PASSWORD_ENV),
+                server=str(settings),
             ) from exc
         except paramiko.AuthenticationException as exc:
             client.close()
@@ -424,6 +447,7 @@ class SshSession:
                     "pass --ssh-key PATH, or set {env} to the password.",
                     env=PASSWORD_ENV,
                 ),
+                server=str(settings),
             ) from exc
         except (UnknownHostKeyError, TargetError):
             client.close()
@@ -439,6 +463,7 @@ class SshSession:
                     "or set {env} to the password.",
                     env=PASSWORD_ENV,
                 ),
+                server=str(settings),
             ) from exc
         except (OSError, EOFError) as exc:
             client.close()
@@ -496,12 +521,13 @@ class SshSession:
                 try:
                     data = channel.recv(32768)
                 except TimeoutError:
-                    if time.monotonic() > deadline:
-                        if pid.isdigit():
-                            with contextlib.suppress(TargetError):
-                                self.run(f"kill -TERM -{pid} 2>/dev/null || kill -TERM {pid}", timeout=10)
-                        return None
-                    continue
+                    now = time.monotonic()
+                    # Past the deadline, but the shell has not said who it is yet (a slow login):
+                    # wait a little longer for that, so that the group can still be stopped.
+                    if now <= deadline or (not pid and now <= deadline + PID_GRACE):
+                        continue
+                    self._stop_group(pid)
+                    return None
                 if not data:
                     break
                 if not pid:
@@ -517,6 +543,11 @@ class SshSession:
             raise self._lost(exc) from exc
         finally:
             channel.close()
+
+    def _stop_group(self, pid: str) -> None:
+        if pid.isdigit():
+            with contextlib.suppress(TargetError):
+                self.run(f"kill -TERM -{pid} 2>/dev/null || kill -TERM {pid}", timeout=10)
 
     def hold_flock(self, lock_path: str, timeout: float) -> RemoteFlock:
         """Take ``flock`` on ``lock_path`` on the server and keep it until ``release``."""
@@ -601,8 +632,8 @@ class RemoteFlock:
         channel = self._channel
         try:
             channel.shutdown_write()
-            channel.settimeout(CONNECT_TIMEOUT)
-            channel.recv_exit_status()
+            # Bounded: a connection that died meanwhile ends the remote flock by itself.
+            channel.status_event.wait(CONNECT_TIMEOUT)
         except (paramiko.SSHException, OSError, EOFError):
             pass  # a broken connection ends the remote flock anyway
         finally:

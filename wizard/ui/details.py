@@ -35,14 +35,11 @@ def _with_colon(name: Callable[[], str]) -> Callable[[], str]:
 
 
 def _keyring_secret(base_url: str, client_id: str) -> str:
-    try:
-        from wizard.targets.keyring_store import load_secret
-    except ImportError:
-        return ""
-    try:
-        return load_secret(base_url, client_id) or ""
-    except WizardError:
-        return ""
+    """The last place the one order looks (``credentials.resolve``), asked off the UI thread."""
+    from wizard.targets.credentials import keyring_lookup, resolve
+
+    found = resolve({"AMOCRM_BASE_URL": base_url, "AMOCRM_CLIENT_ID": client_id}, {}, {}, keyring_lookup())
+    return found.values.get("AMOCRM_CLIENT_SECRET", "")
 
 
 def pasted_host(text: str) -> str | None:
@@ -362,26 +359,17 @@ class DetailsPage(WizardPage):
     # --- QWizardPage ----------------------------------------------------------------
 
     def initializePage(self) -> None:
-        session = self.session
-        prefill = session.prefill
-        stored = session.stored if session.mode is Mode.CONNECT else None
-        account = session.account.base_url if session.account else ""
-        for edit, values in (
-            (self.account, (account, prefill.account, stored.base_url if stored else "")),
-            (self.client_id, (session.client_id, prefill.client_id, stored.client_id if stored else "")),
-            (
-                self.secret,
-                (session.client_secret, prefill.client_secret, stored.client_secret if stored else ""),
-            ),
-            (
-                self.redirect,
-                (session.redirect_uri, prefill.redirect_uri, stored.redirect_uri if stored else ""),
-            ),
+        values = self.session.starting_values()
+        for edit, key in (
+            (self.account, "AMOCRM_BASE_URL"),
+            (self.client_id, "AMOCRM_CLIENT_ID"),
+            (self.secret, "AMOCRM_CLIENT_SECRET"),
+            (self.redirect, "AMOCRM_REDIRECT_URI"),
         ):
             if not edit.text():
                 self._filling = True  # one check of every field below, not one per keystroke
                 try:
-                    edit.setText(next((v for v in values if v), ""))
+                    edit.setText(values.get(key, ""))
                 finally:
                     self._filling = False
         for edit in (self.account, self.client_id, self.secret, self.redirect):

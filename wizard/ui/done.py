@@ -19,6 +19,7 @@ from wizard.core.redact import mask
 from wizard.ui.base import WizardPage, paragraph
 from wizard.ui.jobs import schedule_install_job, schedule_plan_job
 from wizard.ui.model import Mode, Session, TargetKind
+from wizard.ui.setupexport import SetupExport
 from wizard.ui.widgets import BusyIndicator, CommandBox, Notice, local_time
 from wizard.ui.worker import Worker
 
@@ -61,6 +62,8 @@ class DonePage(WizardPage):
         self.copied = QLabel(self)
         buttons.addWidget(self.copied, 1)
         layout.addLayout(buttons)
+        self.setup_export = SetupExport(session, worker, self.texts, self)  # for an admin elsewhere
+        layout.addWidget(self.setup_export)
         self.renew = paragraph("", self)
         layout.addWidget(self.renew)
 

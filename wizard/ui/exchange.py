@@ -180,7 +180,15 @@ class ExchangePage(WizardPage):
                 self.busy.start(lambda: self.tr("Calling amoCRM with the stored tokens…"))
             else:
                 self.busy.start(lambda: self.tr("Renewing the tokens and saving the new pair…"))
-            self._job = self.worker.submit(lambda: job(target, known), self._on_done, self._on_failed)
+            from wizard.ui.restarting import remembered_command
+
+            restart_cmd = session.restart_cmd or remembered_command(target.value)
+            run = (
+                (lambda: test_job(target, known))
+                if job is test_job
+                else (lambda: renew_job(target, known, restart_cmd))
+            )
+            self._job = self.worker.submit(run, self._on_done, self._on_failed)
         self.completeChanged.emit()
 
     def _on_done(self, result: Any) -> None:
@@ -190,6 +198,10 @@ class ExchangePage(WizardPage):
         self.session.result = result
         self.session.rejected_secret = ""
         self._result = result
+        if result.restart is not None:  # a renewal restarted the backend: the Done page says how
+            from wizard.ui.restarting import outcome_note
+
+            self.session.notes = [outcome_note(result.restart)]
         self._show(result)
         refresh_steps = getattr(self.wizard(), "refresh_steps", None)
         if refresh_steps is not None:

@@ -18,6 +18,7 @@ from wizard.ui.texts import UiText, ui_text
 
 if TYPE_CHECKING:
     from wizard.core.connection import Connection
+    from wizard.restart import RestartOutcome
     from wizard.schedule import SchedulePlan
     from wizard.targets import TokenTarget
     from wizard.targets.base import SaveReport
@@ -95,14 +96,24 @@ def test_job(choice: TargetChoice, known_values: Mapping[str, str]) -> Result:
         return Result(client.source.connection, info, renewed=client.source.refresh_count > 0)
 
 
-def renew_job(choice: TargetChoice, known_values: Mapping[str, str]) -> Result:
+def renew_job(choice: TargetChoice, known_values: Mapping[str, str], restart_cmd: str = "") -> Result:
     from wizard.core import oauth
     from wizard.runtime.source import TokenSource
 
-    connection = TokenSource(open_choice(choice, known_values)).refresh()
+    target = open_choice(choice, known_values)
+    try:
+        source = TokenSource(target)
+        connection = source.refresh()
+        restarted = None
+        if restart_cmd and source.refresh_count:  # the same rule as the CLI: a pair this run saved
+            from wizard.restart import restart_captured
+
+            restarted = restart_captured(target, restart_cmd)
+    finally:
+        target.close()
     assert connection.tokens is not None
     info = oauth.fetch_account(connection.account, connection.tokens.access_token)
-    return Result(connection, info, renewed=True)
+    return Result(connection, info, renewed=True, restart=restarted)
 
 
 # --- Save ---------------------------------------------------------------------------------
@@ -111,6 +122,7 @@ def renew_job(choice: TargetChoice, known_values: Mapping[str, str]) -> Result:
 class Saved(NamedTuple):
     report: SaveReport
     keyring_note: UiText | None
+    restart: RestartOutcome | None = None  # the backend's restart, when a command was given
 
 
 def plan_job(choice: TargetChoice, connection: Connection, check: bool) -> SaveReport:
@@ -123,53 +135,28 @@ def plan_job(choice: TargetChoice, connection: Connection, check: bool) -> SaveR
         target.close()
 
 
-def save_job(choice: TargetChoice, connection: Connection) -> Saved:
-    """Write, read back, compare: the admin is told "saved" only when it really is."""
+def save_job(choice: TargetChoice, connection: Connection, restart_cmd: str = "") -> Saved:
+    """The target's one save path: it writes, reads back before it reports, and keeps the
+    secret in the OS keyring (``wizard.targets.credentials``). Then the backend's restart,
+    when there is a command, over the same connection."""
     target = open_choice(choice, _details(connection))
+    restarted = None
     try:
         target.check_writable()
         report = target.save(connection)
-        stored = target.load()
-        wanted = connection.to_values()
-        got = stored.to_values() if stored is not None else {}
-        wrong = [key for key in report.written if got.get(key) != wanted.get(key)]
-        if wrong:
-            raise e.VerificationError(
-                ui_text(
-                    QT_TRANSLATE_NOOP(
-                        "Messages", "After saving, {target} does not hold what was written ({keys})."
-                    ),
-                    target=target.description,
-                    keys=", ".join(wrong),
-                ),
-                ui_text(
-                    QT_TRANSLATE_NOOP(
-                        "Messages",
-                        "Check that nothing else is writing there at the same moment, then save again.",
-                    )
-                ),
-            )
+        if restart_cmd:
+            from wizard.restart import restart_captured
+
+            restarted = restart_captured(target, restart_cmd)
     finally:
         target.close()
-    return Saved(report, _remember_secret(connection))
+    return Saved(report, _keyring_note(report), restarted)
 
 
-def _remember_secret(connection: Connection) -> UiText | None:
-    """The secret goes to the OS keyring too, so a later run can prefill it; optional."""
-    if not connection.client_secret or not connection.client_id:
-        return None
-    try:
-        from wizard.targets.keyring_store import save_secret
-    except ImportError:
-        return None
-    try:
-        saved = save_secret(connection.base_url, connection.client_id, connection.client_secret)
-    except e.WizardError as error:
-        return ui_text(
-            QT_TRANSLATE_NOOP("Messages", "The secret was not kept in the OS keyring: {reason}"),
-            reason=error.message,
-        )
-    if saved is None or saved:
+def _keyring_note(report: SaveReport) -> UiText | None:
+    """Said on the Done page when the secret went to the target but not to the keyring
+    (a secret kept nowhere else is in the report's "elsewhere" already)."""
+    if report.kept_in_keyring is not False or "AMOCRM_CLIENT_SECRET" in report.elsewhere:
         return None
     return ui_text(
         QT_TRANSLATE_NOOP("Messages", "The OS keyring is not available; the secret was not kept there.")

@@ -17,6 +17,7 @@ from wizard.core import errors as e
 if TYPE_CHECKING:  # kept out of the first window's imports (PyJWT, requests)
     from wizard.core.account import Account
     from wizard.core.connection import Connection
+    from wizard.restart import RestartOutcome
     from wizard.targets import TokenTarget
     from wizard.targets.base import SaveReport
 
@@ -90,6 +91,7 @@ class Prefill:
         target: TargetChoice | None = None,
         demo_base_url: str = "",
         demo_folder: str = "",
+        restart_cmd: str = "",
     ) -> None:
         self.account = account
         self.client_id = client_id
@@ -99,6 +101,8 @@ class Prefill:
         #: Shown on the Welcome page in demo mode: where the sandbox runs and where tokens go.
         self.demo_base_url = demo_base_url
         self.demo_folder = demo_folder
+        #: The backend's restart command from a setup file (--setup): the Save page's default.
+        self.restart_cmd = restart_cmd
 
     @property
     def is_demo(self) -> bool:
@@ -108,10 +112,17 @@ class Prefill:
 class Result:
     """What the Exchange page produced."""
 
-    def __init__(self, connection: Connection, account_info: dict[str, Any], renewed: bool = False) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        account_info: dict[str, Any],
+        renewed: bool = False,
+        restart: RestartOutcome | None = None,
+    ) -> None:
         self.connection = connection
         self.account_info = account_info
         self.renewed = renewed  # a refresh happened (Renew now, or Test it met a 401)
+        self.restart = restart  # the backend's restart after a renewal, when one is remembered
 
 
 class Session:
@@ -138,11 +149,13 @@ class Session:
         self.result: Result | None = None
         # Save.
         self.saved: SaveReport | None = None
+        #: The backend's restart command (a setup file's, or typed on the Save page).
+        self.restart_cmd = prefill.restart_cmd
         self.notes: list[str] = []
 
     def known_values(self) -> dict[str, str]:
-        """What the admin entered (or the flags said), as contract keys, for a database
-        table that has no column for them."""
+        """What the admin entered (or the flags said), as contract keys: the flags of
+        ``wizard.targets.credentials.resolve``, which come before what the target holds."""
         from wizard.core.account import parse_account
         from wizard.core.errors import WizardError
 
@@ -162,6 +175,22 @@ class Session:
             if value:
                 known[key] = value
         return known
+
+    def starting_values(self) -> dict[str, str]:
+        """The Details page's first values, in the one order (``credentials.resolve``): what
+        the admin typed or the command line said, then the stored connection when
+        connecting again, then the environment. The account stays as typed: the page
+        shows the admin's own text."""
+        from wizard.targets.credentials import resolve
+
+        stored = self.stored.to_values() if self.stored and self.mode is Mode.CONNECT else {}
+        flags = {
+            "AMOCRM_BASE_URL": self.account.base_url if self.account else self.prefill.account,
+            "AMOCRM_CLIENT_ID": self.client_id or self.prefill.client_id,
+            "AMOCRM_CLIENT_SECRET": self.client_secret or self.prefill.client_secret,
+            "AMOCRM_REDIRECT_URI": self.redirect_uri or self.prefill.redirect_uri,
+        }
+        return resolve(flags, stored).values
 
     def details_connection(self) -> Connection:
         from wizard.core.connection import Connection

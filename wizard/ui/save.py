@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget, QWizard
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget, QWizard
 
 from wizard.core.errors import WizardError
 from wizard.core.i18n import render
 from wizard.ui.base import WizardPage, paragraph
 from wizard.ui.jobs import Saved, open_choice, plan_job, save_job
 from wizard.ui.model import Session, Step, TargetKind
+from wizard.ui.restarting import outcome_note, remember_command, remembered_command
 from wizard.ui.widgets import SETTINGS_ENV_PATH, BusyIndicator, Notice, TargetChooser, settings
 from wizard.ui.worker import Worker
 
@@ -53,6 +54,11 @@ class SavePage(WizardPage):
         self.plan = QLabel(self)
         self.plan.setWordWrap(True)
         layout.addWidget(self.plan)
+        self.restart_label = QLabel(self)
+        self.restart = QLineEdit(self)  # the backend's restart command, remembered per target
+        self.restart_label.setBuddy(self.restart)
+        layout.addWidget(self.restart_label)
+        layout.addWidget(self.restart)
         self.busy = BusyIndicator(self)
         layout.addWidget(self.busy)
         self.notice = Notice(self)
@@ -81,6 +87,17 @@ class SavePage(WizardPage):
             lambda: self.tr("Shows the choice of a .env file or a database, to write somewhere else."),
         )
         t.bind(self.plan.setAccessibleName, lambda: self.tr("What will be written"))
+        t.bind(self.restart_label.setText, lambda: self.tr("Then restart the backend with (optional):"))
+        t.bind(self.restart.setAccessibleName, lambda: self.tr("Restart command"))
+        t.bind(self.restart.setPlaceholderText, lambda: self.tr("e.g. pm2 restart backend"))
+        for setter in (self.restart.setToolTip, self.restart.setAccessibleDescription):
+            t.bind(
+                setter,
+                lambda: self.tr(
+                    "Runs right after the tokens are saved: on the server for an ssh:// target, "
+                    "through a login shell; on this computer otherwise."
+                ),
+            )
 
     def help_text(self) -> str:
         return self.tr(
@@ -106,6 +123,7 @@ class SavePage(WizardPage):
         self.target.set_choice(self.session.target)  # Welcome's choice (remembered default or flags)
         self._show_chooser(not self.session.target.value)
         self._show_destination()
+        self.restart.setText(self.session.restart_cmd or remembered_command(self.session.target.value))
         self._show_plan()
 
     def focus_target(self) -> QWidget | None:
@@ -139,11 +157,14 @@ class SavePage(WizardPage):
             return False
         choice = self.target.choice()
         connection = self._connection()
+        restart_cmd = self.session.restart_cmd = self.restart.text().strip()
         self.notice.clear()
         self.busy.start(
             lambda: self.tr("Writing to {target} and reading it back…").format(target=choice.value)
         )
-        self._job = self.worker.submit(lambda: save_job(choice, connection), self._on_saved, self._on_failed)
+        self._job = self.worker.submit(
+            lambda: save_job(choice, connection, restart_cmd), self._on_saved, self._on_failed
+        )
         self.target.set_busy(True)
         self.completeChanged.emit()
         return False  # Next is pressed again, by _on_saved, once the write is confirmed
@@ -252,8 +273,12 @@ class SavePage(WizardPage):
         self.session.target = choice
         self.session.saved = saved.report
         self.session.notes = [saved.keyring_note] if saved.keyring_note else []
+        if saved.restart is not None:
+            self.session.notes.append(outcome_note(saved.restart))
         if choice.kind is TargetKind.ENV and not self.session.prefill.is_demo:
             settings().setValue(SETTINGS_ENV_PATH, choice.value)
+        if not self.session.prefill.is_demo:
+            remember_command(choice.value, self.session.restart_cmd)
         self.completeChanged.emit()
         wizard = self.wizard()
         if wizard is not None and wizard.currentPage() is self:

@@ -317,6 +317,10 @@ class WelcomePage(WizardPage):
                 focus()
 
     def _on_read_failed(self, error: WizardError) -> None:
+        from wizard.ui.sshlogin import handled_by_asking
+
+        if handled_by_asking(self, error, self._read):  # an ssh:// host key or password question
+            return
         self.busy.stop()
         self.notice.show_error(
             error, lambda: self.tr("Press Next to connect anyway, or choose another place.")

@@ -5,14 +5,25 @@ PostgreSQL and MariaDB come from ``AMOCRM_TEST_POSTGRES_URL`` / ``AMOCRM_TEST_MY
 (the servers ``.ci/run`` starts); without them those tests skip. Isolation: SQLite gets a
 file in ``tmp_path``, PostgreSQL a throwaway schema reached through ``search_path``, MariaDB
 a throwaway database, so the fixed table name ``system_settings`` never collides.
+
+The contention tests also run through a real PgBouncer in ``pool_mode = transaction`` (as
+Supabase's pooler runs), started here on a free loopback port in front of the test
+PostgreSQL. A pooler in that mode passes no ``options`` and keeps no session, so those
+tests get a throwaway database instead of a schema.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +35,8 @@ import pytest
 import sqlalchemy as sa
 from keyring.backend import KeyringBackend
 
-from wizard.targets import keyring_store
+from wizard.core.logs import LOGGER_NAME
+from wizard.targets import TokenTarget, keyring_store, open_target
 from wizard.targets.sql import SqlTarget, parse_db_url
 
 POSTGRES_ENV = "AMOCRM_TEST_POSTGRES_URL"
@@ -92,6 +104,19 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
 
 
 @pytest.fixture
+def project_log_to_caplog(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """The project's logger may have stopped propagating (``setup_logging``): listen on it."""
+    logger = logging.getLogger(LOGGER_NAME)
+    propagate, logger.propagate = logger.propagate, False  # caught once, here
+    logger.addHandler(caplog.handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(caplog.handler)
+        logger.propagate = propagate
+
+
+@pytest.fixture
 def fail_keyring(memory_keyring: MemoryKeyring) -> Iterator[None]:
     """No keyring at all, as on a headless server (keyring's own "fail" backend)."""
     with using_keyring(keyring.backends.fail.Keyring()):
@@ -117,10 +142,16 @@ class Db:
     engine: sa.Engine
     server_url: str = ""  # the env var's URL (PostgreSQL/MariaDB), for admin work
     name: str = ""  # schema (PostgreSQL) or database (MariaDB) created for this test
-    _targets: list[SqlTarget] = field(default_factory=list)
+    _targets: list[TokenTarget] = field(default_factory=list)
 
     def target(self, url: str | None = None, **kwargs: Any) -> SqlTarget:
         target = SqlTarget(url or self.url, **kwargs)
+        self._targets.append(target)
+        return target
+
+    def completed(self, known_values: Mapping[str, str] | None = None) -> TokenTarget:
+        """The target as the commands open it: completed from flags, environment, keyring."""
+        target = open_target(db=self.url, known_values=known_values)
         self._targets.append(target)
         return target
 
@@ -200,6 +231,106 @@ def _mysql_db() -> Iterator[Db]:
         admin.dispose()
 
 
+# --- PgBouncer --------------------------------------------------------------------------
+
+PGBOUNCER = "pgbouncer"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _pgbouncer_config(folder: Path, port: int, server: sa.URL) -> Path:
+    (folder / "users.txt").write_text(f'"{server.username or "postgres"}" ""\n')
+    config = folder / "pgbouncer.ini"
+    config.write_text(
+        f"""[databases]
+* = host={server.host or "127.0.0.1"} port={server.port or 5432}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = trust
+admin_users = {server.username or "postgres"}
+auth_file = {folder / "users.txt"}
+pool_mode = transaction
+max_client_conn = 500
+default_pool_size = 20
+logfile = {folder / "pgbouncer.log"}
+pidfile = {folder / "pgbouncer.pid"}
+"""
+    )
+    return config
+
+
+@pytest.fixture(scope="session")
+def pgbouncer() -> Iterator[int]:
+    """A PgBouncer in transaction mode in front of the test PostgreSQL; yields its port."""
+    server = sa.make_url(server_url("postgresql"))
+    binary = shutil.which(PGBOUNCER) or shutil.which(PGBOUNCER, path="/usr/sbin:/usr/local/sbin")
+    if binary is None:
+        pytest.fail(
+            "pgbouncer is not installed; scripts/setup.sh installs it (Debian: apt-get install pgbouncer)"
+        )
+    # PgBouncer refuses to run as root: as root, it runs as the postgres user, with its
+    # configuration and log in a folder that user owns.
+    as_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    folder = Path(tempfile.mkdtemp(prefix="amocrm-wizard-pgbouncer-"))
+    port = _free_port()
+    config = _pgbouncer_config(folder, port, server)
+    user = "postgres" if as_root else None
+    if as_root:
+        for path in (folder, *folder.iterdir()):
+            shutil.chown(path, "postgres", "postgres")
+    process = subprocess.Popen(
+        [binary, str(config)], user=user, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                log = folder / "pgbouncer.log"
+                detail = (process.stderr.read() if process.stderr else "") + (
+                    log.read_text() if log.exists() else ""
+                )
+                pytest.fail(f"PgBouncer did not start on 127.0.0.1:{port}: {detail}")
+            time.sleep(0.05)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _pgbouncer_db(port: int) -> Iterator[Db]:
+    base = server_url("postgresql")
+    name = f"wiz_{uuid.uuid4().hex[:12]}"
+    admin = admin_engine(base)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    direct = sa.make_url(base).set(database=name)
+    pooled = direct.set(port=port).render_as_string(hide_password=False)
+    inspect = sa.create_engine(parse_db_url(direct.render_as_string(hide_password=False)).engine_url)
+    db = Db("postgresql", pooled, inspect, base, name)
+    try:
+        yield db
+    finally:
+        db.close()
+        with admin.connect() as conn:
+            # The pooler still holds server connections to it.
+            conn.execute(sa.text(f"DROP DATABASE {name} WITH (FORCE)"))
+        admin.dispose()
+
+
 def make_db(backend: str, tmp_path: Path) -> Iterator[Db]:
     if backend == "sqlite":
         return _sqlite_db(tmp_path)
@@ -212,6 +343,18 @@ def make_db(backend: str, tmp_path: Path) -> Iterator[Db]:
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
     """A fresh, empty place for ``system_settings`` in each dialect."""
     yield from make_db(request.param, tmp_path)
+
+
+@pytest.fixture(
+    params=[pytest.param(d, marks=[] if d == "sqlite" else [pytest.mark.db]) for d in (*DIALECTS, PGBOUNCER)]
+)
+def contended_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
+    """Like ``db``, and PostgreSQL through PgBouncer in transaction mode as well: for the
+    tests where several hosts contend for the row."""
+    if request.param == PGBOUNCER:
+        yield from _pgbouncer_db(request.getfixturevalue("pgbouncer"))
+    else:
+        yield from make_db(request.param, tmp_path)
 
 
 @pytest.fixture(params=[pytest.param(d, marks=pytest.mark.db) for d in ("postgresql", "mysql")])

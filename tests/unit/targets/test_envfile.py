@@ -88,15 +88,6 @@ def test_second_save_replaces_in_place_without_growing(tmp_path: Path) -> None:
     assert target.load() == connection(2)
 
 
-def test_compare_and_swap(tmp_path: Path) -> None:
-    target = EnvFileTarget(tmp_path / ".env")
-    target.save(connection(1))
-    assert not target.compare_and_swap("def50200-someone-else", connection(2))
-    assert target.load() == connection(1)
-    assert target.compare_and_swap(connection(1).tokens.refresh_token, connection(2))  # type: ignore[union-attr]
-    assert target.load() == connection(2)
-
-
 @pytest.mark.parametrize("where", ["missing-folder", "inside-a-file"])
 def test_unwritable_places_are_refused_before_anything_happens(tmp_path: Path, where: str) -> None:
     (tmp_path / "file.txt").write_text("x")

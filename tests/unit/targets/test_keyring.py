@@ -4,11 +4,15 @@ a backend that breaks on use stand in for the platforms."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import keyring.backends.null
+import keyring.errors
 import pytest
 
 from tests.unit.targets.conftest import MemoryKeyring, using_keyring
+from wizard.core.logs import LOGGER_NAME, setup_logging
+from wizard.core.redact import mask, register_secret
 from wizard.targets import keyring_store
 from wizard.targets.keyring_store import (
     MAX_SECRET_LENGTH,
@@ -62,8 +66,9 @@ def test_an_empty_secret_is_not_saved(memory_keyring: MemoryKeyring) -> None:
 
 
 @pytest.mark.usefixtures("fail_keyring")
+@pytest.mark.usefixtures("project_log_to_caplog")
 def test_no_keyring_warns_once_and_keeps_nothing(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger=keyring_store.__name__)
+    caplog.set_level(logging.WARNING, logger=keyring_store.log.name)
     assert not keyring_available()
     assert not save_secret(BASE, CLIENT, SECRET)
     assert load_secret(BASE, CLIENT) is None
@@ -75,8 +80,9 @@ def test_no_keyring_warns_once_and_keeps_nothing(caplog: pytest.LogCaptureFixtur
 
 
 @pytest.mark.usefixtures("locked_keyring")
+@pytest.mark.usefixtures("project_log_to_caplog")
 def test_a_keyring_that_fails_on_use_counts_as_none(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger=keyring_store.__name__)
+    caplog.set_level(logging.WARNING, logger=keyring_store.log.name)
     assert keyring_available()  # present, but it will not work
     assert load_secret(BASE, CLIENT) is None
     assert not save_secret(BASE, CLIENT, SECRET)
@@ -90,3 +96,33 @@ def test_the_null_backend_means_switched_off() -> None:
         assert not keyring_available()
         assert not save_secret(BASE, CLIENT, SECRET)
         assert load_secret(BASE, CLIENT) is None
+
+
+class EchoingKeyring(MemoryKeyring):
+    """A backend whose error words repeat what it was given, as some do (a failed command line)."""
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise keyring.errors.PasswordSetError(f"secret-tool store {username} {password}: exit status 1")
+
+
+def test_a_secret_in_a_keyring_warning_is_masked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The warning goes through the project's logger, so its redaction applies (issue 11, 12)."""
+    monkeypatch.setenv("AMOCRM_WIZARD_LOG_DIR", str(tmp_path))
+    logger = logging.getLogger(LOGGER_NAME)
+    saved = (logger.handlers[:], logger.propagate, logger.level, getattr(logger, "_amocrm_configured", False))
+    logger.handlers, logger._amocrm_configured = [], False  # type: ignore[attr-defined]
+    try:
+        setup_logging()
+        register_secret(SECRET)
+        with using_keyring(EchoingKeyring()):
+            assert not save_secret(BASE, CLIENT, SECRET)
+        for handler in logger.handlers:
+            handler.flush()
+            handler.close()
+    finally:
+        logger.handlers, logger.propagate, logger.level = saved[0], saved[1], saved[2]
+        logger._amocrm_configured = saved[3]  # type: ignore[attr-defined]
+    written = (tmp_path / "amocrm-wizard.log").read_text()
+    assert "No OS keyring is available; the client secret was not saved there." in written
+    assert "secret-tool store" in written and mask(SECRET) in written
+    assert SECRET not in written

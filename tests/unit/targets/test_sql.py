@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -211,16 +212,6 @@ def test_a_lock_released_without_saving_changes_nothing(db: Db) -> None:
     assert target.load() == connection(0)
 
 
-def test_compare_and_swap(db: Db) -> None:
-    target = db.target()
-    assert target.compare_and_swap(None, connection(0))
-    assert not target.compare_and_swap(None, connection(1))
-    assert not target.compare_and_swap("def50200-rt-7", connection(1))
-    assert target.load() == connection(0)
-    assert target.compare_and_swap(refresh_of(connection(0)), connection(1))
-    assert db.target().load() == connection(1)
-
-
 def test_two_saves_under_one_lock(db: Db) -> None:
     target = db.target()
     with target.lock() as held:
@@ -257,15 +248,27 @@ NOT_STORED = {
     k.REDIRECT_URI: "not stored: the table has no column amocrm_redirect_uri",
     k.EXPIRES_AT: "not stored: the table has no column amocrm_expires_at",
 }
+#: What the seed table's ``value`` holds for the wizard's row: everything but the secret and tokens.
+IN_VALUE = {
+    k.BASE_URL: BASE,
+    k.SUBDOMAIN: "mycompany",
+    k.CLIENT_ID: CLIENT,
+    k.REDIRECT_URI: REDIRECT,
+    k.EXPIRES_AT: "2026-12-02T09:00:00Z",
+}
 
 
-def seed(db: Db, *, with_our_row: bool = True) -> None:
+def seed(db: Db, *, with_our_row: bool = True, with_value: bool = True) -> None:
     key = db.engine.dialect.identifier_preparer.quote("key")
-    db.run(SEED_DDL[db.backend])
+    ddl = SEED_DDL[db.backend]
+    if not with_value:
+        ddl = ddl.replace(" value jsonb,", "").replace(" value JSON,", "").replace(" value TEXT,", "")
+    db.run(ddl)
+    value = "value, " if with_value else ""
     for row in SEED_ROWS if with_our_row else SEED_ROWS[:1]:
         db.run(
-            f"INSERT INTO system_settings ({key}, value, description, amocrm_access_token, "
-            "amocrm_refresh_token, updated_at) VALUES (:k, :v, :d, :a, :r, :u)",
+            f"INSERT INTO system_settings ({key}, {value}description, amocrm_access_token, "
+            f"amocrm_refresh_token, updated_at) VALUES (:k, {':v, ' if with_value else ''}:d, :a, :r, :u)",
             k=row[0],
             v=row[1],
             d=row[2],
@@ -275,13 +278,67 @@ def seed(db: Db, *, with_our_row: bool = True) -> None:
         )
 
 
+def value_of(row: tuple[Any, ...]) -> dict[str, Any]:
+    """The ``value`` column as an object, whichever type the dialect hands back."""
+    value = row[1]
+    return json.loads(value) if isinstance(value, str | bytes) else dict(value)
+
+
 @pytest.mark.parametrize("with_our_row", [True, False], ids=["row-exists", "row-missing"])
-def test_seed_table_keeps_other_rows_and_columns(
+def test_seed_table_keeps_the_rest_of_the_connection_in_value(
     db: Db, memory_keyring: MemoryKeyring, with_our_row: bool
 ) -> None:
+    """The backend's own table: what has no column goes, as one JSON object keyed by the
+    .env names, into the wizard's row's ``value`` (contract, "Database layout")."""
     seed(db, with_our_row=with_our_row)
     before = db.rows()
-    target = db.target()
+    target = db.completed()
+
+    planned = target.plan(connection())
+    assert db.rows() == before  # planning wrote nothing
+    report = target.save(connection())
+    assert report == planned
+    assert report.written == tuple(key for key in OWNED_KEYS if key != k.CLIENT_SECRET)
+    assert report.elsewhere == {k.CLIENT_SECRET: "the OS keyring"}
+    assert memory_keyring.entries == {(SERVICE, f"{BASE}|{CLIENT}"): SECRET}
+
+    after = db.rows()
+    smtp_before = next(r for r in before if r[0] == "smtp")
+    assert next(r for r in after if r[0] == "smtp") == smtp_before
+    ours = next(r for r in after if r[0] == "amocrm_tokens")
+    # key, value, description, access, refresh, updated_at
+    assert value_of(ours) == IN_VALUE  # the whole object, replacing what was there; no secret
+    assert SECRET not in str(ours[1])
+    if with_our_row:
+        old = next(r for r in before if r[0] == "amocrm_tokens")
+        assert ours[2] == old[2]
+        assert ours[5] != old[5]
+    else:
+        assert ours[2] is None
+    assert ours[3:5] == (pair(0).access_token, pair(0).refresh_token)
+    assert len(after) == 2
+
+    # The table alone rebuilds the connection; the keyring gives the secret back.
+    assert db.target().read_values() == {
+        **IN_VALUE,
+        k.ACCESS_TOKEN: pair(0).access_token,
+        k.REFRESH_TOKEN: pair(0).refresh_token,
+    }
+    fresh = db.completed()
+    assert fresh.load() == connection(0)
+    with fresh.lock() as held:
+        assert held.stored == connection(0)
+        held.save(connection(1))
+    assert db.target().load() == Connection(BASE, CLIENT, "", REDIRECT, pair(1))
+
+
+@pytest.mark.parametrize("with_our_row", [True, False], ids=["row-exists", "row-missing"])
+def test_seed_table_without_value_keeps_other_rows_and_columns(
+    db: Db, memory_keyring: MemoryKeyring, with_our_row: bool
+) -> None:
+    seed(db, with_our_row=with_our_row, with_value=False)
+    before = db.rows()
+    target = db.completed()
 
     planned = target.plan(connection())
     assert db.rows() == before  # planning wrote nothing
@@ -295,14 +352,14 @@ def test_seed_table_keeps_other_rows_and_columns(
     smtp_before = next(r for r in before if r[0] == "smtp")
     assert next(r for r in after if r[0] == "smtp") == smtp_before
     ours = next(r for r in after if r[0] == "amocrm_tokens")
-    # key, value, description, access, refresh, updated_at
+    # key, description, access, refresh, updated_at
     if with_our_row:
         old = next(r for r in before if r[0] == "amocrm_tokens")
-        assert ours[:3] == old[:3]
-        assert ours[5] != old[5]
+        assert ours[:2] == old[:2]
+        assert ours[4] != old[4]
     else:
-        assert ours[1:3] == (None, None)
-    assert ours[3:5] == (pair(0).access_token, pair(0).refresh_token)
+        assert ours[1] is None
+    assert ours[2:4] == (pair(0).access_token, pair(0).refresh_token)
     assert len(after) == 2
 
     # The table has no account address, so on its own it cannot rebuild a connection...
@@ -312,22 +369,86 @@ def test_seed_table_keeps_other_rows_and_columns(
     }
     assert target.load() is None
     # ...but a caller that knows the account and client gets the secret back from the keyring.
-    known = db.target(known_values={k.BASE_URL: BASE, k.CLIENT_ID: CLIENT, k.REDIRECT_URI: REDIRECT})
+    known = db.completed(known_values={k.BASE_URL: BASE, k.CLIENT_ID: CLIENT, k.REDIRECT_URI: REDIRECT})
     loaded = known.load()
     assert loaded is not None and loaded.client_secret == SECRET
     assert loaded.tokens is not None and loaded.tokens.refresh_token == pair(0).refresh_token
-    assert known.compare_and_swap(pair(0).refresh_token, connection(1))
+    with known.lock() as held:
+        assert held.stored == loaded
+        held.save(connection(1))
     assert db.target().read_values()[k.REFRESH_TOKEN] == pair(1).refresh_token
 
 
 @pytest.mark.usefixtures("fail_keyring")
 def test_seed_table_without_a_keyring_says_the_secret_was_not_stored(db: Db) -> None:
     seed(db)
-    report = db.target().save(connection())
+    report = db.completed().save(connection())
     assert report.elsewhere[k.CLIENT_SECRET] == (
         "not stored: the table has no column amocrm_client_secret and no OS keyring is available"
     )
     assert db.target().read_values()[k.REFRESH_TOKEN] == pair(0).refresh_token
+
+
+# --- amoCRM's verdict on the refresh token --------------------------------------------
+
+VERDICT = "2026-12-02T10:00:00Z 0123456789ab"
+
+
+def test_the_verdict_has_a_column_in_the_wizards_table(db: Db) -> None:
+    target = db.target()
+    report = target.save(connection(0).with_verdict(VERDICT))
+    assert report.written == (*OWNED_KEYS, k.REFRESH_REJECTED)
+    assert db.target().load() == connection(0).with_verdict(VERDICT)
+    with db.engine.connect() as conn:
+        column = conn.execute(sa.text("SELECT amocrm_refresh_rejected FROM system_settings")).scalar_one()
+    assert column == VERDICT
+    # A save without a verdict clears it.
+    assert target.save(connection(1)).written == OWNED_KEYS
+    assert db.target().load() == connection(1)
+    assert k.REFRESH_REJECTED not in db.target().read_values()
+
+
+def test_the_verdict_goes_into_value_in_the_backends_table(db: Db) -> None:
+    seed(db)
+    target = db.completed()
+    target.save(connection(0).with_verdict(VERDICT))
+    ours = next(r for r in db.rows() if r[0] == "amocrm_tokens")
+    assert value_of(ours) == {**IN_VALUE, k.REFRESH_REJECTED: VERDICT}
+    assert db.completed().load() == connection(0).with_verdict(VERDICT)
+    target.save(connection(0))
+    ours = next(r for r in db.rows() if r[0] == "amocrm_tokens")
+    assert value_of(ours) == IN_VALUE
+
+
+def test_an_older_wizard_table_keeps_the_verdict_in_value_or_in_memory(db: Db) -> None:
+    key = db.engine.dialect.identifier_preparer.quote("key")
+    text = "varchar(255)" if db.backend == "mysql" else "text"
+    columns = ", ".join(f"{c} text" for k_, c in COLUMNS.items() if k_ != k.REFRESH_REJECTED)
+    db.run(f"CREATE TABLE system_settings ({key} {text} PRIMARY KEY, {columns})")
+    target = db.target()
+    report = target.save(connection(0).with_verdict(VERDICT))
+    assert report.written == OWNED_KEYS
+    assert report.elsewhere == {
+        k.REFRESH_REJECTED: "only in this program's memory: the table has no column "
+        "amocrm_refresh_rejected and no value column"
+    }
+    assert target.load() == connection(0).with_verdict(VERDICT)  # this process remembers
+    assert db.target().load() == connection(0)  # another does not
+    with target.lock() as held:
+        assert held.stored == connection(0).with_verdict(VERDICT)
+        held.save(connection(1))
+    assert target.load() == connection(1)
+
+    db.run("ALTER TABLE system_settings ADD COLUMN value text")
+    other = db.target()
+    assert other.save(connection(1).with_verdict(VERDICT)).written == (*OWNED_KEYS, k.REFRESH_REJECTED)
+    assert json.loads(db_value(db)) == {k.REFRESH_REJECTED: VERDICT}
+    assert db.target().load() == connection(1).with_verdict(VERDICT)
+
+
+def db_value(db: Db) -> str:
+    with db.engine.connect() as conn:
+        return str(conn.execute(sa.text("SELECT value FROM system_settings")).scalar_one())
 
 
 def test_a_key_column_without_a_unique_constraint(db: Db) -> None:
@@ -338,7 +459,7 @@ def test_a_key_column_without_a_unique_constraint(db: Db) -> None:
         "amocrm_refresh_token text)",
         f"INSERT INTO system_settings ({key}, amocrm_base_url) VALUES ('smtp', 'kept')",
     )
-    target = db.target(known_values={k.CLIENT_ID: CLIENT})
+    target = db.target()
     target.save(connection(0))
     target.save(connection(1))
     assert sorted(db.rows(), key=lambda r: str(r[0])) == [
@@ -360,17 +481,19 @@ def test_a_table_without_the_token_columns_is_refused(db: Db) -> None:
 def test_a_row_that_needs_foreign_values_is_explained(db: Db) -> None:
     key = db.engine.dialect.identifier_preparer.quote("key")
     db.run(
-        f"CREATE TABLE system_settings ({key} varchar(255) PRIMARY KEY, value text NOT NULL, "
+        f"CREATE TABLE system_settings ({key} varchar(255) PRIMARY KEY, description text NOT NULL, "
         "amocrm_access_token text, amocrm_refresh_token text)"
     )
-    with pytest.raises(TargetError, match="needs values for value"):
+    # (``value`` would not do: in the wizard's own row it is the wizard's, and gets "{}".)
+    with pytest.raises(TargetError, match="needs values for description"):
         db.target().save(connection())
 
 
 # --- locking --------------------------------------------------------------------------
 
 
-def test_a_held_lock_times_out_another_host(db: Db) -> None:
+def test_a_held_lock_times_out_another_host(contended_db: Db) -> None:
+    db = contended_db
     holder, waiter = db.target(), db.target()  # separate engines: separate "hosts"
     holder.save(connection(0))
     with holder.lock():
@@ -382,7 +505,8 @@ def test_a_held_lock_times_out_another_host(db: Db) -> None:
         assert held.stored == connection(0)
 
 
-def test_a_waiter_gets_the_holders_new_pair(db: Db) -> None:
+def test_a_waiter_gets_the_holders_new_pair(contended_db: Db) -> None:
+    db = contended_db
     holder, waiter = db.target(), db.target()
     holder.save(connection(0))
     seen: list[Connection | None] = []
@@ -415,8 +539,9 @@ def no_unique_key_table(db: Db) -> None:
 
 
 @pytest.mark.parametrize("layout", ["no-table-yet", "key-not-unique"])
-def test_the_first_lock_excludes_others_before_the_row_exists(db: Db, layout: str) -> None:
+def test_the_first_lock_excludes_others_before_the_row_exists(contended_db: Db, layout: str) -> None:
     """Nothing to lock yet: the second host must still wait, then see the first one's pair."""
+    db = contended_db
     if layout == "key-not-unique":
         no_unique_key_table(db)
     first, second = db.target(), db.target()
@@ -444,7 +569,8 @@ def test_the_first_lock_excludes_others_before_the_row_exists(db: Db, layout: st
     assert first.load() == connection(0)
 
 
-def test_threads_sharing_a_target_never_lose_an_update(db: Db) -> None:
+def test_threads_sharing_a_target_never_lose_an_update(contended_db: Db) -> None:
+    db = contended_db
     target = db.target()
     target.save(connection(0))
     errors: list[BaseException] = []
@@ -477,7 +603,7 @@ WORKER = textwrap.dedent(
     from wizard.targets.sql import SqlTarget
 
     url, rounds, go = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
-    target = SqlTarget(url, known_values={"AMOCRM_CLIENT_ID": "cid"})
+    target = SqlTarget(url)
     target.read_values()  # imports and the first connection happen before the start line
     while not go.exists():
         time.sleep(0.002)
@@ -497,7 +623,8 @@ WORKER = textwrap.dedent(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("layout", ["no-table-yet", "key-not-unique"])
-def test_processes_never_double_refresh(db: Db, tmp_path: Path, layout: str) -> None:
+def test_processes_never_double_refresh(contended_db: Db, tmp_path: Path, layout: str) -> None:
+    db = contended_db
     if layout == "key-not-unique":
         no_unique_key_table(db)
     processes, rounds = 8, 3
@@ -539,7 +666,7 @@ def test_the_loser_of_a_create_table_race_on_postgresql_retries(db: Db) -> None:
     with pytest.raises(sa_exc.DBAPIError) as caught, db.engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE system_settings (key text)"))
     assert getattr(caught.value.orig, "sqlstate", None) == "42710"
-    assert db.target()._is_race(caught.value)
+    assert db.target().dialect.is_race(caught.value)
 
 
 # --- failures -------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import pytest
 
 from tests.helpers import connect_sandbox
 from tests.ssh_server import USER, Remote, SshServer, free_port, keygen, needs_sshd, remote, ssh_server
+from tests.unit.targets.conftest import MemoryKeyring
 from wizard.core.connection import REFRESH_TOKEN
 from wizard.core.errors import (
     ChangedHostKeyError,
@@ -26,7 +27,7 @@ from wizard.core.errors import (
 )
 from wizard.runtime.source import TokenSource
 from wizard.sandbox import Sandbox
-from wizard.targets import open_target
+from wizard.targets import open_target, ssh_password
 from wizard.targets.ssh import SshEnvTarget
 from wizard.targets.ssh_session import parse_ssh_url
 
@@ -79,7 +80,7 @@ def test_addresses_that_are_refused(url: str, says: str) -> None:
 
 def test_open_target_picks_the_ssh_target() -> None:
     target = open_target(env="ssh://deploy@example.com:2222/srv/app/.env")
-    assert isinstance(target, SshEnvTarget)
+    assert isinstance(target.underlying(), SshEnvTarget)  # behind credentials.Credentials
     assert target.description == "ssh://deploy@example.com:2222/srv/app/.env"
 
 
@@ -339,3 +340,22 @@ def wait_until_gone(pgrep: list[str]) -> bool:
             return True
         threading.Event().wait(0.05)
     return False
+
+
+@needs_sshd
+def test_a_password_typed_in_the_wizard_or_kept_in_the_keyring_logs_in(
+    remote: Remote, ssh_server: SshServer, memory_keyring: MemoryKeyring
+) -> None:
+    remote.key.unlink()
+    server = f"{USER}@127.0.0.1:{ssh_server.port}"
+    with pytest.raises(ServerLoginRefusedError) as caught:
+        SshEnvTarget(remote.url).read_values()
+    assert caught.value.server == server  # what the wizard asks the password for
+    ssh_password.give(server, ssh_server.password)
+    try:
+        assert SshEnvTarget(remote.url).read_values() == {}
+    finally:
+        ssh_password.forget_typed()
+    assert ssh_password.keep(server, ssh_server.password)
+    assert memory_keyring.entries[(ssh_password.SERVICE, server)] == ssh_server.password
+    assert SshEnvTarget(remote.url).read_values() == {}  # from the keyring, once the keys were refused
