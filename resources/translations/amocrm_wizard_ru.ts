@@ -605,8 +605,8 @@ The integration itself is in amoCRM under Settings → Integrations (Настр�
     </message>
     <message>
         <location filename="../../wizard/ui/done.py" line="422"/>
-        <source>Untick the box to finish without it, or set it up by hand (see the README).</source>
-        <translation>Снимите флажок, чтобы завершить без него, или настройте продление вручную (см. README).</translation>
+        <source>Untick the box to finish without it. Whoever looks after your backend can set the renewal up by hand with the command shown on this page.</source>
+        <translation>Снимите флажок, чтобы завершить без него. Тот, кто обслуживает ваш бэкенд, может настроить продление вручную командой, показанной на этой странице.</translation>
     </message>
     <message>
         <location filename="../../wizard/ui/done.py" line="429"/>

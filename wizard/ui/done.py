@@ -421,7 +421,10 @@ class DonePage(WizardPage):
         self.schedule.setFocus()  # untick it, or tick it again after fixing the cause
         self.schedule_notice.show_error(
             error,
-            lambda: self.tr("Untick the box to finish without it, or set it up by hand (see the README)."),
+            lambda: self.tr(
+                "Untick the box to finish without it. Whoever looks after your backend can set the "
+                "renewal up by hand with the command shown on this page."
+            ),
         )
         self.completeChanged.emit()
 
