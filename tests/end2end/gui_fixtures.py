@@ -46,28 +46,6 @@ from wizard.ui.model import Prefill, Step, TargetChoice, TargetKind  # noqa: E40
 from wizard.ui.texts import switch_language  # noqa: E402
 from wizard.ui.wizard import SetupWizard  # noqa: E402
 
-# What ``from tests.end2end.gui_fixtures import *`` gives a GUI suite: the helpers, and the
-# fixtures (make_wizard, no_browser), which pytest finds once they are names in the suite's module.
-__all__ = [
-    "WAIT_MS",
-    "allow_and_exchange",
-    "allow_and_finish",
-    "click_in_consent",
-    "english_sources",
-    "forward_button",
-    "log_requests",
-    "make_wizard",
-    "no_browser",
-    "press_forward",
-    "sandbox_prefill",
-    "set_language",
-    "to_consent",
-    "untranslated",
-    "visible_texts",
-    "wait_for_consent_loaded",
-    "wait_for_step",
-]
-
 WAIT_MS = 20_000
 ROOT = Path(__file__).resolve().parents[2]
 TS_FILE = ROOT / "resources" / "translations" / "amocrm_wizard_ru.ts"

@@ -14,12 +14,26 @@ from dotenv import dotenv_values
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QPlainTextEdit, QWidget, QWizard
 
-from tests.end2end.gui_fixtures import *
+from tests.end2end.gui_fixtures import (
+    WAIT_MS,
+    allow_and_exchange,
+    forward_button,
+    make_wizard,
+    no_browser,
+    press_forward,
+    sandbox_prefill,
+    set_language,
+    to_consent,
+    wait_for_consent_loaded,
+    wait_for_step,
+)
 from wizard import schedule
 from wizard.sandbox import Sandbox
 from wizard.ui import texts
 from wizard.ui.model import Step
 from wizard.ui.wizard import SetupWizard
+
+__all__ = ["make_wizard", "no_browser"]
 
 pytestmark = pytest.mark.gui
 

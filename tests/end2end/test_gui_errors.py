@@ -11,7 +11,20 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from tests.end2end.gui_fixtures import *
+from tests.end2end.gui_fixtures import (
+    WAIT_MS,
+    allow_and_exchange,
+    allow_and_finish,
+    click_in_consent,
+    make_wizard,
+    no_browser,
+    press_forward,
+    sandbox_prefill,
+    set_language,
+    to_consent,
+    wait_for_consent_loaded,
+    wait_for_step,
+)
 from wizard.core import errors as e
 from wizard.core.catalogue import describe, first_difference, redirect_uri_differences
 from wizard.core.i18n import render
@@ -19,6 +32,8 @@ from wizard.sandbox import Sandbox
 from wizard.ui.model import Step
 from wizard.ui.widgets import Notice
 from wizard.ui.wizard import SetupWizard
+
+__all__ = ["make_wizard", "no_browser"]
 
 pytestmark = pytest.mark.gui
 

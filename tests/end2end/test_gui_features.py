@@ -20,7 +20,20 @@ from PySide6.QtWidgets import (
     QWizard,
 )
 
-from tests.end2end.gui_fixtures import *
+from tests.end2end.gui_fixtures import (
+    WAIT_MS,
+    allow_and_exchange,
+    allow_and_finish,
+    click_in_consent,
+    make_wizard,
+    no_browser,
+    press_forward,
+    sandbox_prefill,
+    set_language,
+    to_consent,
+    wait_for_consent_loaded,
+    wait_for_step,
+)
 from tests.helpers import allow
 from wizard import schedule
 from wizard.core.catalogue import describe
@@ -28,6 +41,8 @@ from wizard.core.tokens import parse_utc
 from wizard.sandbox import Sandbox
 from wizard.ui.model import Step
 from wizard.ui.widgets import Notice, contrast_ratio
+
+__all__ = ["make_wizard", "no_browser"]
 
 pytestmark = pytest.mark.gui
 
