@@ -167,6 +167,26 @@ def test_a_hanging_restart_is_stopped_and_exits_6(
         pytest.fail("the restart command still runs on the server")
 
 
+def test_a_restart_that_keeps_printing_is_stopped_at_its_timeout_too(
+    sandbox: Sandbox, remote: Remote, env: dict[str, str], connected: Path
+) -> None:
+    """The deadline holds while output keeps coming (not only when the command is silent)."""
+    before = refresh_token(connected)
+    chatty = "while :; do echo tick-4747; sleep 0.1; done"
+    # Without the deadline this never ends: run_cli's own timeout fails the test.
+    result = run_cli(["refresh", "--env", remote.url, "--restart-cmd", chatty, "--restart-timeout", "2"], env)
+    assert result.returncode == 6, result.stderr
+    assert "tick-4747" in result.stdout
+    assert "did not finish within 2 s" in result.stderr
+    assert refresh_token(connected) not in ("", before)
+    for _ in range(100):
+        if subprocess.run(["pgrep", "-u", USER, "-f", "tick-4747"], capture_output=True).returncode == 1:
+            break
+        threading.Event().wait(0.05)
+    else:
+        pytest.fail("the restart command still runs on the server")
+
+
 def test_a_failed_restart_takes_precedence_over_a_later_failure(
     sandbox: Sandbox, tmp_path: Path, cli_env: dict[str, str]
 ) -> None:

@@ -518,16 +518,18 @@ class SshSession:
             channel.exec_command(f"echo $$; exec {command}")
             channel.shutdown_write()
             while True:
+                # Checked on every turn, not only when the command is silent: one that keeps
+                # printing must still be stopped at its deadline.
+                now = time.monotonic()
+                # Past the deadline, but the shell has not said who it is yet (a slow login):
+                # wait a little longer for that, so that the group can still be stopped.
+                if now > deadline and (pid or now > deadline + PID_GRACE):
+                    self._stop_group(pid)
+                    return None
                 try:
                     data = channel.recv(32768)
                 except TimeoutError:
-                    now = time.monotonic()
-                    # Past the deadline, but the shell has not said who it is yet (a slow login):
-                    # wait a little longer for that, so that the group can still be stopped.
-                    if now <= deadline or (not pid and now <= deadline + PID_GRACE):
-                        continue
-                    self._stop_group(pid)
-                    return None
+                    continue
                 if not data:
                     break
                 if not pid:
