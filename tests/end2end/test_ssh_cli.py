@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 import subprocess
 import threading
 from pathlib import Path
@@ -266,6 +268,31 @@ def test_a_missing_folder_is_refused_before_the_code_is_spent(
     assert not (remote.folder / "nope").exists()
     result = run_cli(["connect", *integration_flags(sandbox), "--code", code, "--env", remote.url], secret)
     assert result.returncode == 0, result.stderr  # the same code still works: it was not spent
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"), [("fifo", "named pipe (FIFO)"), ("link-to-dev-null", "device"), ("folder", "folder")]
+)
+@pytest.mark.parametrize("command", ["check", "status", "refresh", "connect"])
+def test_anything_but_a_regular_file_is_refused_with_exit_5_before_anything_is_sent(
+    sandbox: Sandbox, remote: Remote, env: dict[str, str], kind: str, said: str, command: str
+) -> None:
+    path = remote.env_path
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to("/dev/null")
+    env = dict(env, AMOCRM_CLIENT_SECRET=sandbox.integration.client_secret)
+    extra = integration_flags(sandbox, code=sandbox.issue_code()) if command == "connect" else []
+    # A FIFO used to block the server's SFTP process, and with it every command: the timeout is the hang.
+    result = run_cli([command, "--env", remote.url, *extra], env, timeout=30)
+    assert result.returncode == 5, result.stderr
+    assert f"{said}, not a regular file" in result.stderr
+    assert sandbox.stats.requests == 0  # not even the code exchange
+    assert sorted(p.name for p in remote.folder.iterdir()) == [".env"]
+    assert not stat.S_ISREG(os.lstat(path).st_mode)
 
 
 def test_a_read_only_file_is_refused_and_the_refresh_token_kept(

@@ -36,10 +36,11 @@ from paramiko.sftp import (
 )
 
 from wizard.core.connection import OWNED_KEYS, REFRESH_REJECTED, STORED_KEYS, Connection
-from wizard.core.errors import TargetError, TargetLockTimeout, VerificationError
+from wizard.core.errors import NotARegularFileError, TargetError, TargetLockTimeout, VerificationError
 from wizard.core.i18n import Text, _
 from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, SaveReport, TokenTarget
 from wizard.targets.envfile import merge, parse_values
+from wizard.targets.localfile import _kind as kind_of
 from wizard.targets.ssh_session import PASSWORD_ENV, SshSession, parse_ssh_url
 
 NEW_FILE_MODE = 0o600
@@ -105,6 +106,10 @@ class SshEnvTarget(TokenTarget):
     def _read_text(self, path: str) -> str | None:
         sftp = self.session.sftp()
         with self.session.io_lock:
+            # Looked at before it is opened: opening a FIFO blocks the server's SFTP process
+            # (and with it every later request), a device may never end.
+            if self._regular_file(path) is None:
+                return None
             try:
                 with sftp.open(path, "rb") as handle:
                     data = handle.read(MAX_SIZE + 1)
@@ -124,6 +129,28 @@ class SshEnvTarget(TokenTarget):
                 _("{path} on {server} is not a UTF-8 text file.", path=path, server=self.server),
                 _("Choose the backend's .env file."),
             ) from exc
+
+    def _regular_file(self, path: str) -> paramiko.SFTPAttributes | None:
+        """What ``path`` (a symbolic link followed) is, or None when nothing is there; anything but
+        a regular file is refused (exit 5), as a local .env is, before anything is read or sent."""
+        try:
+            found = self.session.sftp().stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return None
+            raise self._cannot("read", path, exc) from exc
+        mode = found.st_mode or 0
+        if not stat.S_ISREG(mode):
+            raise NotARegularFileError(
+                _(
+                    "{path} on {server} is {kind}, not a regular file.",
+                    path=path,
+                    server=self.server,
+                    kind=kind_of(mode),
+                ),
+                _("Point --env at the backend's .env file itself."),
+            )
+        return found
 
     def read_values(self) -> dict[str, str]:
         text = self._read_text(self.real_path())
@@ -156,21 +183,11 @@ class SshEnvTarget(TokenTarget):
                 raise TargetError(
                     _("{folder} on {server} is not a folder.", folder=folder, server=self.server), self._fix()
                 )
-            try:
-                file_mode: int | None = sftp.stat(path).st_mode or 0
-            except OSError as exc:
-                if exc.errno != errno.ENOENT:
-                    raise self._cannot("read", path, exc) from exc
-                file_mode = None
-            if file_mode is not None and not stat.S_ISREG(file_mode):
-                raise TargetError(
-                    _("{path} on {server} is not a regular file.", path=path, server=self.server),
-                    _("Choose the backend's .env file, not a folder or a device."),
-                )
-            if file_mode is not None:
+            found = self._regular_file(path)
+            if found is not None:
                 self._read_text(path)  # unreadable or not UTF-8: refuse now rather than overwrite it
             self._probe_folder(sftp, folder)
-            if file_mode is not None:
+            if found is not None:
                 self._probe_file(sftp, path)
         self._check_flock()
 
