@@ -4,8 +4,10 @@
   .env target).
 - The file is replaced atomically: a temporary file in the same folder, created 0600 with the
   data fsynced, given the old file's owner, group and mode, then OpenSSH's ``posix-rename``.
-  Where the owner cannot be given back (it is another user's file), the file is rewritten in
-  place under the lock instead, like the local target does.
+  Where a rename would change what the file is (another user's file whose owner cannot be
+  given back, a file with several hard links), the file is rewritten in place under the lock
+  instead, like the local target does; so it is when the rename is refused after the fact (a
+  bind mount, which SFTP cannot show), so that a pair amoCRM already issued is never lost.
 - The server's processes' own lock: ``flock`` on ``<path>.lock`` is held by a ``flock`` process
   on the server for as long as the wizard reads and writes.
 - ``check_writable`` checks everything (the folder, write permission, a regular file, flock)
@@ -18,9 +20,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import posixpath
 import secrets
+import shlex
 import stat
 import threading
 from collections.abc import Callable, Iterator
@@ -42,6 +46,8 @@ from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, SaveReport, TokenTar
 from wizard.targets.envfile import merge, parse_values
 from wizard.targets.localfile import _kind as kind_of
 from wizard.targets.ssh_session import PASSWORD_ENV, SshSession, parse_ssh_url
+
+log = logging.getLogger(__name__)
 
 NEW_FILE_MODE = 0o600
 #: Longer than any .env; a bigger file is not the backend's .env.
@@ -288,6 +294,11 @@ class SshEnvTarget(TokenTarget):
     def _replace(self, path: str, data: bytes, *, existed: bool) -> None:
         sftp = self.session.sftp()
         old = sftp.stat(path) if existed else None
+        if old is not None and self._hard_links(path) > 1:
+            # A rename would leave the other names with the old tokens: keep the inode.
+            log.info("Rewriting %s in place: it has several hard links.", path)
+            self._rewrite_or_fail(sftp, path, data)
+            return
         tmp = posixpath.join(
             posixpath.dirname(path), f".{posixpath.basename(path)}.{secrets.token_hex(6)}.tmp"
         )
@@ -305,6 +316,26 @@ class SshEnvTarget(TokenTarget):
         except OSError as exc:
             with contextlib.suppress(OSError):
                 sftp.remove(tmp)
+            if old is None:
+                raise self._cannot("write", path, exc) from exc
+            # A rename the checks allowed can still be refused (a bind mount, which SFTP cannot
+            # show): the pair amoCRM already issued is put in place under the lock, not lost.
+            log.info("Rewriting %s in place: the rename was refused (%s).", path, exc)
+            self._rewrite_or_fail(sftp, path, data)
+
+    def _hard_links(self, path: str) -> int:
+        """How many names the file has; SFTP's attributes do not say, so ``stat`` on the server
+        does (GNU and BusyBox ``-c``, BSD ``-f``). 1 when it cannot tell: a rename is then tried."""
+        quoted = shlex.quote(path)
+        found = self.session.run(f"stat -c %h -- {quoted} 2>/dev/null || stat -f %l -- {quoted}")
+        # The last line: a login script of the user may print something before it.
+        answer = (found.stdout.strip().splitlines() or [""])[-1].strip()
+        return int(answer) if answer.isdigit() else 1
+
+    def _rewrite_or_fail(self, sftp: paramiko.SFTPClient, path: str, data: bytes) -> None:
+        try:
+            self._rewrite_in_place(sftp, path, data)
+        except OSError as exc:
             raise self._cannot("write", path, exc) from exc
 
     @staticmethod

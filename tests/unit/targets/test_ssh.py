@@ -128,6 +128,42 @@ def test_another_users_file_is_rewritten_in_place_and_stays_theirs(remote: Remot
 
 
 @needs_sshd
+def test_a_file_with_hard_links_keeps_its_inode_and_every_name_sees_the_new_pair(
+    remote: Remote, sandbox: Sandbox
+) -> None:
+    path = remote.write(".env", ORIGINAL, mode=0o640)
+    other = remote.folder / "backend.env"
+    os.link(path, other)
+    connection = connect_sandbox(sandbox)
+    SshEnvTarget(remote.url).save(connection)
+    assert path.stat().st_ino == other.stat().st_ino and path.stat().st_nlink == 2
+    assert other.read_bytes().startswith(ORIGINAL)
+    assert f"AMOCRM_REFRESH_TOKEN='{connection.to_values()[REFRESH_TOKEN]}'".encode() in other.read_bytes()
+
+
+@needs_sshd
+def test_a_refused_rename_falls_back_to_a_rewrite_in_place(remote: Remote, sandbox: Sandbox) -> None:
+    """A bind-mounted .env (Docker's -v): the rename is refused (EBUSY), which SFTP cannot show
+    before; the pair amoCRM issued is written in place rather than lost."""
+    source = remote.write("mounted.env", ORIGINAL, mode=0o640)
+    mount_point = remote.write(".env", b"")
+    mounted = subprocess.run(["mount", "--bind", str(source), str(mount_point)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"this machine refuses a bind mount: {mounted.stderr.decode().strip()}")
+    try:
+        connection = connect_sandbox(sandbox)
+        SshEnvTarget(remote.url).save(connection)
+        assert mount_point.stat().st_ino == source.stat().st_ino  # still the mount, not a new file
+        data = mount_point.read_bytes()
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=True)
+    assert data == source.read_bytes()
+    assert data.startswith(ORIGINAL)
+    assert f"AMOCRM_REFRESH_TOKEN='{connection.to_values()[REFRESH_TOKEN]}'".encode() in data
+    assert sorted(p.name for p in remote.folder.iterdir()) == [".env", ".env.lock", "mounted.env"]
+
+
+@needs_sshd
 def test_a_symbolic_link_stays_a_link_and_its_file_is_written(remote: Remote, sandbox: Sandbox) -> None:
     real = remote.write("real.env", ORIGINAL)
     link = remote.folder / ".env"
