@@ -270,6 +270,13 @@ def test_a_missing_folder_is_refused_before_the_code_is_spent(
     assert result.returncode == 0, result.stderr  # the same code still works: it was not spent
 
 
+def test_a_password_in_the_address_is_refused_unseen(cli_env: dict[str, str]) -> None:
+    result = run_cli(["check", "--env", "ssh://deploy:s3cr/etPW@host/srv/.env"], cli_env)
+    assert result.returncode == 2, result.stderr
+    assert "holds a password" in result.stderr and "AMOCRM_SSH_PASSWORD" in result.stderr
+    assert "s3cr" not in result.stdout + result.stderr and "etPW" not in result.stdout + result.stderr
+
+
 @pytest.mark.parametrize(
     ("kind", "said"), [("fifo", "named pipe (FIFO)"), ("link-to-dev-null", "device"), ("folder", "folder")]
 )

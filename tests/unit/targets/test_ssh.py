@@ -78,6 +78,33 @@ def test_addresses_that_are_refused(url: str, says: str) -> None:
     assert "secret" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ssh://deploy:s3cr/etPW@host/srv/.env",
+        "ssh://deploy:s3cr#etPW@host/srv/.env",
+        "ssh://deploy:s3cr?etPW@host/srv/.env",
+        "ssh://deploy:s3cr@etPW@host/srv/.env",
+        "ssh://deploy:4711@host/srv/.env",
+        "ssh://deploy:s3cr:etPW@host:2222/srv/.env",
+    ],
+)
+def test_a_password_in_the_address_is_refused_and_never_shown(url: str) -> None:
+    with pytest.raises(InvalidTargetError) as caught:
+        parse_ssh_url(url)
+    said = f"{caught.value.message} {caught.value.hint}"
+    assert caught.value.exit_code == 2
+    assert "holds a password" in said and "AMOCRM_SSH_PASSWORD" in said
+    assert "ssh://deploy:…@" in said
+    for piece in ("s3cr", "etPW", "4711"):
+        assert piece not in said
+
+
+@pytest.mark.parametrize("url", ["ssh://host:2222/srv/a@b/.env", "ssh://u@[::1]:22/srv/.env"])
+def test_a_port_or_an_at_sign_in_the_path_is_no_password(url: str) -> None:
+    assert str(parse_ssh_url(url)) == url
+
+
 def test_open_target_picks_the_ssh_target() -> None:
     target = open_target(env="ssh://deploy@example.com:2222/srv/app/.env")
     assert isinstance(target.underlying(), SshEnvTarget)  # behind credentials.Credentials
