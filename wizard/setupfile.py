@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from wizard.core import validate
 from wizard.core.account import parse_account
@@ -190,14 +190,24 @@ def _check_env(env: str) -> None:
 
 
 def _check_db(url: str) -> None:
+    # The passwords first: every later message shows the address.
     parts = urlsplit(url)
-    scheme = parts.scheme.split("+")[0].lower()
-    if scheme not in ("sqlite", "postgresql", "postgres", "mysql", "mariadb"):
-        raise InvalidSetupFileError(_("target.db = {url} is not a database address.", url=json.dumps(url)))
     if parts.password is not None:
         raise InvalidSetupFileError(
             _("target.db holds a password; a setup file never does (the admin gives it: AMOCRM_DB_PASSWORD).")
         )
+    in_query = _password_parameters(parts.query)
+    if in_query:
+        raise InvalidSetupFileError(
+            _(
+                "target.db holds a password in its query ({names}); a setup file never does "
+                "(the admin gives it: AMOCRM_DB_PASSWORD).",
+                names=", ".join(in_query),
+            )
+        )
+    scheme = parts.scheme.split("+")[0].lower()
+    if scheme not in ("sqlite", "postgresql", "postgres", "mysql", "mariadb"):
+        raise InvalidSetupFileError(_("target.db = {url} is not a database address.", url=json.dumps(url)))
     if scheme == "sqlite":
         path = url.split("///", 1)[1] if "///" in url else ""
         if not (PurePosixPath(path).is_absolute() or PureWindowsPath(path).is_absolute()):
@@ -212,6 +222,15 @@ def _check_db(url: str) -> None:
         raise InvalidSetupFileError(_("target.db names no plain host name: {url}", url=json.dumps(url)))
     if parts.username is not None and not is_plain_user(parts.username):
         raise InvalidSetupFileError(_("target.db names no plain user name: {url}", url=json.dumps(url)))
+
+
+#: Query parameters the database drivers take a password from (libpq, PyMySQL, SQLAlchemy).
+_PASSWORD_PARAMETERS = frozenset({"password", "passwd", "pwd", "pass", "sslpassword"})
+
+
+def _password_parameters(query: str) -> list[str]:
+    names = [name for name, _value in parse_qsl(query, keep_blank_values=True)]
+    return [name for name in names if name.lower() in _PASSWORD_PARAMETERS]
 
 
 # --- writing --------------------------------------------------------------------------
@@ -242,12 +261,18 @@ def dumps(setup: Setup) -> str:
 
 
 def without_password(db_url: str) -> str:
-    """A database URL as a setup file may hold it: the password left out, an SQLite path absolute."""
+    """A database URL as a setup file may hold it: the password left out (from the user part
+    and the query), an SQLite path absolute."""
     if db_url.lower().startswith("sqlite:///") and not db_url.lower().startswith("sqlite:////"):
         relative = db_url[len("sqlite:///") :]
         if relative and relative != ":memory:" and not PureWindowsPath(relative).is_absolute():
             return "sqlite:///" + str(Path(relative).absolute())
     parts = urlsplit(db_url)
+    if _password_parameters(parts.query):
+        # The other parameters kept as written (urlencode would re-quote them).
+        kept = [p for p in parts.query.split("&") if p and not _password_parameters(p)]
+        parts = parts._replace(query="&".join(kept))
+        db_url = urlunsplit(parts)
     if parts.password is None:
         return db_url
     host = parts.hostname or ""

@@ -55,6 +55,10 @@ def test_a_password_never_reaches_a_setup_file() -> None:
     )
     with pytest.raises(InvalidSetupFileError, match="password"):
         dumps(Setup(db="postgresql://app:s3cret@db.example.com/app"))
+    assert without_password("postgresql://app@db.example.com/app?sslmode=require&password=s3cret") == (
+        "postgresql://app@db.example.com/app?sslmode=require"
+    )
+    assert without_password("mysql://app:pw@db/app?passwd=s3cret") == "mysql://app@db/app"
 
 
 def test_an_sqlite_file_is_named_by_its_absolute_path(
@@ -92,6 +96,16 @@ def test_a_file_is_read_from_disk_and_named_in_errors(tmp_path: Path) -> None:
         (GOOD.replace('env = "/srv/backend/.env"', 'env = "ssh://u@h;reboot/srv/.env"'), "target.env"),
         (GOOD.replace('env = "/srv/backend/.env"', 'db = "mysql://a b@db/x"'), "plain user name"),
         (GOOD.replace('env = "/srv/backend/.env"', 'db = "postgresql://u:pw@db/x"'), "password"),
+        (
+            GOOD.replace(
+                'env = "/srv/backend/.env"', 'db = "postgresql://u@db.example.com/app?password=hunter2"'
+            ),
+            "target.db holds a password in its query (password)",
+        ),
+        (
+            GOOD.replace('env = "/srv/backend/.env"', 'db = "mysql://u@db/app?charset=utf8&PASSWD=hunter2"'),
+            "target.db holds a password in its query (PASSWD)",
+        ),
         (GOOD + f'ssh_host_key = "{FINGERPRINT}"\n', "not an ssh:// address"),
         (
             GOOD.replace('env = "/srv/backend/.env"', 'env = "ssh://h/srv/.env"\nssh_host_key = "MD5:aa"'),
@@ -107,6 +121,7 @@ def test_a_malformed_or_hostile_file_is_refused_by_name(text: str, named: str) -
     with pytest.raises(InvalidSetupFileError) as caught:
         loads(text, name="x.amocrm-setup")
     assert named in str(caught.value)
+    assert "hunter2" not in str(caught.value)
     assert caught.value.exit_code == 2
 
 
