@@ -240,7 +240,7 @@ def dumps(setup: Setup) -> str:
     """The setup file's text, checked first (so nothing written here is refused when read).
 
     Written by hand rather than with tomli-w: a flat file of a few strings needs no further
-    dependency, and ``json.dumps`` of a string is a valid TOML basic string.
+    dependency (``basic_string`` is the one rule it takes).
     """
     check(setup)
     values = {f.name: getattr(setup, f.name) for f in fields(setup)}
@@ -255,9 +255,23 @@ def dumps(setup: Setup) -> str:
             lines += [
                 "",
                 f"[{table}]",
-                *(f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in present),
+                *(f"{key} = {basic_string(value)}" for key, value in present),
             ]
     return "\n".join(lines) + "\n"
+
+
+# TOML's short escapes; every other control character is written as \uXXXX. (json.dumps is
+# close but not it: it writes DEL, U+007F, raw, which TOML forbids in a basic string.)
+_SHORT_ESCAPES = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
+
+
+def basic_string(value: str) -> str:
+    """``value`` as a TOML basic string ("…"), every control character escaped."""
+    escaped = "".join(
+        _SHORT_ESCAPES.get(ch) or (f"\\u{ord(ch):04X}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch)
+        for ch in value
+    )
+    return f'"{escaped}"'
 
 
 def without_password(db_url: str) -> str:
