@@ -39,11 +39,11 @@ from paramiko.sftp import (
     SFTP_FLAG_WRITE,
 )
 
-from wizard.core.connection import OWNED_KEYS, REFRESH_REJECTED, STORED_KEYS, Connection
-from wizard.core.errors import NotARegularFileError, TargetError, TargetLockTimeout, VerificationError
+from wizard.core.connection import OWNED_KEYS, Connection
+from wizard.core.errors import NotARegularFileError, TargetError, TargetLockTimeout
 from wizard.core.i18n import Text, _
 from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, SaveReport, TokenTarget
-from wizard.targets.envfile import merge, parse_values
+from wizard.targets.envtext import parse_values, save_values
 from wizard.targets.localfile import _kind as kind_of
 from wizard.targets.ssh_session import PASSWORD_ENV, SshSession, parse_ssh_url
 
@@ -270,25 +270,20 @@ class SshEnvTarget(TokenTarget):
             self._thread_lock.release()
 
     def _write(self, connection: Connection) -> SaveReport:
-        values = connection.to_values()
         path = self.real_path()
         old_text = self._read_text(path)
-        # A save without a verdict clears one the file may still hold (see envfile).
-        remove = () if REFRESH_REJECTED in values else (REFRESH_REJECTED,)
-        data = merge(old_text or "", values, remove=remove).encode("utf-8")
-        with self.session.io_lock:
-            self._replace(path, data, existed=old_text is not None)
-        got = self.read_values()
-        wrong = [k for k in STORED_KEYS if got.get(k, "") != values.get(k, "")]
-        if wrong:
-            raise VerificationError(
-                _(
-                    "After saving, {path} does not read back as written ({join}).",
-                    path=self.description,
-                    join=", ".join(wrong),
-                ),
-                _("Another program may be changing the file; close it and try again."),
-            )
+
+        def replace(data: bytes) -> None:
+            with self.session.io_lock:
+                self._replace(path, data, existed=old_text is not None)
+
+        save_values(
+            old_text,
+            connection.to_values(),
+            write=replace,
+            read_back=lambda: self._read_text(path),
+            where=self.description,
+        )
         return SaveReport(self.description, OWNED_KEYS)
 
     def _replace(self, path: str, data: bytes, *, existed: bool) -> None:

@@ -136,6 +136,15 @@ def test_save_keeps_every_other_byte_the_mode_and_the_owner(remote: Remote, sand
 
 
 @needs_sshd
+def test_a_save_without_a_verdict_clears_the_one_the_file_held(remote: Remote, sandbox: Sandbox) -> None:
+    path = remote.write(".env", ORIGINAL + b"AMOCRM_REFRESH_REJECTED='2026-01-01T00:00:00Z 0123456789ab'\r\n")
+    connection = connect_sandbox(sandbox)
+    SshEnvTarget(remote.url).save(connection)
+    assert b"AMOCRM_REFRESH_REJECTED" not in path.read_bytes()
+    assert path.read_bytes().startswith(ORIGINAL)
+
+
+@needs_sshd
 def test_a_new_file_is_readable_by_its_owner_only(remote: Remote, sandbox: Sandbox) -> None:
     SshEnvTarget(remote.url).save(connect_sandbox(sandbox))
     st = remote.env_path.stat()
