@@ -14,7 +14,17 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import connect_sandbox
-from tests.ssh_server import USER, Remote, SshServer, free_port, keygen, needs_sshd, remote, ssh_server
+from tests.ssh_server import (
+    USER,
+    Remote,
+    SshServer,
+    free_port,
+    gone_from_server,
+    keygen,
+    needs_sshd,
+    remote,
+    ssh_server,
+)
 from tests.unit.targets.conftest import MemoryKeyring
 from wizard.core.connection import REFRESH_TOKEN
 from wizard.core.errors import (
@@ -403,15 +413,7 @@ def test_a_remote_command_runs_in_a_login_shell_and_is_stopped_at_its_timeout(re
     assert "".join(shown) == "login=yes\noops\n"
     assert target.run_restart("exit 3", 30, shown.append) == 3
     assert target.run_restart("sleep 4242", 1, shown.append) is None
-    assert wait_until_gone(["pgrep", "-u", USER, "-f", "sleep 4242"])
-
-
-def wait_until_gone(pgrep: list[str]) -> bool:
-    for _ in range(100):
-        if subprocess.run(pgrep, capture_output=True).returncode == 1:
-            return True
-        threading.Event().wait(0.05)
-    return False
+    assert gone_from_server("sleep 4242")
 
 
 @needs_sshd
