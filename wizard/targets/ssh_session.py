@@ -562,6 +562,11 @@ class SshSession:
             return channel.recv_exit_status()
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise self._lost(exc) from exc
+        except BaseException:
+            # Ctrl+C (KeyboardInterrupt) or the caller's own failure: a closed channel does not
+            # stop a command without a terminal, so its group is stopped before going on.
+            self._stop_group(pid)
+            raise
         finally:
             channel.close()
 

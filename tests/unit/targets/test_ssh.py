@@ -417,6 +417,16 @@ def test_a_remote_command_runs_in_a_login_shell_and_is_stopped_at_its_timeout(re
 
 
 @needs_sshd
+def test_ctrl_c_during_a_remote_restart_stops_it_on_the_server(remote: Remote) -> None:
+    def interrupted(text: str) -> None:
+        raise KeyboardInterrupt  # what Ctrl+C does while the output is shown
+
+    with pytest.raises(KeyboardInterrupt):
+        SshEnvTarget(remote.url).run_restart("echo started; sleep 4646", 600, interrupted)
+    assert gone_from_server("sleep 4646")
+
+
+@needs_sshd
 def test_a_password_typed_in_the_wizard_or_kept_in_the_keyring_logs_in(
     remote: Remote, ssh_server: SshServer, memory_keyring: MemoryKeyring
 ) -> None:
