@@ -27,7 +27,9 @@ from pathlib import Path
 import pytest
 
 SSHD = Path("/usr/sbin/sshd")
-USER = "amocrm-ssh-test"
+#: One system user per test run: a run sets its password, and two runs on one machine (two
+#: developers, two worktrees) must not change it under each other. Removed when sshd stops.
+USER = f"amocrm-ssh-{os.getpid()}-{secrets.token_hex(2)}"
 #: What the test user's ~/.profile exports: only a login shell has it.
 PROFILE_MARK = "AMOCRM_TEST_LOGIN_SHELL"
 
@@ -65,6 +67,19 @@ def _ensure_user() -> pwd.struct_passwd:
     except KeyError:
         subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", USER], check=True)
         return pwd.getpwnam(USER)
+
+
+def _remove_user() -> None:
+    # Its last processes (all this run's own: the user is) first, or userdel refuses.
+    for _ in range(100):
+        found = subprocess.run(["pgrep", "-u", USER], capture_output=True, text=True).stdout.split()
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), 9)
+        # 0: removed; 6: no such user; 12: its home could not be removed entirely.
+        if subprocess.run(["userdel", "--remove", USER], capture_output=True).returncode in (0, 6, 12):
+            return
+        time.sleep(0.05)
 
 
 @dataclass
@@ -139,6 +154,7 @@ LogLevel ERROR
         process.wait(10)
         log.close()
         shutil.rmtree(folder, ignore_errors=True)
+        _remove_user()
 
 
 @pytest.fixture(scope="session")
@@ -160,6 +176,16 @@ def _wait_for_banner(port: int, process: subprocess.Popen[bytes]) -> None:
         except OSError:
             time.sleep(0.05)
     raise RuntimeError("sshd did not answer")
+
+
+def gone_from_server(pattern: str) -> bool:
+    """Whether no process of the test user matches ``pattern`` (waiting a few seconds for the
+    last ones to go)."""
+    for _ in range(100):
+        if subprocess.run(["pgrep", "-u", USER, "-f", pattern], capture_output=True).returncode == 1:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 @dataclass

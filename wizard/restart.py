@@ -143,6 +143,11 @@ def run_locally(command: str, timeout: float, write: Write) -> int | None:
     except subprocess.TimeoutExpired:
         _stop(process)
         return None
+    except BaseException:
+        # Ctrl+C (KeyboardInterrupt) or any other way out: the command and everything it
+        # started must not outlive the wizard.
+        _stop(process)
+        raise
     finally:
         reader.join(5)
     return status

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from wizard.core import validate
 from wizard.core.account import parse_account
@@ -190,14 +190,24 @@ def _check_env(env: str) -> None:
 
 
 def _check_db(url: str) -> None:
+    # The passwords first: every later message shows the address.
     parts = urlsplit(url)
-    scheme = parts.scheme.split("+")[0].lower()
-    if scheme not in ("sqlite", "postgresql", "postgres", "mysql", "mariadb"):
-        raise InvalidSetupFileError(_("target.db = {url} is not a database address.", url=json.dumps(url)))
     if parts.password is not None:
         raise InvalidSetupFileError(
             _("target.db holds a password; a setup file never does (the admin gives it: AMOCRM_DB_PASSWORD).")
         )
+    in_query = _password_parameters(parts.query)
+    if in_query:
+        raise InvalidSetupFileError(
+            _(
+                "target.db holds a password in its query ({names}); a setup file never does "
+                "(the admin gives it: AMOCRM_DB_PASSWORD).",
+                names=", ".join(in_query),
+            )
+        )
+    scheme = parts.scheme.split("+")[0].lower()
+    if scheme not in ("sqlite", "postgresql", "postgres", "mysql", "mariadb"):
+        raise InvalidSetupFileError(_("target.db = {url} is not a database address.", url=json.dumps(url)))
     if scheme == "sqlite":
         path = url.split("///", 1)[1] if "///" in url else ""
         if not (PurePosixPath(path).is_absolute() or PureWindowsPath(path).is_absolute()):
@@ -214,6 +224,15 @@ def _check_db(url: str) -> None:
         raise InvalidSetupFileError(_("target.db names no plain user name: {url}", url=json.dumps(url)))
 
 
+#: Query parameters the database drivers take a password from (libpq, PyMySQL, SQLAlchemy).
+_PASSWORD_PARAMETERS = frozenset({"password", "passwd", "pwd", "pass", "sslpassword"})
+
+
+def _password_parameters(query: str) -> list[str]:
+    names = [name for name, _value in parse_qsl(query, keep_blank_values=True)]
+    return [name for name in names if name.lower() in _PASSWORD_PARAMETERS]
+
+
 # --- writing --------------------------------------------------------------------------
 
 
@@ -221,7 +240,7 @@ def dumps(setup: Setup) -> str:
     """The setup file's text, checked first (so nothing written here is refused when read).
 
     Written by hand rather than with tomli-w: a flat file of a few strings needs no further
-    dependency, and ``json.dumps`` of a string is a valid TOML basic string.
+    dependency (``basic_string`` is the one rule it takes).
     """
     check(setup)
     values = {f.name: getattr(setup, f.name) for f in fields(setup)}
@@ -236,18 +255,38 @@ def dumps(setup: Setup) -> str:
             lines += [
                 "",
                 f"[{table}]",
-                *(f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in present),
+                *(f"{key} = {basic_string(value)}" for key, value in present),
             ]
     return "\n".join(lines) + "\n"
 
 
+# TOML's short escapes; every other control character is written as \uXXXX. (json.dumps is
+# close but not it: it writes DEL, U+007F, raw, which TOML forbids in a basic string.)
+_SHORT_ESCAPES = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
+
+
+def basic_string(value: str) -> str:
+    """``value`` as a TOML basic string ("…"), every control character escaped."""
+    escaped = "".join(
+        _SHORT_ESCAPES.get(ch) or (f"\\u{ord(ch):04X}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch)
+        for ch in value
+    )
+    return f'"{escaped}"'
+
+
 def without_password(db_url: str) -> str:
-    """A database URL as a setup file may hold it: the password left out, an SQLite path absolute."""
+    """A database URL as a setup file may hold it: the password left out (from the user part
+    and the query), an SQLite path absolute."""
     if db_url.lower().startswith("sqlite:///") and not db_url.lower().startswith("sqlite:////"):
         relative = db_url[len("sqlite:///") :]
         if relative and relative != ":memory:" and not PureWindowsPath(relative).is_absolute():
             return "sqlite:///" + str(Path(relative).absolute())
     parts = urlsplit(db_url)
+    if _password_parameters(parts.query):
+        # The other parameters kept as written (urlencode would re-quote them).
+        kept = [p for p in parts.query.split("&") if p and not _password_parameters(p)]
+        parts = parts._replace(query="&".join(kept))
+        db_url = urlunsplit(parts)
     if parts.password is None:
         return db_url
     host = parts.hostname or ""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 import subprocess
 import threading
 from pathlib import Path
@@ -17,7 +19,7 @@ import pytest
 from dotenv import dotenv_values
 
 from tests.helpers import integration_flags, run_cli
-from tests.ssh_server import USER, Remote, SshServer, keygen, needs_sshd, remote, ssh_server
+from tests.ssh_server import Remote, SshServer, gone_from_server, keygen, needs_sshd, remote, ssh_server
 from wizard.core.connection import REFRESH_TOKEN
 from wizard.sandbox import Sandbox
 from wizard.setupfile import apply_setup, read_setup
@@ -149,22 +151,34 @@ def test_a_failing_restart_keeps_the_tokens_and_exits_6(
     assert refresh_token(connected) not in ("", before)
 
 
+@pytest.mark.parametrize(
+    ("command", "seconds", "printed"),
+    [
+        ("sleep 4343", "1", ""),
+        # The deadline holds while output keeps coming, not only when the command is silent
+        # (without it this never ends, and run_cli's own timeout fails the test).
+        ("while :; do echo tick-4747; sleep 0.1; done", "2", "tick-4747"),
+    ],
+    ids=["silent", "printing"],
+)
 def test_a_hanging_restart_is_stopped_and_exits_6(
-    sandbox: Sandbox, remote: Remote, env: dict[str, str], connected: Path
+    sandbox: Sandbox,
+    remote: Remote,
+    env: dict[str, str],
+    connected: Path,
+    command: str,
+    seconds: str,
+    printed: str,
 ) -> None:
     before = refresh_token(connected)
     result = run_cli(
-        ["refresh", "--env", remote.url, "--restart-cmd", "sleep 4343", "--restart-timeout", "1"], env
+        ["refresh", "--env", remote.url, "--restart-cmd", command, "--restart-timeout", seconds], env
     )
     assert result.returncode == 6, result.stderr
-    assert "did not finish within 1 s" in result.stderr
+    assert printed in result.stdout
+    assert f"did not finish within {seconds} s" in result.stderr
     assert refresh_token(connected) not in ("", before)
-    for _ in range(100):
-        if subprocess.run(["pgrep", "-u", USER, "-f", "sleep 4343"], capture_output=True).returncode == 1:
-            break
-        threading.Event().wait(0.05)
-    else:
-        pytest.fail("the restart command still runs on the server")
+    assert gone_from_server(printed or command), "the restart command still runs on the server"
 
 
 def test_a_failed_restart_takes_precedence_over_a_later_failure(
@@ -246,6 +260,38 @@ def test_a_missing_folder_is_refused_before_the_code_is_spent(
     assert not (remote.folder / "nope").exists()
     result = run_cli(["connect", *integration_flags(sandbox), "--code", code, "--env", remote.url], secret)
     assert result.returncode == 0, result.stderr  # the same code still works: it was not spent
+
+
+def test_a_password_in_the_address_is_refused_unseen(cli_env: dict[str, str]) -> None:
+    result = run_cli(["check", "--env", "ssh://deploy:s3cr/etPW@host/srv/.env"], cli_env)
+    assert result.returncode == 2, result.stderr
+    assert "holds a password" in result.stderr and "AMOCRM_SSH_PASSWORD" in result.stderr
+    assert "s3cr" not in result.stdout + result.stderr and "etPW" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"), [("fifo", "named pipe (FIFO)"), ("link-to-dev-null", "device"), ("folder", "folder")]
+)
+@pytest.mark.parametrize("command", ["check", "status", "refresh", "connect"])
+def test_anything_but_a_regular_file_is_refused_with_exit_5_before_anything_is_sent(
+    sandbox: Sandbox, remote: Remote, env: dict[str, str], kind: str, said: str, command: str
+) -> None:
+    path = remote.env_path
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to("/dev/null")
+    env = dict(env, AMOCRM_CLIENT_SECRET=sandbox.integration.client_secret)
+    extra = integration_flags(sandbox, code=sandbox.issue_code()) if command == "connect" else []
+    # A FIFO used to block the server's SFTP process, and with it every command: the timeout is the hang.
+    result = run_cli([command, "--env", remote.url, *extra], env, timeout=30)
+    assert result.returncode == 5, result.stderr
+    assert f"{said}, not a regular file" in result.stderr
+    assert sandbox.stats.requests == 0  # not even the code exchange
+    assert sorted(p.name for p in remote.folder.iterdir()) == [".env"]
+    assert not stat.S_ISREG(os.lstat(path).st_mode)
 
 
 def test_a_read_only_file_is_refused_and_the_refresh_token_kept(

@@ -10,7 +10,7 @@ import pytest
 import tomllib
 
 from wizard.core.errors import InvalidSetupFileError
-from wizard.setupfile import Setup, apply_setup, dumps, loads, read_setup, without_password
+from wizard.setupfile import Setup, apply_setup, basic_string, dumps, loads, read_setup, without_password
 
 FINGERPRINT = "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"
 CLIENT_ID = "0f8e3a52-5c1d-4d1e-9a5b-7c2e8f9d6b41"
@@ -42,6 +42,21 @@ def test_what_is_written_reads_back_the_same() -> None:
     assert document["target"] == {"env": FULL.env, "ssh_host_key": FINGERPRINT}
 
 
+CONTROL_CHARACTERS = [chr(c) for c in range(0x20)] + ["\x7f"]
+
+
+@pytest.mark.parametrize("char", CONTROL_CHARACTERS, ids=lambda c: f"U+{ord(c):04X}")
+def test_every_control_character_is_escaped_and_reads_back(char: str) -> None:
+    """TOML forbids U+0000–U+001F (but tab) and U+007F raw in a basic string."""
+    value = f'a{char}"\\b'
+    assert tomllib.loads(f"v = {basic_string(value)}")["v"] == value
+    # In a whole file too: a local path the checks let through carries it.
+    setup = Setup(env=f"/srv/a{char}b/.env")
+    text = dumps(setup)
+    assert all(ord(c) >= 0x20 and ord(c) != 0x7F for c in text.replace("\n", ""))
+    assert loads(text) == setup
+
+
 def test_a_database_target_and_the_tables_left_out() -> None:
     setup = Setup(account="https://mycompany.kommo.com", db="postgresql://backend@db.example.com:5432/app")
     text = dumps(setup)
@@ -55,6 +70,10 @@ def test_a_password_never_reaches_a_setup_file() -> None:
     )
     with pytest.raises(InvalidSetupFileError, match="password"):
         dumps(Setup(db="postgresql://app:s3cret@db.example.com/app"))
+    assert without_password("postgresql://app@db.example.com/app?sslmode=require&password=s3cret") == (
+        "postgresql://app@db.example.com/app?sslmode=require"
+    )
+    assert without_password("mysql://app:pw@db/app?passwd=s3cret") == "mysql://app@db/app"
 
 
 def test_an_sqlite_file_is_named_by_its_absolute_path(
@@ -92,6 +111,16 @@ def test_a_file_is_read_from_disk_and_named_in_errors(tmp_path: Path) -> None:
         (GOOD.replace('env = "/srv/backend/.env"', 'env = "ssh://u@h;reboot/srv/.env"'), "target.env"),
         (GOOD.replace('env = "/srv/backend/.env"', 'db = "mysql://a b@db/x"'), "plain user name"),
         (GOOD.replace('env = "/srv/backend/.env"', 'db = "postgresql://u:pw@db/x"'), "password"),
+        (
+            GOOD.replace(
+                'env = "/srv/backend/.env"', 'db = "postgresql://u@db.example.com/app?password=hunter2"'
+            ),
+            "target.db holds a password in its query (password)",
+        ),
+        (
+            GOOD.replace('env = "/srv/backend/.env"', 'db = "mysql://u@db/app?charset=utf8&PASSWD=hunter2"'),
+            "target.db holds a password in its query (PASSWD)",
+        ),
         (GOOD + f'ssh_host_key = "{FINGERPRINT}"\n', "not an ssh:// address"),
         (
             GOOD.replace('env = "/srv/backend/.env"', 'env = "ssh://h/srv/.env"\nssh_host_key = "MD5:aa"'),
@@ -107,6 +136,7 @@ def test_a_malformed_or_hostile_file_is_refused_by_name(text: str, named: str) -
     with pytest.raises(InvalidSetupFileError) as caught:
         loads(text, name="x.amocrm-setup")
     assert named in str(caught.value)
+    assert "hunter2" not in str(caught.value)
     assert caught.value.exit_code == 2
 
 

@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wizard.core.connection import OWNED_KEYS, REFRESH_REJECTED, STORED_KEYS, Connection
-from wizard.core.errors import TargetError, TargetLockTimeout, TargetReadError, VerificationError
+from wizard.core.connection import OWNED_KEYS, Connection
+from wizard.core.errors import TargetError, TargetLockTimeout, TargetReadError
 from wizard.core.i18n import Text, _
 from wizard.targets import localfile, lockfile
 from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, SaveReport, TokenTarget
-from wizard.targets.envtext import merge, parse_values, quote
+from wizard.targets.envtext import merge, parse_values, quote, save_values
 from wizard.targets.localfile import NEW_FILE_MODE, LocalFile, shown
 
 if TYPE_CHECKING:
@@ -133,28 +133,17 @@ class EnvFileTarget(TokenTarget):
         )
 
     def _write(self, connection: Connection, locked: LocalFile) -> SaveReport:
-        values = connection.to_values()
         # The file that is locked, looked at again: whether it can be renamed (a mount, hard
         # links, its owner) is decided on what is there now.
         file = localfile.restat(locked)
-        old_text = self._read_text(file)
-        new_text = merge(old_text or "", values, remove=_absent_verdict(values))
-        localfile.write(file, new_text.encode("utf-8"), _fix_path(self.path))
-        self._verify(values, file)
+        save_values(
+            self._read_text(file),
+            connection.to_values(),
+            write=lambda data: localfile.write(file, data, _fix_path(self.path)),
+            read_back=lambda: self._read_text(localfile.restat(file)),
+            where=self.description,
+        )
         return SaveReport(self.description, OWNED_KEYS)
-
-    def _verify(self, expected: dict[str, str], file: LocalFile) -> None:
-        got = parse_values(self._read_text(localfile.restat(file)) or "")
-        wrong = [k for k in STORED_KEYS if got.get(k, "") != expected.get(k, "")]
-        if wrong:
-            raise VerificationError(
-                _(
-                    "After saving, {path} does not read back as written ({join}).",
-                    path=self.description,
-                    join=", ".join(wrong),
-                ),
-                _("Another program may be changing the file; close it and try again."),
-            )
 
 
 class _HeldEnvFile(Held):
@@ -167,12 +156,6 @@ class _HeldEnvFile(Held):
         report = self._target._write(connection, self._file)
         self.stored = connection
         return report
-
-
-def _absent_verdict(values: dict[str, str]) -> tuple[str, ...]:
-    # A save without a verdict clears one the file may still hold (contract: the next
-    # successful connect or refresh deletes it).
-    return () if REFRESH_REJECTED in values else (REFRESH_REJECTED,)
 
 
 def _fix_path(path: Path) -> Text:

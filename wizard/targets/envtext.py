@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
-from wizard.core.connection import STORED_KEYS
-from wizard.core.errors import ConfigError
+from wizard.core.connection import REFRESH_REJECTED, STORED_KEYS
+from wizard.core.errors import ConfigError, VerificationError
 from wizard.core.i18n import _
 
 BOM = "\ufeff"
@@ -103,3 +104,31 @@ def _drop_binding(original: str, key: str) -> str:
     # Keep the blank lines the parser attached in front of the binding; drop the rest.
     assignment = _assignment(original, key)
     return assignment["lead"] if assignment else ""
+
+
+def save_values(
+    old_text: str | None,
+    values: dict[str, str],
+    *,
+    write: Callable[[bytes], None],
+    read_back: Callable[[], str | None],
+    where: str,
+) -> None:
+    """One save of a .env, wherever it lives: ``values`` merged into ``old_text`` (None: no file
+    yet), the bytes handed to ``write``, then the file read back through ``read_back`` and
+    checked (``VerificationError`` when another program changed it meanwhile)."""
+    # A save without a verdict clears one the file may still hold (contract: the next
+    # successful connect or refresh deletes it).
+    remove = () if REFRESH_REJECTED in values else (REFRESH_REJECTED,)
+    write(merge(old_text or "", values, remove=remove).encode("utf-8"))
+    got = parse_values(read_back() or "")
+    wrong = [k for k in STORED_KEYS if got.get(k, "") != values.get(k, "")]
+    if wrong:
+        raise VerificationError(
+            _(
+                "After saving, {path} does not read back as written ({join}).",
+                path=where,
+                join=", ".join(wrong),
+            ),
+            _("Another program may be changing the file; close it and try again."),
+        )

@@ -4,8 +4,10 @@
   .env target).
 - The file is replaced atomically: a temporary file in the same folder, created 0600 with the
   data fsynced, given the old file's owner, group and mode, then OpenSSH's ``posix-rename``.
-  Where the owner cannot be given back (it is another user's file), the file is rewritten in
-  place under the lock instead, like the local target does.
+  Where a rename would change what the file is (another user's file whose owner cannot be
+  given back, a file with several hard links), the file is rewritten in place under the lock
+  instead, like the local target does; so it is when the rename is refused after the fact (a
+  bind mount, which SFTP cannot show), so that a pair amoCRM already issued is never lost.
 - The server's processes' own lock: ``flock`` on ``<path>.lock`` is held by a ``flock`` process
   on the server for as long as the wizard reads and writes.
 - ``check_writable`` checks everything (the folder, write permission, a regular file, flock)
@@ -18,9 +20,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import posixpath
 import secrets
+import shlex
 import stat
 import threading
 from collections.abc import Callable, Iterator
@@ -35,12 +39,15 @@ from paramiko.sftp import (
     SFTP_FLAG_WRITE,
 )
 
-from wizard.core.connection import OWNED_KEYS, REFRESH_REJECTED, STORED_KEYS, Connection
-from wizard.core.errors import TargetError, TargetLockTimeout, VerificationError
+from wizard.core.connection import OWNED_KEYS, Connection
+from wizard.core.errors import NotARegularFileError, TargetError, TargetLockTimeout
 from wizard.core.i18n import Text, _
 from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, SaveReport, TokenTarget
-from wizard.targets.envfile import merge, parse_values
+from wizard.targets.envtext import parse_values, save_values
+from wizard.targets.localfile import _kind as kind_of
 from wizard.targets.ssh_session import PASSWORD_ENV, SshSession, parse_ssh_url
+
+log = logging.getLogger(__name__)
 
 NEW_FILE_MODE = 0o600
 #: Longer than any .env; a bigger file is not the backend's .env.
@@ -105,6 +112,10 @@ class SshEnvTarget(TokenTarget):
     def _read_text(self, path: str) -> str | None:
         sftp = self.session.sftp()
         with self.session.io_lock:
+            # Looked at before it is opened: opening a FIFO blocks the server's SFTP process
+            # (and with it every later request), a device may never end.
+            if self._regular_file(path) is None:
+                return None
             try:
                 with sftp.open(path, "rb") as handle:
                     data = handle.read(MAX_SIZE + 1)
@@ -124,6 +135,28 @@ class SshEnvTarget(TokenTarget):
                 _("{path} on {server} is not a UTF-8 text file.", path=path, server=self.server),
                 _("Choose the backend's .env file."),
             ) from exc
+
+    def _regular_file(self, path: str) -> paramiko.SFTPAttributes | None:
+        """What ``path`` (a symbolic link followed) is, or None when nothing is there; anything but
+        a regular file is refused (exit 5), as a local .env is, before anything is read or sent."""
+        try:
+            found = self.session.sftp().stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return None
+            raise self._cannot("read", path, exc) from exc
+        mode = found.st_mode or 0
+        if not stat.S_ISREG(mode):
+            raise NotARegularFileError(
+                _(
+                    "{path} on {server} is {kind}, not a regular file.",
+                    path=path,
+                    server=self.server,
+                    kind=kind_of(mode),
+                ),
+                _("Point --env at the backend's .env file itself."),
+            )
+        return found
 
     def read_values(self) -> dict[str, str]:
         text = self._read_text(self.real_path())
@@ -156,21 +189,11 @@ class SshEnvTarget(TokenTarget):
                 raise TargetError(
                     _("{folder} on {server} is not a folder.", folder=folder, server=self.server), self._fix()
                 )
-            try:
-                file_mode: int | None = sftp.stat(path).st_mode or 0
-            except OSError as exc:
-                if exc.errno != errno.ENOENT:
-                    raise self._cannot("read", path, exc) from exc
-                file_mode = None
-            if file_mode is not None and not stat.S_ISREG(file_mode):
-                raise TargetError(
-                    _("{path} on {server} is not a regular file.", path=path, server=self.server),
-                    _("Choose the backend's .env file, not a folder or a device."),
-                )
-            if file_mode is not None:
+            found = self._regular_file(path)
+            if found is not None:
                 self._read_text(path)  # unreadable or not UTF-8: refuse now rather than overwrite it
             self._probe_folder(sftp, folder)
-            if file_mode is not None:
+            if found is not None:
                 self._probe_file(sftp, path)
         self._check_flock()
 
@@ -247,30 +270,30 @@ class SshEnvTarget(TokenTarget):
             self._thread_lock.release()
 
     def _write(self, connection: Connection) -> SaveReport:
-        values = connection.to_values()
         path = self.real_path()
         old_text = self._read_text(path)
-        # A save without a verdict clears one the file may still hold (see envfile).
-        remove = () if REFRESH_REJECTED in values else (REFRESH_REJECTED,)
-        data = merge(old_text or "", values, remove=remove).encode("utf-8")
-        with self.session.io_lock:
-            self._replace(path, data, existed=old_text is not None)
-        got = self.read_values()
-        wrong = [k for k in STORED_KEYS if got.get(k, "") != values.get(k, "")]
-        if wrong:
-            raise VerificationError(
-                _(
-                    "After saving, {path} does not read back as written ({join}).",
-                    path=self.description,
-                    join=", ".join(wrong),
-                ),
-                _("Another program may be changing the file; close it and try again."),
-            )
+
+        def replace(data: bytes) -> None:
+            with self.session.io_lock:
+                self._replace(path, data, existed=old_text is not None)
+
+        save_values(
+            old_text,
+            connection.to_values(),
+            write=replace,
+            read_back=lambda: self._read_text(path),
+            where=self.description,
+        )
         return SaveReport(self.description, OWNED_KEYS)
 
     def _replace(self, path: str, data: bytes, *, existed: bool) -> None:
         sftp = self.session.sftp()
         old = sftp.stat(path) if existed else None
+        if old is not None and self._hard_links(path) > 1:
+            # A rename would leave the other names with the old tokens: keep the inode.
+            log.info("Rewriting %s in place: it has several hard links.", path)
+            self._rewrite_or_fail(sftp, path, data)
+            return
         tmp = posixpath.join(
             posixpath.dirname(path), f".{posixpath.basename(path)}.{secrets.token_hex(6)}.tmp"
         )
@@ -288,6 +311,26 @@ class SshEnvTarget(TokenTarget):
         except OSError as exc:
             with contextlib.suppress(OSError):
                 sftp.remove(tmp)
+            if old is None:
+                raise self._cannot("write", path, exc) from exc
+            # A rename the checks allowed can still be refused (a bind mount, which SFTP cannot
+            # show): the pair amoCRM already issued is put in place under the lock, not lost.
+            log.info("Rewriting %s in place: the rename was refused (%s).", path, exc)
+            self._rewrite_or_fail(sftp, path, data)
+
+    def _hard_links(self, path: str) -> int:
+        """How many names the file has; SFTP's attributes do not say, so ``stat`` on the server
+        does (GNU and BusyBox ``-c``, BSD ``-f``). 1 when it cannot tell: a rename is then tried."""
+        quoted = shlex.quote(path)
+        found = self.session.run(f"stat -c %h -- {quoted} 2>/dev/null || stat -f %l -- {quoted}")
+        # The last line: a login script of the user may print something before it.
+        answer = (found.stdout.strip().splitlines() or [""])[-1].strip()
+        return int(answer) if answer.isdigit() else 1
+
+    def _rewrite_or_fail(self, sftp: paramiko.SFTPClient, path: str, data: bytes) -> None:
+        try:
+            self._rewrite_in_place(sftp, path, data)
+        except OSError as exc:
             raise self._cannot("write", path, exc) from exc
 
     @staticmethod

@@ -95,6 +95,19 @@ def parse_ssh_url(text: str) -> SshAddress:
     expected = _("Write it as ssh://user@host/absolute/path/.env (the port after a colon, if not 22).")
     if not is_ssh_url(raw):
         raise InvalidTargetError(_("{url} is not an ssh:// address.", url=raw), expected)
+    # Before anything else parses it: a password holding "/", "#" or "?" splits the URL in
+    # the wrong places, and every later message would show the address as given.
+    if _holds_password(raw):
+        raise InvalidTargetError(
+            _(
+                "{url} holds a password; a password never goes on the command line.",
+                url=_without_password(raw),
+            ),
+            _(
+                "Remove it from the address and set {env} instead (or type it in the wizard).",
+                env=PASSWORD_ENV,
+            ),
+        )
     try:
         parts = urlsplit(raw)
         port = parts.port
@@ -102,14 +115,6 @@ def parse_ssh_url(text: str) -> SshAddress:
         raise InvalidTargetError(
             _("The port in {url} is not a number from 1 to 65535.", url=raw), expected
         ) from exc
-    if parts.password is not None:
-        raise InvalidTargetError(
-            _(
-                "{url} holds a password; a password never goes on the command line.",
-                url=_without_password(raw),
-            ),
-            _("Remove it from the address and set {env} instead.", env=PASSWORD_ENV),
-        )
     host = parts.hostname or ""
     user = unquote(parts.username or "")
     path = unquote(parts.path)
@@ -131,8 +136,22 @@ def parse_ssh_url(text: str) -> SshAddress:
     return SshAddress(host=host, path=path, user=user, port=port)
 
 
+# ``user:`` right after the scheme, then anything but a port (digits up to "/" or the end).
+_USER_AND_COLON = re.compile(r"^ssh://(?P<user>[^:@/\[\]]*):(?!\d*(?:/|$))", re.IGNORECASE)
+
+
+def _holds_password(url: str) -> bool:
+    """``ssh://user:…@…``, whatever the password holds ("/", "#", "?", "@" included)."""
+    return bool(_USER_AND_COLON.match(url)) and "@" in url
+
+
 def _without_password(url: str) -> str:
-    return re.sub(r"^(ssh://[^:@/]*):[^@/]*@", r"\1:…@", url, flags=re.IGNORECASE)
+    """The URL with everything from the user's colon to the last "@" hidden (the password may
+    hold "@" itself; hiding too much is the safe side)."""
+    found = _USER_AND_COLON.match(url)
+    if not found or "@" not in url:
+        return url
+    return f"{SCHEME}{found['user']}:…@{url.rsplit('@', 1)[1]}"
 
 
 def check_fingerprint(text: str) -> str:
@@ -518,16 +537,18 @@ class SshSession:
             channel.exec_command(f"echo $$; exec {command}")
             channel.shutdown_write()
             while True:
+                # Checked on every turn, not only when the command is silent: one that keeps
+                # printing must still be stopped at its deadline.
+                now = time.monotonic()
+                # Past the deadline, but the shell has not said who it is yet (a slow login):
+                # wait a little longer for that, so that the group can still be stopped.
+                if now > deadline and (pid or now > deadline + PID_GRACE):
+                    self._stop_group(pid)
+                    return None
                 try:
                     data = channel.recv(32768)
                 except TimeoutError:
-                    now = time.monotonic()
-                    # Past the deadline, but the shell has not said who it is yet (a slow login):
-                    # wait a little longer for that, so that the group can still be stopped.
-                    if now <= deadline or (not pid and now <= deadline + PID_GRACE):
-                        continue
-                    self._stop_group(pid)
-                    return None
+                    continue
                 if not data:
                     break
                 if not pid:
@@ -541,6 +562,11 @@ class SshSession:
             return channel.recv_exit_status()
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise self._lost(exc) from exc
+        except BaseException:
+            # Ctrl+C (KeyboardInterrupt) or the caller's own failure: a closed channel does not
+            # stop a command without a terminal, so its group is stopped before going on.
+            self._stop_group(pid)
+            raise
         finally:
             channel.close()
 

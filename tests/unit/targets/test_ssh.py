@@ -14,7 +14,17 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import connect_sandbox
-from tests.ssh_server import USER, Remote, SshServer, free_port, keygen, needs_sshd, remote, ssh_server
+from tests.ssh_server import (
+    USER,
+    Remote,
+    SshServer,
+    free_port,
+    gone_from_server,
+    keygen,
+    needs_sshd,
+    remote,
+    ssh_server,
+)
 from tests.unit.targets.conftest import MemoryKeyring
 from wizard.core.connection import REFRESH_TOKEN
 from wizard.core.errors import (
@@ -78,6 +88,33 @@ def test_addresses_that_are_refused(url: str, says: str) -> None:
     assert "secret" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ssh://deploy:s3cr/etPW@host/srv/.env",
+        "ssh://deploy:s3cr#etPW@host/srv/.env",
+        "ssh://deploy:s3cr?etPW@host/srv/.env",
+        "ssh://deploy:s3cr@etPW@host/srv/.env",
+        "ssh://deploy:4711@host/srv/.env",
+        "ssh://deploy:s3cr:etPW@host:2222/srv/.env",
+    ],
+)
+def test_a_password_in_the_address_is_refused_and_never_shown(url: str) -> None:
+    with pytest.raises(InvalidTargetError) as caught:
+        parse_ssh_url(url)
+    said = f"{caught.value.message} {caught.value.hint}"
+    assert caught.value.exit_code == 2
+    assert "holds a password" in said and "AMOCRM_SSH_PASSWORD" in said
+    assert "ssh://deploy:…@" in said
+    for piece in ("s3cr", "etPW", "4711"):
+        assert piece not in said
+
+
+@pytest.mark.parametrize("url", ["ssh://host:2222/srv/a@b/.env", "ssh://u@[::1]:22/srv/.env"])
+def test_a_port_or_an_at_sign_in_the_path_is_no_password(url: str) -> None:
+    assert str(parse_ssh_url(url)) == url
+
+
 def test_open_target_picks_the_ssh_target() -> None:
     target = open_target(env="ssh://deploy@example.com:2222/srv/app/.env")
     assert isinstance(target.underlying(), SshEnvTarget)  # behind credentials.Credentials
@@ -109,6 +146,15 @@ def test_save_keeps_every_other_byte_the_mode_and_the_owner(remote: Remote, sand
 
 
 @needs_sshd
+def test_a_save_without_a_verdict_clears_the_one_the_file_held(remote: Remote, sandbox: Sandbox) -> None:
+    path = remote.write(".env", ORIGINAL + b"AMOCRM_REFRESH_REJECTED='2026-01-01T00:00:00Z 0123456789ab'\r\n")
+    connection = connect_sandbox(sandbox)
+    SshEnvTarget(remote.url).save(connection)
+    assert b"AMOCRM_REFRESH_REJECTED" not in path.read_bytes()
+    assert path.read_bytes().startswith(ORIGINAL)
+
+
+@needs_sshd
 def test_a_new_file_is_readable_by_its_owner_only(remote: Remote, sandbox: Sandbox) -> None:
     SshEnvTarget(remote.url).save(connect_sandbox(sandbox))
     st = remote.env_path.stat()
@@ -125,6 +171,42 @@ def test_another_users_file_is_rewritten_in_place_and_stays_theirs(remote: Remot
     st = path.stat()
     assert (st.st_uid, st.st_mode & 0o7777) == (0, 0o666)
     assert path.read_bytes().startswith(ORIGINAL) and b"AMOCRM_ACCESS_TOKEN=" in path.read_bytes()
+
+
+@needs_sshd
+def test_a_file_with_hard_links_keeps_its_inode_and_every_name_sees_the_new_pair(
+    remote: Remote, sandbox: Sandbox
+) -> None:
+    path = remote.write(".env", ORIGINAL, mode=0o640)
+    other = remote.folder / "backend.env"
+    os.link(path, other)
+    connection = connect_sandbox(sandbox)
+    SshEnvTarget(remote.url).save(connection)
+    assert path.stat().st_ino == other.stat().st_ino and path.stat().st_nlink == 2
+    assert other.read_bytes().startswith(ORIGINAL)
+    assert f"AMOCRM_REFRESH_TOKEN='{connection.to_values()[REFRESH_TOKEN]}'".encode() in other.read_bytes()
+
+
+@needs_sshd
+def test_a_refused_rename_falls_back_to_a_rewrite_in_place(remote: Remote, sandbox: Sandbox) -> None:
+    """A bind-mounted .env (Docker's -v): the rename is refused (EBUSY), which SFTP cannot show
+    before; the pair amoCRM issued is written in place rather than lost."""
+    source = remote.write("mounted.env", ORIGINAL, mode=0o640)
+    mount_point = remote.write(".env", b"")
+    mounted = subprocess.run(["mount", "--bind", str(source), str(mount_point)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"this machine refuses a bind mount: {mounted.stderr.decode().strip()}")
+    try:
+        connection = connect_sandbox(sandbox)
+        SshEnvTarget(remote.url).save(connection)
+        assert mount_point.stat().st_ino == source.stat().st_ino  # still the mount, not a new file
+        data = mount_point.read_bytes()
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=True)
+    assert data == source.read_bytes()
+    assert data.startswith(ORIGINAL)
+    assert f"AMOCRM_REFRESH_TOKEN='{connection.to_values()[REFRESH_TOKEN]}'".encode() in data
+    assert sorted(p.name for p in remote.folder.iterdir()) == [".env", ".env.lock", "mounted.env"]
 
 
 @needs_sshd
@@ -331,15 +413,17 @@ def test_a_remote_command_runs_in_a_login_shell_and_is_stopped_at_its_timeout(re
     assert "".join(shown) == "login=yes\noops\n"
     assert target.run_restart("exit 3", 30, shown.append) == 3
     assert target.run_restart("sleep 4242", 1, shown.append) is None
-    assert wait_until_gone(["pgrep", "-u", USER, "-f", "sleep 4242"])
+    assert gone_from_server("sleep 4242")
 
 
-def wait_until_gone(pgrep: list[str]) -> bool:
-    for _ in range(100):
-        if subprocess.run(pgrep, capture_output=True).returncode == 1:
-            return True
-        threading.Event().wait(0.05)
-    return False
+@needs_sshd
+def test_ctrl_c_during_a_remote_restart_stops_it_on_the_server(remote: Remote) -> None:
+    def interrupted(text: str) -> None:
+        raise KeyboardInterrupt  # what Ctrl+C does while the output is shown
+
+    with pytest.raises(KeyboardInterrupt):
+        SshEnvTarget(remote.url).run_restart("echo started; sleep 4646", 600, interrupted)
+    assert gone_from_server("sleep 4646")
 
 
 @needs_sshd
