@@ -12,7 +12,7 @@ import pytest
 import requests
 from dotenv import dotenv_values
 
-from tests.helpers import allow, integration_flags
+from tests.helpers import allow, connect_sandbox, integration_flags
 from tests.helpers import run_cli as run
 from wizard.core.connection import OWNED_KEYS
 from wizard.sandbox import Sandbox
@@ -484,3 +484,35 @@ def test_the_command_names_agree() -> None:
     parser = cli.build_parser()
     subparsers = next(a for a in parser._actions if a.dest == "command")
     assert set(cli.SUBCOMMANDS) == set(commands.COMMANDS) == set(subparsers.choices or ())
+
+
+def test_a_refused_refresh_adds_only_the_verdict_to_what_the_env_held(
+    sandbox: Sandbox, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    """Contract, "Exit codes": on a non-zero exit the target holds what it held before, plus
+    only amoCRM's verdict; what the environment supplied (the secret above all) stays there."""
+    tokens = connect_sandbox(sandbox).tokens
+    assert tokens is not None
+    env_path = tmp_path / ".env"
+    env_path.write_text(
+        f"AMOCRM_ACCESS_TOKEN={tokens.access_token}\nAMOCRM_REFRESH_TOKEN={tokens.refresh_token}\n"
+        f"AMOCRM_TOKEN_EXPIRES_AT=2020-01-01T00:00:00Z\nOTHER=1\n",
+        encoding="utf-8",
+    )
+    before = env_path.read_bytes()
+    it = sandbox.integration
+    env = {
+        **cli_env,
+        "AMOCRM_BASE_URL": sandbox.base_url,
+        "AMOCRM_CLIENT_ID": it.client_id,
+        "AMOCRM_CLIENT_SECRET": it.client_secret,
+        "AMOCRM_REDIRECT_URI": it.redirect_uri,
+    }
+    sandbox.revoke_refresh_tokens()
+    result = run(["refresh", "--env", str(env_path)], env)
+    assert result.returncode == 3, result.stderr
+    after = env_path.read_bytes()
+    assert after.startswith(before)
+    assert re.fullmatch(rb"AMOCRM_REFRESH_REJECTED='\S+Z [0-9a-f]{12}'\n", after[len(before) :]), after
+    assert run(["refresh", "--env", str(env_path)], env).returncode == 3
+    assert sandbox.stats.refresh_attempts == 1

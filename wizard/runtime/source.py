@@ -252,7 +252,7 @@ def _record_verdict(held: Held, connection: Connection) -> Connection:
         _rejected[verdict.fingerprint(tokens.refresh_token)] = text
     judged = connection.with_verdict(text)
     try:
-        held.save(judged)
+        held.save_verdict(text)
     except WizardError:
         log.warning("amoCRM's verdict on the refresh token could not be saved.", exc_info=True)
     return judged

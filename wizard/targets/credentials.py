@@ -287,5 +287,16 @@ class _CompletedHeld(Held):
         self._targets_secret = self._values.get(keys.CLIENT_SECRET, "")
         return self._owner.keep_secret(connection, report, new=new)
 
+    def save_verdict(self, verdict: str) -> None:
+        # Only the target's own values gain the verdict: nothing resolved from the flags or
+        # the environment is written back, and the keyring is not touched.
+        self._held.save_verdict(verdict)
+        held_values = self._held.values()
+        if held_values is None:
+            held_values = {**self._values, keys.REFRESH_REJECTED: verdict}
+        self._values = held_values
+        if self.stored is not None:
+            self.stored = self.stored.with_verdict(verdict)
+
     def values(self) -> dict[str, str]:
         return self._owner.resolve(self._values).values

@@ -143,9 +143,17 @@ class EnvFileTarget(TokenTarget):
         self._verify(values, file)
         return SaveReport(self.description, OWNED_KEYS)
 
-    def _verify(self, expected: dict[str, str], file: LocalFile) -> None:
+    def _write_verdict(self, verdict: str, locked: LocalFile) -> None:
+        file = localfile.restat(locked)
+        new_text = merge(self._read_text(file) or "", {REFRESH_REJECTED: verdict})
+        localfile.write(file, new_text.encode("utf-8"), _fix_path(self.path))
+        self._verify({REFRESH_REJECTED: verdict}, file, (REFRESH_REJECTED,))
+
+    def _verify(
+        self, expected: dict[str, str], file: LocalFile, checked: tuple[str, ...] = STORED_KEYS
+    ) -> None:
         got = parse_values(self._read_text(localfile.restat(file)) or "")
-        wrong = [k for k in STORED_KEYS if got.get(k, "") != expected.get(k, "")]
+        wrong = [k for k in checked if got.get(k, "") != expected.get(k, "")]
         if wrong:
             raise VerificationError(
                 _(
@@ -167,6 +175,11 @@ class _HeldEnvFile(Held):
         report = self._target._write(connection, self._file)
         self.stored = connection
         return report
+
+    def save_verdict(self, verdict: str) -> None:
+        self._target._write_verdict(verdict, self._file)
+        if self.stored is not None:
+            self.stored = self.stored.with_verdict(verdict)
 
 
 def _absent_verdict(values: dict[str, str]) -> tuple[str, ...]:

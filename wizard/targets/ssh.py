@@ -246,6 +246,23 @@ class SshEnvTarget(TokenTarget):
         finally:
             self._thread_lock.release()
 
+    def _write_verdict(self, verdict: str) -> None:
+        """Only the verdict line is added (see ``Held.save_verdict``)."""
+        path = self.real_path()
+        old_text = self._read_text(path)
+        data = merge(old_text or "", {REFRESH_REJECTED: verdict}).encode("utf-8")
+        with self.session.io_lock:
+            self._replace(path, data, existed=old_text is not None)
+        if self.read_values().get(REFRESH_REJECTED, "") != verdict:
+            raise VerificationError(
+                _(
+                    "After saving, {path} does not read back as written ({join}).",
+                    path=self.description,
+                    join=REFRESH_REJECTED,
+                ),
+                _("Another program may be changing the file; close it and try again."),
+            )
+
     def _write(self, connection: Connection) -> SaveReport:
         values = connection.to_values()
         path = self.real_path()
@@ -354,6 +371,11 @@ class _HeldRemoteEnv(Held):
         report = self._target._write(connection)
         self.stored = connection
         return report
+
+    def save_verdict(self, verdict: str) -> None:
+        self._target._write_verdict(verdict)
+        if self.stored is not None:
+            self.stored = self.stored.with_verdict(verdict)
 
 
 def _why(exc: OSError) -> str:
