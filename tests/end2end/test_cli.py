@@ -516,3 +516,17 @@ def test_a_refused_refresh_adds_only_the_verdict_to_what_the_env_held(
     assert re.fullmatch(rb"AMOCRM_REFRESH_REJECTED='\S+Z [0-9a-f]{12}'\n", after[len(before) :]), after
     assert run(["refresh", "--env", str(env_path)], env).returncode == 3
     assert sandbox.stats.refresh_attempts == 1
+
+
+def test_a_403_from_the_subdomain_lookup_is_the_block_not_a_verdict(
+    sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str]
+) -> None:
+    before = connected_env.read_bytes()
+    sandbox.fail_next(1, 401, "/oauth2/access_token", body="json")
+    sandbox.fail_next(1, 403, "/oauth2/account")
+    result = run(["refresh", "--env", str(connected_env)], cli_env)
+    assert result.returncode == 4, result.stderr
+    assert "support" in result.stderr and str(sandbox.account["id"]) in result.stderr
+    assert connected_env.read_bytes() == before  # no verdict: the token was never judged
+    assert run(["refresh", "--env", str(connected_env)], cli_env).returncode == 0
+    assert sandbox.stats.refreshes == 1

@@ -197,7 +197,8 @@ class TokenSource:
         """Where the account lives now; re-raises ``refused`` when it has not moved.
 
         The verdict is amoCRM's only once the subdomain check has answered: when it could
-        not be asked, nobody knows whether the token is dead, so none is recorded.
+        not be asked (a 403 block, a rate limit, a server or network failure), nobody knows
+        whether the token is dead, so none is recorded and that failure is what is raised.
         """
         tokens = connection.tokens
         assert tokens is not None
@@ -208,10 +209,11 @@ class TokenSource:
                 tokens.refresh_token,
                 claims.api_domain if claims else None,
                 session=self._session,
+                account_id=claims.account_id if claims else None,
             )
         except TransportError:
-            log.warning("Could not ask amoCRM whether the account moved.", exc_info=True)
-            raise refused from None
+            log.warning("Could not ask amoCRM whether the account moved; no verdict on the token.")
+            raise
         if moved is None:
             refused.refresh_token_rejected = True
             raise refused
