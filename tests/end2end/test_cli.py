@@ -183,7 +183,11 @@ def test_bad_input_gets_a_clear_message_and_changes_nothing(
 ) -> None:
     before = connected_env.read_bytes()
     override = dict(override)
-    cli_env["AMOCRM_CLIENT_SECRET"] = override.pop("secret", sandbox.integration.client_secret)
+    cli_env["AMOCRM_CLIENT_SECRET"] = sandbox.integration.client_secret
+    # A secret other than the stored one is given as its flag: the environment's ranks after
+    # the target's (contract, "Database layout": flags, then the target, then the environment).
+    typed = override.pop("secret", "")
+    secret_flag = ["--client-secret-stdin"] if typed else []
     if "redirect_uri" in override:
         override["redirect_uri"] = override["redirect_uri"].replace(
             "REGISTERED", sandbox.integration.redirect_uri
@@ -196,7 +200,11 @@ def test_bad_input_gets_a_clear_message_and_changes_nothing(
     if code_kind == "expired":
         sandbox.advance(21 * 60)
     started = time.monotonic()
-    result = run([*connect_args(sandbox, connected_env, **override), "--code", code], cli_env)
+    result = run(
+        [*connect_args(sandbox, connected_env, **override), "--code", code, *secret_flag],
+        cli_env,
+        stdin=f"{typed}\n" if typed else "",
+    )
     assert result.returncode == exit_code, result.stdout + result.stderr
     assert words.lower() in result.stderr.lower()
     assert "What to do:" in result.stderr
@@ -530,3 +538,15 @@ def test_a_403_from_the_subdomain_lookup_is_the_block_not_a_verdict(
     assert connected_env.read_bytes() == before  # no verdict: the token was never judged
     assert run(["refresh", "--env", str(connected_env)], cli_env).returncode == 0
     assert sandbox.stats.refreshes == 1
+
+
+def test_the_stored_secret_comes_before_the_environments(
+    sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str]
+) -> None:
+    """Contract, "Database layout": flags, then the target, then the environment, then the
+    keyring, for the secret too (its flag is connect's --client-secret-stdin)."""
+    cli_env["AMOCRM_CLIENT_SECRET"] = "an-old-secret-left-in-the-environment-of-the-shell"
+    result = run(["refresh", "--env", str(connected_env)], cli_env)
+    assert result.returncode == 0, result.stderr
+    assert sandbox.stats.refreshes == 1
+    assert dotenv_values(connected_env)["AMOCRM_CLIENT_SECRET"] == sandbox.integration.client_secret
