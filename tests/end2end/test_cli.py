@@ -550,3 +550,25 @@ def test_the_stored_secret_comes_before_the_environments(
     assert result.returncode == 0, result.stderr
     assert sandbox.stats.refreshes == 1
     assert dotenv_values(connected_env)["AMOCRM_CLIENT_SECRET"] == sandbox.integration.client_secret
+
+
+def test_test_asks_for_the_secret_only_when_a_refresh_is_due(
+    sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str]
+) -> None:
+    text = connected_env.read_text(encoding="utf-8")
+    connected_env.write_text(
+        "".join(
+            line for line in text.splitlines(keepends=True) if not line.startswith("AMOCRM_CLIENT_SECRET=")
+        ),
+        encoding="utf-8",
+    )
+    before = connected_env.read_bytes()
+    live = run(["test", "--env", str(connected_env)], cli_env)
+    assert live.returncode == 0, live.stderr
+    # amoCRM refuses the access token, a refresh is due, and no secret is anywhere: exit 1
+    # naming it, and no grant is sent that amoCRM would refuse.
+    sandbox.expire_access_tokens()
+    due = run(["test", "--env", str(connected_env)], cli_env)
+    assert due.returncode == 1, due.stderr
+    assert "AMOCRM_CLIENT_SECRET" in due.stderr
+    assert sandbox.stats.refresh_attempts == 0 and connected_env.read_bytes() == before

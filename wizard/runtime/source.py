@@ -32,6 +32,7 @@ from wizard.core.interrupts import deferred_interrupt, note_saved
 from wizard.core.redact import mask, register_secret
 from wizard.core.tokens import TokenPair
 from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, TokenTarget
+from wizard.targets.credentials import TO_REFRESH, found_nowhere
 
 log = logging.getLogger("amocrm_wizard")
 
@@ -134,6 +135,9 @@ class TokenSource:
             return stored, False
         base = stored or held_pair
         _refuse_judged(base)
+        # A value a refresh needs and nobody supplied (the secret of a target without a
+        # column for it): exit 1 naming it, rather than a grant amoCRM is sure to refuse.
+        found_nowhere(self.target.description, base.to_values(), TO_REFRESH)
         # Everything that can fail without amoCRM fails now, before the token is spent.
         self.target.plan(base)
         with deferred_interrupt():
