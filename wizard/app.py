@@ -109,7 +109,6 @@ def _prefill(options: argparse.Namespace, sandbox: object | None) -> tuple[Prefi
     prefill = Prefill(
         account=options.account or "",
         client_id=options.client_id or "",
-        client_secret=os.environ.get(SECRET_ENV, ""),
         redirect_uri=options.redirect_uri or "",
         restart_cmd=getattr(options, "restart_cmd", None) or "",
     )

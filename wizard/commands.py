@@ -300,9 +300,15 @@ def _stored(target: TokenTarget, needed: tuple[str, ...] = TO_CALL) -> Connectio
 
 def cmd_test(options: argparse.Namespace, out: TextIO) -> int:
     from wizard.runtime.client import AmoCRMClient
+    from wizard.runtime.source import DEFAULT_MARGIN
 
     target = _target(options)
-    _stored(target, TO_REFRESH)
+    tokens = _stored(target).tokens
+    assert tokens is not None
+    # The secret is asked for only when a refresh is due; a 401 from a token that looked
+    # live is caught by the token source, before anything is sent.
+    if not tokens.is_long_lived and tokens.access_expired(margin=DEFAULT_MARGIN):
+        _stored(target, TO_REFRESH)
     with AmoCRMClient(target) as client:
         info = client.account()
         renewed = client.source.refresh_count

@@ -12,7 +12,7 @@ import pytest
 import requests
 from dotenv import dotenv_values
 
-from tests.helpers import allow, integration_flags
+from tests.helpers import allow, connect_sandbox, integration_flags
 from tests.helpers import run_cli as run
 from wizard.core.connection import OWNED_KEYS
 from wizard.sandbox import Sandbox
@@ -183,7 +183,11 @@ def test_bad_input_gets_a_clear_message_and_changes_nothing(
 ) -> None:
     before = connected_env.read_bytes()
     override = dict(override)
-    cli_env["AMOCRM_CLIENT_SECRET"] = override.pop("secret", sandbox.integration.client_secret)
+    cli_env["AMOCRM_CLIENT_SECRET"] = sandbox.integration.client_secret
+    # A secret other than the stored one is given as its flag: the environment's ranks after
+    # the target's (contract, "Database layout": flags, then the target, then the environment).
+    typed = override.pop("secret", "")
+    secret_flag = ["--client-secret-stdin"] if typed else []
     if "redirect_uri" in override:
         override["redirect_uri"] = override["redirect_uri"].replace(
             "REGISTERED", sandbox.integration.redirect_uri
@@ -196,7 +200,11 @@ def test_bad_input_gets_a_clear_message_and_changes_nothing(
     if code_kind == "expired":
         sandbox.advance(21 * 60)
     started = time.monotonic()
-    result = run([*connect_args(sandbox, connected_env, **override), "--code", code], cli_env)
+    result = run(
+        [*connect_args(sandbox, connected_env, **override), "--code", code, *secret_flag],
+        cli_env,
+        stdin=f"{typed}\n" if typed else "",
+    )
     assert result.returncode == exit_code, result.stdout + result.stderr
     assert words.lower() in result.stderr.lower()
     assert "What to do:" in result.stderr
@@ -499,3 +507,83 @@ def test_the_command_names_agree() -> None:
     parser = cli.build_parser()
     subparsers = next(a for a in parser._actions if a.dest == "command")
     assert set(cli.SUBCOMMANDS) == set(commands.COMMANDS) == set(subparsers.choices or ())
+
+
+def test_a_refused_refresh_adds_only_the_verdict_to_what_the_env_held(
+    sandbox: Sandbox, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    """Contract, "Exit codes": on a non-zero exit the target holds what it held before, plus
+    only amoCRM's verdict; what the environment supplied (the secret above all) stays there."""
+    tokens = connect_sandbox(sandbox).tokens
+    assert tokens is not None
+    env_path = tmp_path / ".env"
+    env_path.write_text(
+        f"AMOCRM_ACCESS_TOKEN={tokens.access_token}\nAMOCRM_REFRESH_TOKEN={tokens.refresh_token}\n"
+        f"AMOCRM_TOKEN_EXPIRES_AT=2020-01-01T00:00:00Z\nOTHER=1\n",
+        encoding="utf-8",
+    )
+    before = env_path.read_bytes()
+    it = sandbox.integration
+    env = {
+        **cli_env,
+        "AMOCRM_BASE_URL": sandbox.base_url,
+        "AMOCRM_CLIENT_ID": it.client_id,
+        "AMOCRM_CLIENT_SECRET": it.client_secret,
+        "AMOCRM_REDIRECT_URI": it.redirect_uri,
+    }
+    sandbox.revoke_refresh_tokens()
+    result = run(["refresh", "--env", str(env_path)], env)
+    assert result.returncode == 3, result.stderr
+    after = env_path.read_bytes()
+    assert after.startswith(before)
+    assert re.fullmatch(rb"AMOCRM_REFRESH_REJECTED='\S+Z [0-9a-f]{12}'\n", after[len(before) :]), after
+    assert run(["refresh", "--env", str(env_path)], env).returncode == 3
+    assert sandbox.stats.refresh_attempts == 1
+
+
+def test_a_403_from_the_subdomain_lookup_is_the_block_not_a_verdict(
+    sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str]
+) -> None:
+    before = connected_env.read_bytes()
+    sandbox.fail_next(1, 401, "/oauth2/access_token", body="json")
+    sandbox.fail_next(1, 403, "/oauth2/account")
+    result = run(["refresh", "--env", str(connected_env)], cli_env)
+    assert result.returncode == 4, result.stderr
+    assert "support" in result.stderr and str(sandbox.account["id"]) in result.stderr
+    assert connected_env.read_bytes() == before  # no verdict: the token was never judged
+    assert run(["refresh", "--env", str(connected_env)], cli_env).returncode == 0
+    assert sandbox.stats.refreshes == 1
+
+
+def test_the_stored_secret_comes_before_the_environments(
+    sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str]
+) -> None:
+    """Contract, "Database layout": flags, then the target, then the environment, then the
+    keyring, for the secret too (its flag is connect's --client-secret-stdin)."""
+    cli_env["AMOCRM_CLIENT_SECRET"] = "an-old-secret-left-in-the-environment-of-the-shell"
+    result = run(["refresh", "--env", str(connected_env)], cli_env)
+    assert result.returncode == 0, result.stderr
+    assert sandbox.stats.refreshes == 1
+    assert dotenv_values(connected_env)["AMOCRM_CLIENT_SECRET"] == sandbox.integration.client_secret
+
+
+def test_test_asks_for_the_secret_only_when_a_refresh_is_due(
+    sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str]
+) -> None:
+    text = connected_env.read_text(encoding="utf-8")
+    connected_env.write_text(
+        "".join(
+            line for line in text.splitlines(keepends=True) if not line.startswith("AMOCRM_CLIENT_SECRET=")
+        ),
+        encoding="utf-8",
+    )
+    before = connected_env.read_bytes()
+    live = run(["test", "--env", str(connected_env)], cli_env)
+    assert live.returncode == 0, live.stderr
+    # amoCRM refuses the access token, a refresh is due, and no secret is anywhere: exit 1
+    # naming it, and no grant is sent that amoCRM would refuse.
+    sandbox.expire_access_tokens()
+    due = run(["test", "--env", str(connected_env)], cli_env)
+    assert due.returncode == 1, due.stderr
+    assert "AMOCRM_CLIENT_SECRET" in due.stderr
+    assert sandbox.stats.refresh_attempts == 0 and connected_env.read_bytes() == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
@@ -286,6 +287,32 @@ def test_connect_again_is_prefilled_from_the_target(
     assert dotenv_values(connected_env)["AMOCRM_ACCESS_TOKEN"] == (
         wizard.session.result.connection.tokens.access_token
     )
+
+
+def test_the_targets_secret_comes_before_the_environments(
+    qtbot, make_wizard, sandbox: Sandbox, connected_env: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Contract, "Database layout": flags, then the target, then the environment, for the
+    secret too; AMOCRM_CLIENT_SECRET is the environment, not a typed value."""
+    from wizard.app import _prefill
+
+    monkeypatch.setenv("AMOCRM_CLIENT_SECRET", "the-environments-secret-which-is-not-the-stored-one")
+    it = sandbox.integration
+    options = argparse.Namespace(
+        account=sandbox.base_url,
+        client_id=it.client_id,
+        redirect_uri=it.redirect_uri,
+        env=str(connected_env),
+        db=None,
+        restart_cmd=None,
+    )
+    prefill, _target = _prefill(options, None)
+    wizard = make_wizard(prefill, connected_env)
+    qtbot.waitUntil(lambda: wizard.welcome.summary_box.isVisible(), timeout=WAIT_MS)
+    wizard.welcome.again_radio.click()
+    press_forward(qtbot, wizard)
+    wait_for_step(qtbot, wizard, Step.DETAILS)
+    assert wizard.details.secret.text() == it.client_secret
 
 
 def test_a_dead_refresh_token_sends_the_admin_to_connect_again(

@@ -367,3 +367,22 @@ def test_a_setup_file_opens_with_everything_but_the_consent(
     )
     assert stored is not None and stored.client_secret == it.client_secret
     assert remote.known_hosts.read_text() == ssh_server.known_hosts_line()
+
+
+def test_a_refused_refresh_adds_only_the_verdict_on_the_server(
+    sandbox: Sandbox, remote: Remote, env: dict[str, str], connected: Path
+) -> None:
+    """Contract, "Exit codes": the .env on the server keeps its bytes, mode and owner, and
+    gains amoCRM's verdict and nothing else: not the secret the environment supplied."""
+    kept = [line for line in connected.read_text().splitlines(keepends=True) if "CLIENT_SECRET" not in line]
+    remote.write(".env", "".join(kept), mode=0o640)
+    data, mode, uid = snapshot(connected)
+    sandbox.revoke_refresh_tokens()
+    result = run_cli(
+        ["refresh", "--env", remote.url], dict(env, AMOCRM_CLIENT_SECRET=sandbox.integration.client_secret)
+    )
+    assert result.returncode == 3, result.stderr
+    after, after_mode, after_uid = snapshot(connected)
+    assert (after_mode, after_uid) == (mode, uid)
+    assert after.startswith(data) and after[len(data) :].startswith(b"AMOCRM_REFRESH_REJECTED=")
+    assert after.count(b"\n") == data.count(b"\n") + 1

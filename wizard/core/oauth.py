@@ -176,6 +176,7 @@ def moved_account(
     *,
     session: requests.Session | None = None,
     timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+    account_id: int | None = None,
 ) -> Account | None:
     """Where the account lives now, when amoCRM says its address changed; else None.
 
@@ -183,8 +184,11 @@ def moved_account(
     library does (``GET https://<api_domain>/oauth2/account/current/subdomain`` with the
     refresh token in ``X-Refresh-Token``). The answer is trusted only when it names an
     address that passes the account rules on the same kind of service: a real account never
-    moves to loopback, nor the sandbox to the internet. Transport errors propagate: the
-    caller then cannot tell a moved account from a dead token.
+    moves to loopback, nor the sandbox to the internet. None (the token is dead) only when
+    the lookup answers with the same account or says it does not know the token (401, 404);
+    a 403 is the block (``AccountBlockedError``, with ``account_id`` for support), and any
+    other answer or a transport failure raises a ``TransportError``: the caller then cannot
+    tell a moved account from a dead token.
     """
     own = session is None
     session = session or new_session()
@@ -200,9 +204,16 @@ def moved_account(
     finally:
         if own:
             session.close()
-    if response.status_code == 429 or response.status_code >= 500:
-        raise api_error(response)  # amoCRM could not say: no verdict can be drawn from it
-    body = problem(response) if response.status_code == 200 else {}
+    status = response.status_code
+    if status in (401, 404):
+        return None  # the lookup itself does not know this refresh token: it is dead
+    if status == 403:
+        raise blocked(response, account_id=account_id, subdomain=account.subdomain)
+    if status != 200:
+        # amoCRM could not say (a rate limit, a server error, an answer nobody expects): no
+        # verdict can be drawn from it, so it is a failure to reach amoCRM, not a refusal.
+        raise api_error(response) if status == 429 or status >= 500 else _server_error(status, "")
+    body = problem(response)
     domain, subdomain = str(body.get("domain") or ""), str(body.get("subdomain") or "")
     if not domain and subdomain and account.domain:
         domain = f"{subdomain}.{account.domain}"
@@ -391,7 +402,10 @@ def api_error(response: requests.Response) -> e.WizardError:
 
 
 def blocked(
-    response: requests.Response, detail: str = "", account_id: int | None = None
+    response: requests.Response,
+    detail: str = "",
+    account_id: int | None = None,
+    subdomain: str = "",
 ) -> e.AccountBlockedError:
     """403: the account (amoCRM) or the IP (Kommo) is blocked until amoCRM's support lifts it.
 
@@ -399,7 +413,8 @@ def blocked(
     that are known here; the account id comes from the access token the request carried.
     """
     host = urlsplit(response.url).hostname or ""
-    subdomain = host.split(".")[0] if host.count(".") >= 2 and not host[0].isdigit() else host
+    # The host asked, unless the caller knows the account's own (an API host is not it).
+    subdomain = subdomain or (host.split(".")[0] if host.count(".") >= 2 and not host[0].isdigit() else host)
     if account_id is None:
         sent = str(response.request.headers.get("Authorization", "")) if response.request else ""
         claims = decode_claims(sent[len("Bearer ") :]) if sent.startswith("Bearer ") else None

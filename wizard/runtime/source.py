@@ -32,6 +32,7 @@ from wizard.core.interrupts import deferred_interrupt, note_saved
 from wizard.core.redact import mask, register_secret
 from wizard.core.tokens import TokenPair
 from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, TokenTarget
+from wizard.targets.credentials import TO_REFRESH, found_nowhere
 
 log = logging.getLogger("amocrm_wizard")
 
@@ -134,6 +135,9 @@ class TokenSource:
             return stored, False
         base = stored or held_pair
         _refuse_judged(base)
+        # A value a refresh needs and nobody supplied (the secret of a target without a
+        # column for it): exit 1 naming it, rather than a grant amoCRM is sure to refuse.
+        found_nowhere(self.target.description, base.to_values(), TO_REFRESH)
         # Everything that can fail without amoCRM fails now, before the token is spent.
         self.target.plan(base)
         with deferred_interrupt():
@@ -197,7 +201,8 @@ class TokenSource:
         """Where the account lives now; re-raises ``refused`` when it has not moved.
 
         The verdict is amoCRM's only once the subdomain check has answered: when it could
-        not be asked, nobody knows whether the token is dead, so none is recorded.
+        not be asked (a 403 block, a rate limit, a server or network failure), nobody knows
+        whether the token is dead, so none is recorded and that failure is what is raised.
         """
         tokens = connection.tokens
         assert tokens is not None
@@ -208,10 +213,11 @@ class TokenSource:
                 tokens.refresh_token,
                 claims.api_domain if claims else None,
                 session=self._session,
+                account_id=claims.account_id if claims else None,
             )
         except TransportError:
-            log.warning("Could not ask amoCRM whether the account moved.", exc_info=True)
-            raise refused from None
+            log.warning("Could not ask amoCRM whether the account moved; no verdict on the token.")
+            raise
         if moved is None:
             refused.refresh_token_rejected = True
             raise refused
@@ -252,7 +258,7 @@ def _record_verdict(held: Held, connection: Connection) -> Connection:
         _rejected[verdict.fingerprint(tokens.refresh_token)] = text
     judged = connection.with_verdict(text)
     try:
-        held.save(judged)
+        held.save_verdict(text)
     except WizardError:
         log.warning("amoCRM's verdict on the refresh token could not be saved.", exc_info=True)
     return judged

@@ -41,6 +41,12 @@ class Held(abc.ABC):
     def save(self, connection: Connection) -> SaveReport:
         """Write durably (fsync / commit) before returning; the lock is still held."""
 
+    def save_verdict(self, verdict: str) -> None:  # noqa: B027  (a target may have nowhere to put it)
+        """Add amoCRM's verdict on the stored refresh token to what the target holds, and
+        nothing else: on a failed command the target keeps what it held (contract, "Exit
+        codes"), so no resolved value, secret or timestamp goes with it. A target with
+        nowhere to put it writes nothing; the token source remembers it in memory."""
+
     def values(self) -> dict[str, str] | None:
         """What the target holds under the lock, as contract keys (missing keys absent):
         more than ``stored`` where the target holds part of a connection, such as tokens

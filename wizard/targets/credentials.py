@@ -3,13 +3,13 @@
 The contract fixes one order for every command and for the wizard: the flags (what the
 admin typed), then the target (its columns, then its ``value`` JSON), then the ``AMOCRM_*``
 environment (the backend's own), then, for the secret only, the OS keyring. The secret
-cannot be a flag (it would show in the process list), so ``AMOCRM_CLIENT_SECRET`` is how
-it is given to a command, beside ``--client-secret-stdin``: it ranks with the flags, and
-a secret passed that way wins over a stored one, as a typed one does. ``resolve`` is that
-order, written once. ``Credentials`` puts any target behind it: what the target
-holds is completed on every read, under the lock too, and on every save the secret is
-kept in the OS keyring when the target has no place for it (or it is new), so nothing
-else needs to know the keyring exists.
+cannot be a flag (it would show in the process list): ``--client-secret-stdin`` (or the
+wizard's field) is its flag and wins over a stored one; ``AMOCRM_CLIENT_SECRET`` ranks
+with the rest of the environment, after the target. ``resolve`` is that order, written
+once. ``Credentials`` puts any target behind it: what the target holds is completed on
+every read, under the lock too, and on every save the secret is kept in the OS keyring
+when the target has no place for it (or it is new), so nothing else needs to know the
+keyring exists.
 
 A secret the target holds is only used for the integration it was stored with: when the
 flags name another account or client id, the target's secret would be sent to the wrong
@@ -87,7 +87,6 @@ def resolve(
 
     for key in FLAG_KEYS:
         take(key, flags.get(key), "flags")
-    take(keys.CLIENT_SECRET, environ.get(keys.CLIENT_SECRET), "environment")
     for key in keys.STORED_KEYS:
         if key == keys.CLIENT_SECRET and not _same_integration(stored, flags):
             continue
@@ -286,6 +285,17 @@ class _CompletedHeld(Held):
         self._values = connection.to_values() if held_values is None else held_values
         self._targets_secret = self._values.get(keys.CLIENT_SECRET, "")
         return self._owner.keep_secret(connection, report, new=new)
+
+    def save_verdict(self, verdict: str) -> None:
+        # Only the target's own values gain the verdict: nothing resolved from the flags or
+        # the environment is written back, and the keyring is not touched.
+        self._held.save_verdict(verdict)
+        held_values = self._held.values()
+        if held_values is None:
+            held_values = {**self._values, keys.REFRESH_REJECTED: verdict}
+        self._values = held_values
+        if self.stored is not None:
+            self.stored = self.stored.with_verdict(verdict)
 
     def values(self) -> dict[str, str]:
         return self._owner.resolve(self._values).values

@@ -20,7 +20,7 @@ from wizard.core.errors import TargetError, TargetLockTimeout, TargetReadError
 from wizard.core.i18n import Text, _
 from wizard.targets import localfile, lockfile
 from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, SaveReport, TokenTarget
-from wizard.targets.envtext import merge, parse_values, quote, save_values
+from wizard.targets.envtext import merge, parse_values, quote, save_values, save_verdict
 from wizard.targets.localfile import NEW_FILE_MODE, LocalFile, shown
 
 if TYPE_CHECKING:
@@ -145,6 +145,16 @@ class EnvFileTarget(TokenTarget):
         )
         return SaveReport(self.description, OWNED_KEYS)
 
+    def _write_verdict(self, verdict: str, locked: LocalFile) -> None:
+        file = localfile.restat(locked)
+        save_verdict(
+            self._read_text(file),
+            verdict,
+            write=lambda data: localfile.write(file, data, _fix_path(self.path)),
+            read_back=lambda: self._read_text(localfile.restat(file)),
+            where=self.description,
+        )
+
 
 class _HeldEnvFile(Held):
     def __init__(self, target: EnvFileTarget, file: LocalFile) -> None:
@@ -156,6 +166,11 @@ class _HeldEnvFile(Held):
         report = self._target._write(connection, self._file)
         self.stored = connection
         return report
+
+    def save_verdict(self, verdict: str) -> None:
+        self._target._write_verdict(verdict, self._file)
+        if self.stored is not None:
+            self.stored = self.stored.with_verdict(verdict)
 
 
 def _fix_path(path: Path) -> Text:

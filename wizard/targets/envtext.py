@@ -121,8 +121,29 @@ def save_values(
     # successful connect or refresh deletes it).
     remove = () if REFRESH_REJECTED in values else (REFRESH_REJECTED,)
     write(merge(old_text or "", values, remove=remove).encode("utf-8"))
+    _check_read_back(read_back, values, STORED_KEYS, where)
+
+
+def save_verdict(
+    old_text: str | None,
+    verdict: str,
+    *,
+    write: Callable[[bytes], None],
+    read_back: Callable[[], str | None],
+    where: str,
+) -> None:
+    """Add amoCRM's verdict to what the file holds, and nothing else: a refused refresh may
+    leave only that behind (contract, "Exit codes")."""
+    values = {REFRESH_REJECTED: verdict}
+    write(merge(old_text or "", values).encode("utf-8"))
+    _check_read_back(read_back, values, (REFRESH_REJECTED,), where)
+
+
+def _check_read_back(
+    read_back: Callable[[], str | None], values: dict[str, str], checked: tuple[str, ...], where: str
+) -> None:
     got = parse_values(read_back() or "")
-    wrong = [k for k in STORED_KEYS if got.get(k, "") != values.get(k, "")]
+    wrong = [k for k in checked if got.get(k, "") != values.get(k, "")]
     if wrong:
         raise VerificationError(
             _(

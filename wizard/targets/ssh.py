@@ -43,7 +43,7 @@ from wizard.core.connection import OWNED_KEYS, Connection
 from wizard.core.errors import NotARegularFileError, TargetError, TargetLockTimeout
 from wizard.core.i18n import Text, _
 from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, SaveReport, TokenTarget
-from wizard.targets.envtext import parse_values, save_values
+from wizard.targets.envtext import parse_values, save_values, save_verdict
 from wizard.targets.localfile import _kind as kind_of
 from wizard.targets.ssh_session import PASSWORD_ENV, SshSession, parse_ssh_url
 
@@ -269,6 +269,19 @@ class SshEnvTarget(TokenTarget):
         finally:
             self._thread_lock.release()
 
+    def _write_verdict(self, verdict: str) -> None:
+        """Only the verdict line is added (see ``Held.save_verdict``)."""
+        path = self.real_path()
+        old_text = self._read_text(path)
+
+        def replace(data: bytes) -> None:
+            with self.session.io_lock:
+                self._replace(path, data, existed=old_text is not None)
+
+        save_verdict(
+            old_text, verdict, write=replace, read_back=lambda: self._read_text(path), where=self.description
+        )
+
     def _write(self, connection: Connection) -> SaveReport:
         path = self.real_path()
         old_text = self._read_text(path)
@@ -397,6 +410,11 @@ class _HeldRemoteEnv(Held):
         report = self._target._write(connection)
         self.stored = connection
         return report
+
+    def save_verdict(self, verdict: str) -> None:
+        self._target._write_verdict(verdict)
+        if self.stored is not None:
+            self.stored = self.stored.with_verdict(verdict)
 
 
 def _why(exc: OSError) -> str:

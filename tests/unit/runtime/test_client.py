@@ -13,7 +13,14 @@ from dotenv import dotenv_values
 
 from tests.helpers import connect_sandbox
 from wizard.core.connection import Connection
-from wizard.core.errors import AccountBlockedError, ReauthorizationRequired, WizardError
+from wizard.core.errors import (
+    AccountBlockedError,
+    RateLimitedError,
+    ReauthorizationRequired,
+    ServerError,
+    TransportError,
+    WizardError,
+)
 from wizard.core.http import new_session
 from wizard.runtime import AmoCRMClient, TokenSource
 from wizard.sandbox import Sandbox
@@ -322,11 +329,41 @@ def test_no_verdict_when_the_subdomain_lookup_cannot_answer(sandbox: Sandbox, co
     sandbox.revoke_refresh_tokens()
     sandbox.fail_next(1, status=500, path_prefix="/oauth2/account/current/subdomain", body="json")
     source = TokenSource(EnvFileTarget(connected_env), session=new_session(retry_budget=0))
-    with pytest.raises(ReauthorizationRequired) as refused:
+    # Contract, "Exit codes": amoCRM could not be reached is exit 4, not a refusal (3).
+    with pytest.raises(ServerError) as unreachable:
         source.refresh()
-    assert not refused.value.refresh_token_rejected
+    assert unreachable.value.exit_code == 4
     assert "AMOCRM_REFRESH_REJECTED" not in connected_env.read_text()
     # Once the lookup answers (the token is unknown there too), the verdict is recorded.
     with pytest.raises(ReauthorizationRequired) as dead:
         TokenSource(EnvFileTarget(connected_env)).refresh()
     assert dead.value.refresh_token_rejected and "AMOCRM_REFRESH_REJECTED" in connected_env.read_text()
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [(403, AccountBlockedError), (429, RateLimitedError), (503, ServerError), (400, ServerError)],
+)
+def test_a_lookup_that_does_not_answer_draws_no_verdict(
+    sandbox: Sandbox, connected_env: Path, status: int, kind: type[TransportError]
+) -> None:
+    """Contract, "Concurrency": only a lookup that answers (the same account) or says the
+    token is unknown (401, 404) confirms a refused refresh token is dead. A 403 is the block:
+    never retried, exit 4, the support message; anything else is amoCRM not reachable."""
+    before = connected_env.read_bytes()
+    sandbox.fail_next(1, 401, "/oauth2/access_token", body="json")
+    sandbox.fail_next(100, status, "/oauth2/account", body="json")
+    source = TokenSource(EnvFileTarget(connected_env), session=new_session(retry_budget=0))
+    with pytest.raises(kind) as failed:
+        source.refresh()
+    assert failed.value.exit_code == 4 and not isinstance(failed.value, ReauthorizationRequired)
+    if status == 403:
+        assert "support" in failed.value.hint and str(sandbox.account["id"]) in failed.value.hint
+    assert connected_env.read_bytes() == before
+    # The token was never dead: once amoCRM answers, the same process renews with it.
+    sandbox.clear_failures()
+    old = dotenv_values(connected_env)["AMOCRM_REFRESH_TOKEN"]
+    source.refresh()
+    assert dotenv_values(connected_env)["AMOCRM_REFRESH_TOKEN"] != old
+    assert "AMOCRM_REFRESH_REJECTED" not in connected_env.read_text()
+    assert sandbox.stats.refreshes == 1 and sandbox.stats.rejected_refresh_replays == 0

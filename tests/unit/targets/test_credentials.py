@@ -77,12 +77,20 @@ def test_a_stored_secret_is_only_used_for_its_own_integration() -> None:
         )
 
 
-def test_the_secrets_environment_variable_is_how_a_secret_is_given() -> None:
-    """It stands in for a flag the secret cannot have: it wins over a stored secret."""
-    found = resolve({}, stored(), {k.CLIENT_SECRET: "from-env"}, never)
+def test_the_secrets_environment_variable_ranks_after_the_target() -> None:
+    """Contract, "Database layout": flags, then the target, then the environment, for every
+    value the secret included; --client-secret-stdin (or the wizard's field) is its flag."""
+    env = {k.CLIENT_SECRET: "from-env"}
+    found = resolve({}, stored(), env, never)
+    assert (found.values[k.CLIENT_SECRET], found.origins[k.CLIENT_SECRET]) == (SECRET, "target")
+    bare = {key: value for key, value in stored().items() if key != k.CLIENT_SECRET}
+    found = resolve({}, bare, env, never)
     assert (found.values[k.CLIENT_SECRET], found.origins[k.CLIENT_SECRET]) == ("from-env", "environment")
-    typed = resolve({k.CLIENT_SECRET: "typed"}, stored(), {k.CLIENT_SECRET: "from-env"}, never)
-    assert typed.values[k.CLIENT_SECRET] == "typed"
+    typed = resolve({k.CLIENT_SECRET: "typed"}, stored(), env, never)
+    assert (typed.values[k.CLIENT_SECRET], typed.origins[k.CLIENT_SECRET]) == ("typed", "flags")
+    # The stored secret belongs to another integration than the flags name: passed over.
+    other = resolve({k.CLIENT_ID: "00000000-1111-4222-8333-944455556666"}, stored(), env, never)
+    assert (other.values[k.CLIENT_SECRET], other.origins[k.CLIENT_SECRET]) == ("from-env", "environment")
 
 
 def test_an_empty_stored_subdomain_counts_as_present_and_other_empties_do_not() -> None:

@@ -23,11 +23,21 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import connect_sandbox
 from tests.unit.targets.conftest import Db, MemoryKeyring, admin_engine, server_url
 from wizard.core import connection as k
 from wizard.core.connection import OWNED_KEYS, Connection
-from wizard.core.errors import InvalidTargetError, TargetError, TargetLockTimeout, VerificationError
+from wizard.core.errors import (
+    InvalidTargetError,
+    ReauthorizationRequired,
+    TargetError,
+    TargetLockTimeout,
+    VerificationError,
+)
 from wizard.core.tokens import TokenPair
+from wizard.runtime.source import TokenSource
+from wizard.sandbox import Sandbox
+from wizard.targets.credentials import Credentials
 from wizard.targets.keyring_store import SERVICE
 from wizard.targets.sql import COLUMNS, SqlTarget, parse_db_url
 
@@ -921,3 +931,57 @@ def test_a_bad_url_parameter_is_bad_input() -> None:
     with pytest.raises(InvalidTargetError) as caught:
         target.read_values()
     assert "S3cr3t-pw" not in str(caught.value) + caught.value.detail
+
+
+# --- a refused refresh writes only the verdict ----------------------------------------
+
+
+def our_row(db: Db) -> dict[str, Any]:
+    key = db.engine.dialect.identifier_preparer.quote("key")
+    with db.engine.connect() as conn:
+        row = conn.execute(sa.text(f"SELECT * FROM system_settings WHERE {key} = 'amocrm_tokens'")).one()
+    return dict(row._mapping)
+
+
+@pytest.mark.parametrize("shape", ["wizard", "seed", "seed-without-value"])
+def test_a_refused_refresh_writes_only_where_the_verdict_goes(
+    db: Db, memory_keyring: MemoryKeyring, sandbox: Sandbox, shape: str
+) -> None:
+    """Contract, "Exit codes": the verdict goes to its own column, or into ``value``, or (a
+    table with nowhere to put it) nowhere; ``updated_at`` (the tokens' age to the backend),
+    the tokens and the rest of the row stay as they were, and no secret reaches the keyring."""
+    it = sandbox.integration
+    environ = {
+        k.BASE_URL: sandbox.base_url,
+        k.CLIENT_ID: it.client_id,
+        k.CLIENT_SECRET: it.client_secret,
+        k.REDIRECT_URI: it.redirect_uri,
+    }
+    if shape != "wizard":
+        seed(db, with_value=shape == "seed")
+    Credentials(db.target(), environ=environ).save(connect_sandbox(sandbox))
+    db.run("UPDATE system_settings SET updated_at = :u", u=datetime(2024, 1, 1))
+    before = our_row(db)
+    memory_keyring.entries.clear()
+    sandbox.revoke_refresh_tokens()
+
+    source = TokenSource(Credentials(db.target(), environ=environ))
+    with pytest.raises(ReauthorizationRequired):
+        source.refresh()
+
+    after = our_row(db)
+    if shape == "wizard":
+        assert after.pop("amocrm_refresh_rejected") == source.connection.refresh_rejected != ""
+        before.pop("amocrm_refresh_rejected")
+    elif shape == "seed":
+        added = {
+            **value_of((None, before.pop("value"))),
+            k.REFRESH_REJECTED: source.connection.refresh_rejected,
+        }
+        assert value_of((None, after.pop("value"))) == added
+    assert after == before
+    assert memory_keyring.entries == {}
+    # The verdict holds in this process either way: the dead token is not sent again.
+    with pytest.raises(ReauthorizationRequired):
+        TokenSource(Credentials(db.target(), environ=environ)).refresh()
+    assert sandbox.stats.refresh_attempts == 1

@@ -146,6 +146,46 @@ class HeldRow(Held):
         self._values = remembered(layout, kept, self._memory)
         return layout.report(self._description, values)
 
+    def save_verdict(self, verdict: str) -> None:
+        layout = self._layout
+        if self._broken or layout is None:
+            raise TargetError(
+                _("The lock on {target} was lost, so nothing was saved.", target=self._description),
+                _("Try again."),
+            )
+        try:
+            with self._dialect.errors("write", (), forget=self._layouts.forget):
+                if not self._conn.in_transaction():
+                    self._relock()
+                row = layout.verdict_row(self._conn.execute(layout.select_row()).first(), verdict)
+                if row is not None:
+                    self._conn.execute(sa.update(layout.table).where(layout.our_row).values(row))
+                    self._verify_verdict(layout, verdict)
+                self._commit(())
+        except TargetError:
+            self._broken = True
+            self._rollback()
+            raise
+        self._values = {**self._values, keys.REFRESH_REJECTED: verdict}
+        remember(layout, self._values, self._memory)
+        if self.stored is not None:
+            self.stored = self.stored.with_verdict(verdict)
+
+    def _verify_verdict(self, layout: Layout, verdict: str) -> None:
+        got = self._conn.execute(layout.select_row()).first()
+        if layout.values(got).get(keys.REFRESH_REJECTED, "") != verdict:
+            self._rollback()
+            raise VerificationError(
+                _(
+                    "After saving, system_settings in {where} does not read back as written "
+                    "({columns}); nothing was saved.",
+                    where=self._dialect.where,
+                    columns=keys.REFRESH_REJECTED,
+                ),
+                _("The columns may be too short for the tokens; make them TEXT."),
+            )
+        self._written = tuple(got) if got else None
+
     def _verify(self, layout: Layout, values: dict[str, str]) -> None:
         """Read back before committing: a column too short for a JWT (or MySQL quietly
         truncating) must roll back, not replace a working pair with a broken one."""

@@ -147,6 +147,19 @@ class Layout:
             row[UPDATED_AT] = self.to_db(self.table.c[UPDATED_AT], utcnow())
         return row
 
+    def verdict_row(self, got: sa.Row[Any] | None, verdict: str) -> dict[str, object] | None:
+        """Only where the verdict goes: its own column, or ``value`` with it added to what
+        that holds; never ``updated_at`` (a backend reads it as the tokens' age) nor the
+        tokens. None: the table has nowhere to put it."""
+        if keys.REFRESH_REJECTED in self.column_keys:
+            return {COLUMNS[keys.REFRESH_REJECTED]: verdict}
+        if keys.REFRESH_REJECTED not in self.json_keys:
+            return None
+        kept = _json_object(got._mapping[VALUE_COLUMN]) if got is not None else {}
+        kept[keys.REFRESH_REJECTED] = verdict
+        value = self.table.c[VALUE_COLUMN]
+        return {VALUE_COLUMN: kept if isinstance(value.type, sa.JSON) else json.dumps(kept)}
+
     def misread(self, got: sa.Row[Any] | None, values: dict[str, str]) -> list[str]:
         """The columns that do not read back as ``values`` were written."""
         mapping = got._mapping if got else {}
