@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import subprocess
 import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
 
 from wizard.core.account import parse_account
 from wizard.core.connection import Connection
 from wizard.core.oauth import exchange_code
+from wizard.core.tokens import TokenPair
 from wizard.sandbox import Sandbox
+
+
+def awkward_connection(n: int = 1) -> Connection:
+    """A connection whose secret and redirect URI a .env must quote (``#``, ``$``, ``&``, ``=``);
+    ``n`` tells the pairs apart."""
+    pair = TokenPair(
+        f"eyJhbGciOi.access{n}.sig", f"def50200{n:032x}", datetime(2026, 12, 2, 9, tzinfo=timezone.utc)
+    )
+    return Connection(
+        "https://mycompany.amocrm.ru",
+        "0b2f7a52-6b4f-4e0e-9c39-0a4b2d2d7a11",
+        "s3cr3t/with+odd=chars#and$dollar",
+        "https://example.com/amocrm?x=1&y=2",
+        pair,
+    )
 
 
 def connect_sandbox(sb: Sandbox) -> Connection:
@@ -57,3 +80,28 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
+
+
+NODE_MODULES = Path(__file__).resolve().parent / "node" / "node_modules"
+
+#: For tests that read a .env with Node's dotenv, what the seed's backend reads it with.
+needs_node_dotenv = pytest.mark.skipif(
+    shutil.which("node") is None or not (NODE_MODULES / "dotenv").exists(),
+    reason="needs node and tests/node/node_modules/dotenv (npm install --prefix tests/node)",
+)
+
+
+def node_dotenv_values(path: Path) -> dict[str, str]:
+    """The values Node's dotenv reads from the .env at ``path``."""
+    script = (
+        "console.log(JSON.stringify(require('dotenv').parse(require('fs').readFileSync(process.argv[1]))))"
+    )
+    out = subprocess.run(
+        ["node", "-e", script, str(path)],
+        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    parsed: dict[str, str] = json.loads(out.stdout)
+    return parsed

@@ -27,6 +27,21 @@ def _connect_env(sb: Sandbox, path: str) -> str:
     return path
 
 
+def _connect_long_lived_env(sb: Sandbox, path: str, days: int = 1) -> str:
+    """A .env holding a private integration's long-lived token (no refresh token); returns the token."""
+    from wizard.core.connection import Connection
+    from wizard.core.tokens import TokenPair
+    from wizard.targets.envfile import EnvFileTarget
+
+    token = sb.issue_long_lived_token(days)
+    it = sb.integration
+    connection = Connection(
+        sb.base_url, it.client_id, it.client_secret, it.redirect_uri, TokenPair.long_lived(token)
+    )
+    EnvFileTarget(path).save(connection)
+    return token
+
+
 def _connect_db(sb: Sandbox, url: str) -> str:
     from wizard.targets.sql import SqlTarget
 
@@ -46,6 +61,7 @@ def _set(sb: Sandbox, name: str, value: Any) -> None:
 
 CALLS: dict[str, Callable[..., Any]] = {
     "connect_env": _connect_env,
+    "connect_long_lived_env": _connect_long_lived_env,
     "connect_db": _connect_db,
     "set": _set,
     "stats": lambda sb: sb.stats.as_dict(),

@@ -161,7 +161,16 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser("sandbox", help="run the built-in amoCRM sandbox on loopback")
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument("--rate-limit", type=float, default=None, help="requests per second before 429")
+    _add_verbose(sub)
     return parser
+
+
+def _add_verbose(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """-v after the command as well as before it; SUPPRESS as in ``_add_target``."""
+    for command in sub.choices.values():
+        command.add_argument(
+            "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log to the terminal too"
+        )
 
 
 def _add_token_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -399,6 +399,8 @@ def cmd_token(options: argparse.Namespace, out: TextIO) -> int:
         connection = TokenSource(target, margin=margin).refresh(stale_access_token=tokens.access_token)
         tokens = connection.tokens
         assert tokens is not None
+        # The refresh follows a subdomain move, so the address is the renewed connection's.
+        base_url = connection.account.base_url
     if options.json:
         import json
 

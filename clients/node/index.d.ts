@@ -11,11 +11,19 @@ export interface AmocrmAuthOptions {
    * and the cached token is used until this long before it expires. 0 to 3600; default 300.
    */
   minValid?: number;
+  /**
+   * Milliseconds one `amocrm-wizard token` run may take before it is killed and the request
+   * fails with `AMOCRM_UNAVAILABLE`. Whole number above 0; default 120000 (a refresh may wait
+   * up to 60 s for another process's lock, then retry for up to 30 s).
+   */
+  helperTimeout?: number;
 }
 
 /**
- * - `AMOCRM_REAUTH`: the connection is dead (helper exit 3); an admin must run amocrm-wizard again.
- * - `AMOCRM_UNAVAILABLE`: amoCRM could not be reached, failed, or blocked the account (exit 4).
+ * - `AMOCRM_REAUTH`: the connection is dead (helper exit 3), or amoCRM refuses the stored
+ *   long-lived token (revoked or expired; no `exitCode` then); an admin must run amocrm-wizard again.
+ * - `AMOCRM_UNAVAILABLE`: amoCRM could not be reached, failed, or blocked the account (exit 4),
+ *   or the helper did not answer within `helperTimeout` and was killed (no `exitCode` then).
  * - `AMOCRM_CONFIG`: nothing is stored, bad input, the target cannot be read (exits 1, 2, 5),
  *   or amocrm-wizard is not installed.
  */

@@ -18,6 +18,9 @@ const { spawn } = require('node:child_process');
 const DEFAULT_COMMAND = 'amocrm-wizard';
 const DEFAULT_MIN_VALID = 300;
 const MAX_MIN_VALID = 3600;
+// A refresh may wait up to 60 s for another process's lock and then spend up to 30 s on
+// retries; past two minutes the helper is stuck, and every request would wait behind it.
+const DEFAULT_HELPER_TIMEOUT_MS = 120 * 1000;
 // A token the helper hands back with less than the margin left (a long-lived token near its
 // end) is still used this long, so that such a token costs one helper call, not one per request.
 const SHORTEST_CACHE_MS = 30 * 1000;
@@ -62,22 +65,46 @@ function readOptions(options) {
   if (typeof command !== 'string' || !command) {
     throw amocrmError('AMOCRM_CONFIG', 'command must be the path of amocrm-wizard or a name on PATH.');
   }
-  return { command, target: [`--${targets[0]}`, given[targets[0]]], minValid };
+  const helperTimeout = given.helperTimeout === undefined ? DEFAULT_HELPER_TIMEOUT_MS : given.helperTimeout;
+  if (!Number.isInteger(helperTimeout) || helperTimeout <= 0) {
+    throw amocrmError(
+      'AMOCRM_CONFIG',
+      `helperTimeout must be a whole number of milliseconds above 0 (default ${DEFAULT_HELPER_TIMEOUT_MS}).`
+    );
+  }
+  return { command, target: [`--${targets[0]}`, given[targets[0]]], minValid, helperTimeout };
 }
 
 /** Runs `amocrm-wizard token --json`, the refused token (if any) on stdin, never in argv. */
-function runHelper({ command, target, minValid }, refused) {
+function runHelper({ command, target, minValid, helperTimeout }, refused) {
   const args = ['token', '--json', ...target, '--min-valid', String(minValid)];
   if (refused) args.push('--stale');
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
     const out = [];
     const err = [];
+    const timer = setTimeout(() => {
+      // SIGKILL: a helper that ignores stdin and signals alike must not outlive the request.
+      // Its lock on the target is a file lock, which the kernel releases with the process.
+      child.kill('SIGKILL');
+      // A grandchild may still hold the pipes open; stop waiting for them.
+      child.stdout.destroy();
+      child.stderr.destroy();
+      const seconds = helperTimeout / 1000;
+      reject(
+        amocrmError(
+          'AMOCRM_UNAVAILABLE',
+          `"${command} token" did not answer within ${seconds} s and was stopped. amoCRM or the ` +
+            'connection\'s storage may be very slow or stuck; try again later, or raise helperTimeout.'
+        )
+      );
+    }, helperTimeout);
     child.stdout.on('data', (chunk) => out.push(chunk));
     child.stderr.on('data', (chunk) => err.push(chunk));
     // The helper may exit before reading stdin (bad flags, say); its exit code tells why.
     child.stdin.on('error', () => {});
     child.on('error', (error) => {
+      clearTimeout(timer);
       const missing = error.code === 'ENOENT' || error.code === 'EACCES';
       const message = missing
         ? `The credential helper "${command}" was not found. ${INSTALL_HINT}`
@@ -85,6 +112,7 @@ function runHelper({ command, target, minValid }, refused) {
       reject(amocrmError('AMOCRM_CONFIG', message, { cause: error }));
     });
     child.on('close', (exitCode, signal) => {
+      clearTimeout(timer);
       const stderr = Buffer.concat(err).toString('utf8').trim();
       if (exitCode !== 0) {
         const code = CODE_BY_EXIT[exitCode] || 'AMOCRM_CONFIG';
@@ -209,7 +237,17 @@ function amocrmAuth(instance, options) {
     const config = error && error.config;
     if (!error.response || error.response.status !== 401 || !config || config[RETRIED]) throw error;
     const refused = bearerOf(config.headers);
-    await (refused ? cached.renew(refused) : cached.current());
+    const token = await (refused ? cached.renew(refused) : cached.current());
+    // The helper renews every token that can be renewed, so getting the refused one back
+    // means it cannot be: a long-lived token that was revoked or has run out.
+    if (refused && token.accessToken === refused) {
+      throw amocrmError(
+        'AMOCRM_REAUTH',
+        'amoCRM refused the long-lived token amocrm-wizard keeps for this connection (it was revoked, ' +
+          'it expired, or the integration was switched off), so the connection is dead. Make a new ' +
+          "long-lived token on the integration's Keys and scopes tab and give it to amocrm-wizard, or connect again."
+      );
+    }
     config[RETRIED] = true;
     return instance.request(config);
   });

@@ -141,8 +141,8 @@
     </message>
     <message>
         <location filename="../../wizard/ui/consent.py" line="168"/>
-        <source>The whole address the browser went to after you pressed Allow; it contains code=.</source>
-        <translation>Полный адрес, на который перешёл браузер после нажатия «Разрешить»; в нём есть code=.</translation>
+        <source>The whole address from the browser&apos;s address bar after you pressed Allow: a long address with the word “code” in it.</source>
+        <translation>Полный адрес из адресной строки браузера после нажатия «Разрешить»: длинный адрес, в котором есть слово «code».</translation>
     </message>
     <message>
         <location filename="../../wizard/ui/consent.py" line="176"/>
@@ -461,8 +461,8 @@ If the page does not load: in amoCRM open Settings → Integrations (Настр�
     </message>
     <message>
         <location filename="../../wizard/ui/done.py" line="204"/>
-        <source>This is a long-lived token. It ends on {when} and cannot be renewed: create a new one in amoCRM (Keys and scopes of the private integration) before then and run this wizard again. “amocrm-wizard status” warns you two weeks before it ends.</source>
-        <translation>Это долгосрочный токен. Он перестанет действовать {when}, и продлить его нельзя: до этого срока создайте новый в amoCRM («Ключи и доступы» частной интеграции) и снова запустите мастер. Команда «amocrm-wizard status» предупредит за две недели до конца срока.</translation>
+        <source>This is a long-lived token. It ends on {when} and cannot be renewed: create a new one in amoCRM (Keys and scopes of the private integration) before then and run this wizard again. Its first page shows when the token ends.</source>
+        <translation>Это долгосрочный токен. Он перестанет действовать {when}, и продлить его нельзя: до этого срока создайте новый в amoCRM («Ключи и доступы» частной интеграции) и снова запустите мастер. Его первая страница показывает, когда токен перестанет действовать.</translation>
     </message>
     <message>
         <location filename="../../wizard/ui/done.py" line="238"/>
@@ -491,10 +491,10 @@ If the page does not load: in amoCRM open Settings → Integrations (Настр�
     </message>
     <message>
         <location filename="../../wizard/ui/done.py" line="143"/>
-        <source>Your backend reads the tokens from where they were saved. An access token lives 24 hours and the refresh token 3 months; every renewal starts the 3 months again. If the backend runs on a server, set the renewal up on that server with the command shown. Otherwise tick the box: this computer then checks once a day and renews the tokens when they are 30 days old (a systemd timer or cron line on Linux, a launchd agent on macOS, a Task Scheduler task on Windows).
+        <source>Your backend reads the tokens from where they were saved. An access token lives 24 hours and the refresh token 3 months; every renewal starts the 3 months again. If the backend runs on a server, set the renewal up on that server with the command shown. Otherwise tick the box: this computer then checks once a day and renews the tokens when they are 30 days old, with the task scheduler built into the system.
 
 The integration itself is in amoCRM under Settings → Integrations (Настройки → Интеграции).</source>
-        <translation>Ваш бэкенд читает токены оттуда, куда они сохранены. Токен доступа живёт 24 часа, refresh-токен — 3 месяца; каждое продление начинает 3 месяца заново. Если бэкенд работает на сервере, настройте продление на этом сервере показанной командой. Иначе отметьте флажок: этот компьютер будет раз в день проверять токены и продлевать их, когда им исполнится 30 дней (таймер systemd или строка cron в Linux, агент launchd в macOS, задание Планировщика в Windows).
+        <translation>Ваш бэкенд читает токены оттуда, куда они сохранены. Токен доступа живёт 24 часа, refresh-токен — 3 месяца; каждое продление начинает 3 месяца заново. Если бэкенд работает на сервере, настройте продление на этом сервере показанной командой. Иначе отметьте флажок: этот компьютер будет раз в день проверять токены и продлевать их, когда им исполнится 30 дней, с помощью встроенного в систему планировщика заданий.
 
 Сама интеграция находится в amoCRM в разделе Настройки → Интеграции.</translation>
     </message>
@@ -565,13 +565,13 @@ The integration itself is in amoCRM under Settings → Integrations (Настр�
     </message>
     <message>
         <location filename="../../wizard/ui/done.py" line="333"/>
-        <source>If your backend runs on a server, the renewal belongs on that server: add a daily systemd timer or cron line there that runs the command below (with the path the backend uses there). A backend that gets its token with “amocrm-wizard token” renews it by itself when needed.</source>
-        <translation>Если ваш бэкенд работает на сервере, продление должно быть на этом сервере: добавьте там ежедневный таймер systemd или строку cron с командой ниже (с путём, который бэкенд использует там). Бэкенд, который получает токен командой «amocrm-wizard token», сам продлевает его, когда нужно.</translation>
+        <source>If your backend runs on a server, the renewal belongs on that server: ask whoever looks after it to have the server run the command below once a day (with the path the backend uses there). A backend that gets its token with “amocrm-wizard token” renews it by itself when needed, and needs nothing scheduled.</source>
+        <translation>Если ваш бэкенд работает на сервере, продление должно быть на этом сервере: попросите того, кто его обслуживает, настроить на сервере ежедневный запуск команды ниже (с путём, который бэкенд использует там). Бэкенд, который получает токен командой «amocrm-wizard token», сам продлевает его, когда нужно, и ничего планировать не надо.</translation>
     </message>
     <message>
         <location filename="../../wizard/ui/done.py" line="344"/>
-        <source>Nothing to schedule: a long-lived token cannot be renewed. Put its end date in your calendar, or run “amocrm-wizard status” now and then.</source>
-        <translation>Планировать нечего: долгосрочный токен продлить нельзя. Запишите дату окончания в календарь или время от времени запускайте «amocrm-wizard status».</translation>
+        <source>Nothing to schedule: a long-lived token cannot be renewed. Put its end date in your calendar; this wizard&apos;s first page shows it too.</source>
+        <translation>Планировать нечего: долгосрочный токен продлить нельзя. Запишите дату окончания в календарь; её также показывает первая страница мастера.</translation>
     </message>
     <message>
         <location filename="../../wizard/ui/done.py" line="349"/>
@@ -605,8 +605,8 @@ The integration itself is in amoCRM under Settings → Integrations (Настр�
     </message>
     <message>
         <location filename="../../wizard/ui/done.py" line="422"/>
-        <source>Untick the box to finish without it, or set it up by hand (see the README).</source>
-        <translation>Снимите флажок, чтобы завершить без него, или настройте продление вручную (см. README).</translation>
+        <source>Untick the box to finish without it. Whoever looks after your backend can set the renewal up by hand with the command shown on this page.</source>
+        <translation>Снимите флажок, чтобы завершить без него. Тот, кто обслуживает ваш бэкенд, может настроить продление вручную командой, показанной на этой странице.</translation>
     </message>
     <message>
         <location filename="../../wizard/ui/done.py" line="429"/>
@@ -692,8 +692,8 @@ The values it uses are on your integration in amoCRM: Settings → Integrations 
     </message>
     <message>
         <location filename="../../wizard/ui/exchange.py" line="170"/>
-        <source>Exchanging the code for tokens at {host}, then reading the account…</source>
-        <translation>Обмениваем код на токены на {host}, затем читаем данные аккаунта…</translation>
+        <source>Getting the tokens from {host}, then reading the account…</source>
+        <translation>Получаем токены от {host}, затем читаем данные аккаунта…</translation>
     </message>
     <message>
         <location filename="../../wizard/ui/exchange.py" line="180"/>
@@ -1150,10 +1150,10 @@ The values it uses are on your integration in amoCRM: Settings → Integrations 
     </message>
     <message>
         <location filename="../../wizard/ui/save.py" line="87"/>
-        <source>The tokens go where you chose on the first page: the file or database your backend reads its amoCRM settings from. For a .env file the wizard replaces only its own AMOCRM_… lines and keeps everything else. For a database it writes the row amocrm_tokens of the table system_settings. “Choose another place…” changes it here. Nothing is written until you press Save.
+        <source>The tokens go where you chose on the first page: the file or database your backend reads its amoCRM settings from. In a .env file the wizard changes only its own amoCRM lines and keeps everything else; in a database, only its own amoCRM settings. “Choose another place…” changes it here. Nothing is written until you press Save.
 
 The integration these tokens belong to is in amoCRM under Settings → Integrations (Настройки → Интеграции).</source>
-        <translation>Токены записываются туда, что вы выбрали на первой странице: в файл или базу данных, откуда бэкенд читает настройки amoCRM. В файле .env мастер заменяет только свои строки AMOCRM_… и сохраняет всё остальное. В базе данных он записывает строку amocrm_tokens таблицы system_settings. «Выбрать другое место…» меняет это здесь. Ничего не записывается, пока вы не нажмёте «Сохранить».
+        <translation>Токены записываются туда, что вы выбрали на первой странице: в файл или базу данных, откуда бэкенд читает настройки amoCRM. В файле .env мастер меняет только свои строки amoCRM и сохраняет всё остальное, в базе данных — только свои настройки amoCRM. «Выбрать другое место…» меняет это здесь. Ничего не записывается, пока вы не нажмёте «Сохранить».
 
 Интеграция, которой принадлежат эти токены, находится в amoCRM в разделе Настройки → Интеграции.</translation>
     </message>
@@ -1415,8 +1415,8 @@ The integration these tokens belong to is in amoCRM under Settings → Integrati
     </message>
     <message>
         <location filename="../../wizard/ui/widgets.py" line="481"/>
-        <source>Write the tokens to the backend&apos;s database (table system_settings).</source>
-        <translation>Записать токены в базу данных бэкенда (таблица system_settings).</translation>
+        <source>Write the tokens to the database your backend reads its settings from.</source>
+        <translation>Записать токены в базу данных, из которой бэкенд читает свои настройки.</translation>
     </message>
     <message>
         <location filename="../../wizard/ui/widgets.py" line="483"/>
@@ -1530,10 +1530,10 @@ The integration these tokens belong to is in amoCRM under Settings → Integrati
     </message>
     <message>
         <location filename="../../wizard/ui/welcome.py" line="200"/>
-        <source>Choose where your backend reads its amoCRM settings: its .env file, or its database (the table system_settings). If a connection is stored there, the wizard shows it and can test it, renew it or connect again.
+        <source>Choose where your backend reads its amoCRM settings: its .env file, or its database. If a connection is stored there, the wizard shows it and can test it, renew it or connect again.
 
 For a new connection you need an integration in amoCRM: Settings → Integrations (Настройки → Интеграции), then your integration. The next page asks for the values from its Keys and scopes tab (Ключи и доступы).</source>
-        <translation>Выберите, откуда бэкенд читает настройки amoCRM: из своего файла .env или из базы данных (таблица system_settings). Если там уже есть подключение, мастер покажет его и сможет проверить, продлить или подключить заново.
+        <translation>Выберите, откуда бэкенд читает настройки amoCRM: из своего файла .env или из базы данных. Если там уже есть подключение, мастер покажет его и сможет проверить, продлить или подключить заново.
 
 Для нового подключения нужна интеграция в amoCRM: «Настройки → Интеграции», затем ваша интеграция. Следующая страница попросит значения с её вкладки «Ключи и доступы».</translation>
     </message>

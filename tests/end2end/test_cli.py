@@ -323,6 +323,21 @@ def test_the_log_file_records_what_happened_without_secrets(
 # --- the chain survives amoCRM's behaviour and an impatient admin ---------------------------
 
 
+def test_verbose_works_before_and_after_the_command(connected_env: Path, cli_env: dict[str, str]) -> None:
+    for args in (
+        ["-v", "refresh", "--env", str(connected_env)],
+        ["refresh", "--env", str(connected_env), "-v"],
+    ):
+        result = run(args, cli_env)
+        assert result.returncode == 0, result.stderr
+        assert "Tokens renewed and saved" in result.stderr  # the log, on the terminal too
+    quiet = run(["refresh", "--env", str(connected_env)], cli_env)
+    assert quiet.returncode == 0 and "Tokens renewed and saved" not in quiet.stderr
+    for command in ("check", "status", "test", "token"):
+        after = run([command, "--env", str(connected_env), "--verbose"], cli_env)
+        assert after.returncode == 0, (command, after.stderr)
+
+
 def test_connect_saves_the_pair_before_testing_it(
     sandbox: Sandbox, tmp_path: Path, cli_env: dict[str, str]
 ) -> None:

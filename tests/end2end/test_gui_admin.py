@@ -332,6 +332,7 @@ def test_the_done_page_says_where_the_renewal_belongs_on_a_server(
     done = wizard.done_page
     qtbot.waitUntil(lambda: done.plan is not None or not done.scheduler_found, timeout=WAIT_MS)
     assert "server" in done.server.text() and "amocrm-wizard token" in done.server.text()
+    assert "cron" not in done.server.text() and "systemd" not in done.server.text()  # said plainly
     command = done.server_command.text()
     assert command == f"amocrm-wizard refresh --if-older-than 30d --env {env}"
     _one_line_monospace(done.server_command.edit)

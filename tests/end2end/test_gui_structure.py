@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -258,6 +259,27 @@ def test_the_russian_catalogue_is_complete_and_matches_the_sources(tmp_path: Pat
         timeout=120,
     )
     assert set(_messages(fresh)) == set(committed)
+
+
+# What only a developer reads: table names, query strings, scheduler internals, the .env's key
+# names, command-line flags, wire formats. The wizard's admin is told what to do instead.
+DEVELOPER_TALK = re.compile(
+    r"system_settings|amocrm_tokens|code=|systemd|\bcron\b|crontab|launchd|AMOCRM_|\bcurl\b|\bJSON\b"
+    r"|\bHTTP\b|stdin|stdout|exit code| --[a-z]|Exchanging the code|README",
+    re.IGNORECASE,
+)
+
+
+def test_the_wizard_speaks_to_an_admin_not_a_developer_in_either_language() -> None:
+    root = Path(__file__).resolve().parents[2]
+    committed = _messages(root / "resources" / "translations" / "amocrm_wizard_ru.ts")
+    talk = [
+        text
+        for (_context, source), translation in committed.items()
+        for text in (source, translation or "")
+        if DEVELOPER_TALK.search(text)
+    ]
+    assert talk == []
 
 
 def test_a_missing_catalogue_is_compiled_or_the_wizard_speaks_english(tmp_path, monkeypatch, caplog) -> None:

@@ -66,6 +66,19 @@ def test_json_gives_token_expiry_in_utc_and_base_url(
     assert answer["base_url"] == sandbox.base_url
 
 
+def test_json_after_a_refresh_that_followed_a_moved_account_gives_the_new_address(
+    sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str]
+) -> None:
+    refused = stored(connected_env, "AMOCRM_ACCESS_TOKEN")
+    old = sandbox.base_url
+    new = sandbox.move_account()
+    result = token(connected_env, cli_env, "--stale", "--json", stdin=refused)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert old != new and answer["base_url"] == new == stored(connected_env, "AMOCRM_BASE_URL")
+    assert sandbox.stats.subdomain_lookups == 1 and works(sandbox, answer["access_token"])
+
+
 def test_a_token_expiring_within_min_valid_is_renewed_first(
     sandbox: Sandbox, connected_env: Path, cli_env: dict[str, str]
 ) -> None:

@@ -30,6 +30,7 @@ GUI_LINES = [
 COMMAND_LINES = [
     (["test", "--env", "/tmp/.env"], "test"),
     (["--env", "/tmp/.env", "refresh", "--if-older-than", "30d"], "refresh"),
+    (["-v", "--env", "/tmp/.env", "test", "--account", "mycompany"], "test"),
 ]
 
 BAD_LINES = [
@@ -81,3 +82,16 @@ def test_bad_lines_are_refused_with_exit_2_and_help_exits_0() -> None:
             assert code == 0 and "COMMAND" in out and "connect" in out
         else:
             assert code == 2 and "usage: amocrm-wizard" in err
+
+
+@pytest.mark.parametrize(
+    "command", ["connect", "check", "test", "refresh", "status", "token", "export-setup", "sandbox"]
+)
+def test_verbose_is_taken_after_the_command_too(command: str) -> None:
+    target = [] if command == "sandbox" else ["--env", "/tmp/.env"]
+    for args in ([command, *target, "-v"], [command, "--verbose", *target], ["-v", command, *target]):
+        options, _out, err = _run(args)
+        assert isinstance(options, dict), err
+        assert options["command"] == command and options["verbose"] is True
+    options, _out, err = _run([command, *target])
+    assert isinstance(options, dict) and options["verbose"] is False

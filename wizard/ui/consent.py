@@ -165,7 +165,8 @@ class ConsentPage(WizardPage):
         t.bind(
             self.address_edit.setAccessibleDescription,
             lambda: self.tr(
-                "The whole address the browser went to after you pressed Allow; it contains code=."
+                "The whole address from the browser's address bar after you pressed Allow: a long address "
+                "with the word “code” in it."
             ),
         )
         t.bind(self.address_edit.setToolTip, self.address_edit.accessibleDescription)

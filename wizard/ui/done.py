@@ -147,8 +147,7 @@ class DonePage(WizardPage):
             "and the refresh token 3 months; every renewal starts the 3 months again. If the backend "
             "runs on a server, set the renewal up on that server with the command shown. Otherwise "
             "tick the box: this computer then checks once a day and renews the tokens when they are "
-            "30 days old (a systemd timer or cron line on Linux, a launchd agent on macOS, a Task "
-            "Scheduler task on Windows).\n\n"
+            "30 days old, with the task scheduler built into the system.\n\n"
             "The integration itself is in amoCRM under Settings → Integrations (Настройки → Интеграции)."
         )
 
@@ -206,7 +205,7 @@ class DonePage(WizardPage):
             text = self.tr(
                 "This is a long-lived token. It ends on {when} and cannot be renewed: create a new one "
                 "in amoCRM (Keys and scopes of the private integration) before then and run this wizard "
-                "again. “amocrm-wizard status” warns you two weeks before it ends."
+                "again. Its first page shows when the token ends."
             ).format(when=local_time(tokens.expires_at))
         else:
             text = self.tr(
@@ -333,10 +332,10 @@ class DonePage(WizardPage):
         if not long_lived:
             self.server.setText(
                 self.tr(
-                    "If your backend runs on a server, the renewal belongs on that server: add a daily "
-                    "systemd timer or cron line there that runs the command below (with the path the "
-                    "backend uses there). A backend that gets its token with “amocrm-wizard token” "
-                    "renews it by itself when needed."
+                    "If your backend runs on a server, the renewal belongs on that server: ask whoever "
+                    "looks after it to have the server run the command below once a day (with the path the "
+                    "backend uses there). A backend that gets its token with “amocrm-wizard token” renews "
+                    "it by itself when needed, and needs nothing scheduled."
                 )
             )
             self.server.setAccessibleDescription(self.server.text())
@@ -344,8 +343,8 @@ class DonePage(WizardPage):
         command_text = ""
         if long_lived:
             text = self.tr(
-                "Nothing to schedule: a long-lived token cannot be renewed. Put its end date in "
-                "your calendar, or run “amocrm-wizard status” now and then."
+                "Nothing to schedule: a long-lived token cannot be renewed. Put its end date in your "
+                "calendar; this wizard's first page shows it too."
             )
         elif demo:
             text = self.tr(
@@ -422,7 +421,10 @@ class DonePage(WizardPage):
         self.schedule.setFocus()  # untick it, or tick it again after fixing the cause
         self.schedule_notice.show_error(
             error,
-            lambda: self.tr("Untick the box to finish without it, or set it up by hand (see the README)."),
+            lambda: self.tr(
+                "Untick the box to finish without it. Whoever looks after your backend can set the "
+                "renewal up by hand with the command shown on this page."
+            ),
         )
         self.completeChanged.emit()
 

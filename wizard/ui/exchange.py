@@ -166,9 +166,9 @@ class ExchangePage(WizardPage):
             else:
                 code = session.code
                 self.busy.start(
-                    lambda: self.tr(
-                        "Exchanging the code for tokens at {host}, then reading the account…"
-                    ).format(host=host)
+                    lambda: self.tr("Getting the tokens from {host}, then reading the account…").format(
+                        host=host
+                    )
                 )
                 self._job = self.worker.submit(
                     lambda: exchange_job(connection, code), self._on_done, self._on_failed

@@ -102,9 +102,9 @@ class SavePage(WizardPage):
     def help_text(self) -> str:
         return self.tr(
             "The tokens go where you chose on the first page: the file or database your backend "
-            "reads its amoCRM settings from. For a .env file the wizard replaces only its own "
-            "AMOCRM_… lines and keeps everything else. For a database it writes the row "
-            "amocrm_tokens of the table system_settings. “Choose another place…” changes it here. "
+            "reads its amoCRM settings from. In a .env file the wizard changes only its own amoCRM lines "
+            "and keeps everything else; in a database, only its own amoCRM settings. “Choose another "
+            "place…” changes it here. "
             "Nothing is written until you press Save.\n\n"
             "The integration these tokens belong to is in amoCRM under Settings → Integrations "
             "(Настройки → Интеграции)."

@@ -197,8 +197,8 @@ class WelcomePage(WizardPage):
 
     def help_text(self) -> str:
         return self.tr(
-            "Choose where your backend reads its amoCRM settings: its .env file, or its database "
-            "(the table system_settings). If a connection is stored there, the wizard shows it "
+            "Choose where your backend reads its amoCRM settings: its .env file, or its database. If a "
+            "connection is stored there, the wizard shows it "
             "and can test it, renew it or connect again.\n\n"
             "For a new connection you need an integration in amoCRM: Settings → Integrations "
             "(Настройки → Интеграции), then your integration. The next page asks for the values "

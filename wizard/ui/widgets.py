@@ -478,7 +478,7 @@ class TargetChooser(QWidget):
         t.bind(self._db_radio.setText, lambda: self.tr("A database"))
         t.bind(
             self._db_radio.setAccessibleDescription,
-            lambda: self.tr("Write the tokens to the backend's database (table system_settings)."),
+            lambda: self.tr("Write the tokens to the database your backend reads its settings from."),
         )
         t.bind(self._db_url.setAccessibleName, lambda: self.tr("Database URL"))
         t.bind(

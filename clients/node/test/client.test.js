@@ -153,6 +153,51 @@ test('amoCRM failing is AMOCRM_UNAVAILABLE', async () => {
   await assert.rejects(amo.get('/api/v4/account'), { code: 'AMOCRM_UNAVAILABLE', exitCode: 4 });
 });
 
+test('a revoked long-lived token is AMOCRM_REAUTH, not a retry with the same token', async () => {
+  const envPath = `${tempDir()}/.env`;
+  const longLived = await sandbox.call('connect_long_lived_env', envPath);
+  const helper = helperCommand();
+  const amo = amocrmAuth(axios.create(), { env: envPath, command: helper.command });
+  assert.equal((await amo.get('/api/v4/account')).status, 200);
+  await sandbox.call('expire_access_tokens'); // the admin revoked the token in amoCRM
+  await sandbox.call('reset_stats');
+  await assert.rejects(amo.get('/api/v4/account'), (error) => {
+    assert.equal(isAmocrmError(error), true);
+    assert.equal(error.code, 'AMOCRM_REAUTH');
+    assert.match(error.message, /long-lived token/);
+    assert.equal(error.message.includes(longLived), false);
+    return true;
+  });
+  assert.equal((await sandbox.stats()).api_calls, 1); // refused once, never sent again with it
+  assert.match(helper.runs()[1], /--stale$/);
+});
+
+test('a helper that hangs is killed after helperTimeout: AMOCRM_UNAVAILABLE', async () => {
+  const dir = tempDir();
+  const pidFile = `${dir}/pid`;
+  const command = `${dir}/amocrm-wizard`;
+  fs.writeFileSync(command, `#!/bin/sh\necho $$ > '${pidFile}'\nexec sleep 600\n`, { mode: 0o755 });
+  const amo = amocrmAuth(axios.create(), { env: `${dir}/.env`, command, helperTimeout: 300 });
+  await assert.rejects(amo.get('/api/v4/account'), (error) => {
+    assert.equal(error.code, 'AMOCRM_UNAVAILABLE');
+    assert.match(error.message, /did not answer within 0\.3 s/);
+    assert.match(error.message, /helperTimeout/);
+    return true;
+  });
+  const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // The kill is sent before the rejection; the loop only waits for the kernel to reap it.
+  for (let i = 0; i < 100 && alive(); i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(alive(), false);
+});
+
 test('nothing stored is AMOCRM_CONFIG, saying to connect', async () => {
   const envPath = `${tempDir()}/.env`;
   fs.writeFileSync(envPath, 'PORT=3000\n');
@@ -190,7 +235,7 @@ test('the default command is amocrm-wizard on PATH', async () => {
 
 test('bad options are AMOCRM_CONFIG at once', () => {
   const instance = axios.create();
-  for (const options of [{}, { env: '.env', db: 'sqlite:///x.db' }, { env: '' }, { env: '.env', minValid: 3601 }, { env: '.env', minValid: 1.5 }, { env: '.env', command: '' }]) {
+  for (const options of [{}, { env: '.env', db: 'sqlite:///x.db' }, { env: '' }, { env: '.env', minValid: 3601 }, { env: '.env', minValid: 1.5 }, { env: '.env', command: '' }, { env: '.env', helperTimeout: 0 }, { env: '.env', helperTimeout: -5 }, { env: '.env', helperTimeout: '1000' }, { env: '.env', helperTimeout: 1.5 }]) {
     assert.throws(() => amocrmAuth(instance, options), { code: 'AMOCRM_CONFIG' }, JSON.stringify(options));
   }
   assert.throws(() => amocrmAuth({}, { env: '.env' }), TypeError);

@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import signal
 import stat
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from dotenv import dotenv_values
 
-from wizard.core.connection import OWNED_KEYS, Connection
+from tests.helpers import awkward_connection as connection
+from tests.helpers import needs_node_dotenv, node_dotenv_values
+from wizard.core.connection import OWNED_KEYS
 from wizard.core.errors import ConfigError, TargetError
-from wizard.core.tokens import TokenPair
 from wizard.targets.envfile import EnvFileTarget, merge, quote
-
-NODE_MODULES = Path(__file__).resolve().parents[2] / "node" / "node_modules"
-EXPIRY = datetime(2026, 12, 2, 9, 0, tzinfo=timezone.utc)
-
-
-def connection(n: int = 1) -> Connection:
-    pair = TokenPair(f"eyJhbGciOi.access{n}.sig", f"def50200{n:032x}", EXPIRY)
-    return Connection(
-        "https://mycompany.amocrm.ru",
-        "0b2f7a52-6b4f-4e0e-9c39-0a4b2d2d7a11",
-        "s3cr3t/with+odd=chars#and$dollar",
-        "https://example.com/amocrm?x=1&y=2",
-        pair,
-    )
 
 
 def test_unowned_lines_survive_byte_for_byte_and_owned_keys_stay_in_place(tmp_path: Path) -> None:
@@ -73,25 +56,12 @@ def test_round_trip_through_python_dotenv(tmp_path: Path) -> None:
     assert values["AMOCRM_SUBDOMAIN"] == "mycompany"
 
 
-@pytest.mark.skipif(
-    shutil.which("node") is None or not (NODE_MODULES / "dotenv").exists(),
-    reason="needs node and tests/node/node_modules/dotenv (npm install --prefix tests/node)",
-)
+@needs_node_dotenv
 def test_round_trip_through_node_dotenv(tmp_path: Path) -> None:
     path = tmp_path / ".env"
     path.write_text("OTHER=1\n", encoding="utf-8")
     EnvFileTarget(path).save(connection())
-    script = (
-        "console.log(JSON.stringify(require('dotenv').parse(require('fs').readFileSync(process.argv[1]))))"
-    )
-    out = subprocess.run(
-        ["node", "-e", script, str(path)],
-        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    parsed = json.loads(out.stdout)
+    parsed = node_dotenv_values(path)
     assert {k: parsed[k] for k in OWNED_KEYS} == connection().to_values()
     assert parsed["OTHER"] == "1"
 

@@ -3,35 +3,17 @@ the values still read back the same in python-dotenv and Node's dotenv."""
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from dotenv import dotenv_values
 
-from wizard.core.connection import OWNED_KEYS, Connection
-from wizard.core.tokens import TokenPair
+from tests.helpers import awkward_connection as connection
+from tests.helpers import needs_node_dotenv, node_dotenv_values
+from wizard.core.connection import OWNED_KEYS
 from wizard.targets.envfile import EnvFileTarget, merge, parse_values
 
-NODE_MODULES = Path(__file__).resolve().parents[2] / "node" / "node_modules"
 BOM = "\ufeff"
-
-
-def connection(n: int = 1) -> Connection:
-    pair = TokenPair(
-        f"eyJhbGciOi.access{n}.sig", f"def50200{n:032x}", datetime(2026, 12, 2, 9, tzinfo=timezone.utc)
-    )
-    return Connection(
-        "https://mycompany.amocrm.ru",
-        "0b2f7a52-6b4f-4e0e-9c39-0a4b2d2d7a11",
-        "s3cr3t/with+odd=chars#and$dollar",
-        "https://example.com/amocrm?x=1&y=2",
-        pair,
-    )
 
 
 def test_a_bom_before_a_comment_is_kept(tmp_path: Path) -> None:
@@ -125,24 +107,11 @@ def test_python_dotenv_reads_the_values_back(tmp_path: Path) -> None:
     assert values["PORT"] == "3000" and values["GREETING"].splitlines() == ["multi", "line"]  # type: ignore[union-attr]
 
 
-@pytest.mark.skipif(
-    shutil.which("node") is None or not (NODE_MODULES / "dotenv").exists(),
-    reason="needs node and tests/node/node_modules/dotenv (npm install --prefix tests/node)",
-)
+@needs_node_dotenv
 def test_node_dotenv_reads_the_values_back(tmp_path: Path) -> None:
     path = tmp_path / ".env"
     path.write_bytes(_awkward_file().encode())
     EnvFileTarget(path).save(connection())
-    script = (
-        "console.log(JSON.stringify(require('dotenv').parse(require('fs').readFileSync(process.argv[1]))))"
-    )
-    out = subprocess.run(
-        ["node", "-e", script, str(path)],
-        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    parsed = json.loads(out.stdout)
+    parsed = node_dotenv_values(path)
     assert {k: parsed[k] for k in OWNED_KEYS} == connection().to_values()
     assert parsed["PORT"] == "3000"
