@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from wizard.core.redact import RedactingFilter
@@ -32,6 +31,11 @@ def setup_logging(verbose: bool = False) -> logging.Logger:
     try:
         folder = log_dir()
         folder.mkdir(parents=True, exist_ok=True)
+        # Here, not at the top: logging.handlers brings sockets, pickle and queues, and the
+        # modules that only name the logger (the targets, read while the GUI's consent page
+        # loads) do not need them.
+        from logging.handlers import RotatingFileHandler
+
         handler: logging.Handler = RotatingFileHandler(
             folder / "amocrm-wizard.log", maxBytes=1_000_000, backupCount=3, encoding="utf-8"
         )

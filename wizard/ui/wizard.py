@@ -73,7 +73,7 @@ class SetupWizard(QWizard):
         self._painted = False
         self._after_paint: list[Callable[[], None]] = []
         self._previous_id = -1
-        self._http_preloaded = False
+        self._consent_settled_once = False
         #: The question asked before closing throws something away (None: not asked now).
         self.close_question: QMessageBox | None = None
         self.steps = StepIndicator(self)
@@ -182,14 +182,12 @@ class SetupWizard(QWizard):
             return
         self._painted = True
         # QtWebEngine first: it is most of the way to the consent page. Reading the target
-        # and building the details page come after it has been asked to load.
+        # comes after it has been asked to load; the details page once it has loaded.
         if self.prewarm_consent and self.isVisible():
             self._prewarm()
         callbacks, self._after_paint = self._after_paint, []
         for callback in callbacks:
             callback()
-        if Step.CONSENT in self._pages:  # warmed up: the details page comes before it
-            self.page_for(Step.DETAILS)
         set_app_icon()
 
     def _prewarm(self) -> None:
@@ -210,11 +208,13 @@ class SetupWizard(QWizard):
         consent.settled.connect(self._on_consent_settled)
 
     def _on_consent_settled(self) -> None:
-        """The consent page is up (or failed): now the rest of the HTTP stack, which the
-        exchange needs, without competing with that page for the interpreter."""
-        if self._http_preloaded:
+        """The consent page is up (or failed): now the details page, which comes before it,
+        and the rest of the HTTP stack, which the exchange needs, without competing with
+        that page for the main thread and the interpreter."""
+        if self._consent_settled_once:
             return
-        self._http_preloaded = True
+        self._consent_settled_once = True
+        self.page_for(Step.DETAILS)
         self.worker.submit(_preload_http, _ignore, _ignore)
 
     def _prefilled_details(self) -> tuple[Account, str, str] | None:
