@@ -471,8 +471,14 @@ def _press_allow_with_keys(qtbot, wizard: SetupWizard) -> None:  # type: ignore[
     view = wizard.consent.view()
     if not view.hasFocus() and not (view.focusProxy() and view.focusProxy().hasFocus()):
         view.setFocus()
-    target = view.focusProxy() or view
     active: list[object] = []
+
+    def target():  # type: ignore[no-untyped-def]
+        # Where a real keyboard's events go: the focus widget now. The view's focus proxy is
+        # Chromium's render widget, which a busy machine may still be replacing while the page
+        # settles; a proxy looked up once could be a widget that no longer receives anything.
+        qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=WAIT_MS)
+        return QApplication.focusWidget()
 
     def ask() -> None:
         view.page().runJavaScript("document.activeElement && document.activeElement.id", 0, active.append)
@@ -483,9 +489,9 @@ def _press_allow_with_keys(qtbot, wizard: SetupWizard) -> None:  # type: ignore[
         qtbot.waitUntil(lambda: bool(active), timeout=WAIT_MS)
         if active[0] == "allow":
             break
-        qtbot.keyClick(target, Qt.Key.Key_Tab)
+        qtbot.keyClick(target(), Qt.Key.Key_Tab)
     assert active and active[0] == "allow", active
-    qtbot.keyClick(target, Qt.Key.Key_Space)
+    qtbot.keyClick(target(), Qt.Key.Key_Space)
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])
