@@ -31,7 +31,6 @@ from wizard.core.errors import InvalidCallbackError, WizardError
 from wizard.core.navigation import NavigationRequest, Verdict
 from wizard.ui import links
 from wizard.ui.base import WizardPage
-from wizard.ui.diagnosis import RedirectCompare
 from wizard.ui.model import Session, Step
 from wizard.ui.texts import Maker, current_language, ui_text
 from wizard.ui.widgets import Notice, announce, row
@@ -41,6 +40,7 @@ if TYPE_CHECKING:
     from PySide6.QtWebEngineWidgets import QWebEngineView
 
     from wizard.core.account import Account
+    from wizard.ui.diagnosis import RedirectCompare
     from wizard.ui.webview import ConsentBrowser
 
 
@@ -418,6 +418,10 @@ class ConsentPage(WizardPage):
         flow = self.flow
         assert flow.details is not None
         if self.compare is None:
+            # Imported here: the comparison is the rescue of a typo, and its module is ~5 ms
+            # on the way to the consent page, which bench_gui holds to 1.3× a bare load.
+            from wizard.ui.diagnosis import RedirectCompare
+
             self.compare = RedirectCompare(self, before_sending=True)
             self.layout_.insertWidget(self._compare_index, self.compare)
         self.compare.set_sent(flow.details.redirect_uri)
