@@ -11,7 +11,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -133,23 +133,21 @@ class EnvFileTarget(TokenTarget):
         )
 
     def _write(self, connection: Connection, locked: LocalFile) -> SaveReport:
-        # The file that is locked, looked at again: whether it can be renamed (a mount, hard
-        # links, its owner) is decided on what is there now.
-        file = localfile.restat(locked)
-        save_values(
-            self._read_text(file),
-            connection.to_values(),
-            write=lambda data: localfile.write(file, data, _fix_path(self.path)),
-            read_back=lambda: self._read_text(localfile.restat(file)),
-            where=self.description,
-        )
+        self._save_text(save_values, connection.to_values(), locked)
         return SaveReport(self.description, OWNED_KEYS)
 
     def _write_verdict(self, verdict: str, locked: LocalFile) -> None:
+        self._save_text(save_verdict, verdict, locked)
+
+    def _save_text(self, save: Callable[..., None], what: object, locked: LocalFile) -> None:
+        """``save`` (``envtext.save_values`` or ``save_verdict``) merges ``what`` into the file,
+        writes it and reads it back: the one way a save reaches the file."""
+        # The file that is locked, looked at again: whether it can be renamed (a mount, hard
+        # links, its owner) is decided on what is there now.
         file = localfile.restat(locked)
-        save_verdict(
+        save(
             self._read_text(file),
-            verdict,
+            what,
             write=lambda data: localfile.write(file, data, _fix_path(self.path)),
             read_back=lambda: self._read_text(localfile.restat(file)),
             where=self.description,

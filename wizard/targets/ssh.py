@@ -271,18 +271,15 @@ class SshEnvTarget(TokenTarget):
 
     def _write_verdict(self, verdict: str) -> None:
         """Only the verdict line is added (see ``Held.save_verdict``)."""
-        path = self.real_path()
-        old_text = self._read_text(path)
-
-        def replace(data: bytes) -> None:
-            with self.session.io_lock:
-                self._replace(path, data, existed=old_text is not None)
-
-        save_verdict(
-            old_text, verdict, write=replace, read_back=lambda: self._read_text(path), where=self.description
-        )
+        self._save_text(save_verdict, verdict)
 
     def _write(self, connection: Connection) -> SaveReport:
+        self._save_text(save_values, connection.to_values())
+        return SaveReport(self.description, OWNED_KEYS)
+
+    def _save_text(self, save: Callable[..., None], what: object) -> None:
+        """``save`` (``envtext.save_values`` or ``save_verdict``) merges ``what`` into the file
+        on the server, writes it and reads it back: the one way a save reaches the file."""
         path = self.real_path()
         old_text = self._read_text(path)
 
@@ -290,14 +287,7 @@ class SshEnvTarget(TokenTarget):
             with self.session.io_lock:
                 self._replace(path, data, existed=old_text is not None)
 
-        save_values(
-            old_text,
-            connection.to_values(),
-            write=replace,
-            read_back=lambda: self._read_text(path),
-            where=self.description,
-        )
-        return SaveReport(self.description, OWNED_KEYS)
+        save(old_text, what, write=replace, read_back=lambda: self._read_text(path), where=self.description)
 
     def _replace(self, path: str, data: bytes, *, existed: bool) -> None:
         sftp = self.session.sftp()
