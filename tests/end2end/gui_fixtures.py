@@ -87,6 +87,11 @@ def make_wizard(qtbot: object, no_browser: list[str]) -> Iterator[Callable[..., 
 
     yield make
     switch_language("en")  # the next test starts in English whatever this one did
+    close_wizards(made)
+
+
+def close_wizards(made: list[SetupWizard]) -> None:
+    """Stop the wizards' jobs, close them and delete them."""
     for wizard in made:
         wizard.worker.cancel_all()
         wizard.worker.wait_for_threads(10_000)

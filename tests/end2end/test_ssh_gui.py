@@ -4,18 +4,18 @@ types nothing, presses Allow, and the server's .env gets the tokens."""
 from __future__ import annotations
 
 import argparse
-import gc
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from dotenv import dotenv_values
-from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tests.end2end.gui_fixtures import (
     WAIT_MS,
     allow_and_exchange,
+    close_wizards,
     no_browser,
     press_forward,
     sandbox_prefill,
@@ -44,13 +44,7 @@ def opened_wizards(qtbot, no_browser: list[str]) -> Iterator[list[SetupWizard]]:
     """Wizards made by the test, closed like gui_fixtures.make_wizard closes its own."""
     made: list[SetupWizard] = []
     yield made
-    for wizard in made:
-        wizard.worker.cancel_all()
-        wizard.worker.wait_for_threads(10_000)
-        wizard.close()
-        wizard.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    gc.collect()
+    close_wizards(made)
 
 
 def test_a_setup_file_walks_to_done_with_the_target_over_ssh(
