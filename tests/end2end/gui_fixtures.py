@@ -125,6 +125,25 @@ def wait_for_consent_loaded(qtbot: object, wizard: SetupWizard) -> None:
     qtbot.waitUntil(lambda: wizard.consent.loaded_ok, timeout=WAIT_MS)  # type: ignore[attr-defined]
 
 
+def page_value(qtbot: object, wizard: SetupWizard, script: str) -> object:
+    """What ``script`` evaluates to in the consent page (runJavaScript answers asynchronously)."""
+    found: list[object] = []
+    wizard.consent.view().page().runJavaScript(script, 0, found.append)
+    qtbot.waitUntil(lambda: bool(found), timeout=WAIT_MS)  # type: ignore[attr-defined]
+    return found[0]
+
+
+def wait_for_page_keyboard(qtbot: object, wizard: SetupWizard) -> None:
+    """Wait until the page's own document has the keyboard, as its focus ring shows an admin.
+
+    Qt's focus widget being the view says only that Qt hands keys to Chromium; the renderer
+    is told of the focus asynchronously. On a loaded CI machine a Tab sent in that gap never
+    reached the page, where a person would have seen no focus ring yet and waited for it."""
+    qtbot.waitUntil(  # type: ignore[attr-defined]
+        lambda: page_value(qtbot, wizard, "document.hasFocus()") is True, timeout=WAIT_MS
+    )
+
+
 def click_in_consent(wizard: SetupWizard, element_id: str) -> None:
     assert wizard.consent.browser is not None
     wizard.consent.browser.page.runJavaScript(f"document.getElementById('{element_id}').click()", 0)

@@ -20,11 +20,13 @@ from tests.end2end.gui_fixtures import (
     forward_button,
     make_wizard,
     no_browser,
+    page_value,
     press_forward,
     sandbox_prefill,
     set_language,
     to_consent,
     wait_for_consent_loaded,
+    wait_for_page_keyboard,
     wait_for_step,
 )
 from wizard import schedule
@@ -471,7 +473,6 @@ def _press_allow_with_keys(qtbot, wizard: SetupWizard) -> None:  # type: ignore[
     view = wizard.consent.view()
     if not view.hasFocus() and not (view.focusProxy() and view.focusProxy().hasFocus()):
         view.setFocus()
-    active: list[object] = []
 
     def target():  # type: ignore[no-untyped-def]
         # Where a real keyboard's events go: the focus widget now. The view's focus proxy is
@@ -480,17 +481,15 @@ def _press_allow_with_keys(qtbot, wizard: SetupWizard) -> None:  # type: ignore[
         qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=WAIT_MS)
         return QApplication.focusWidget()
 
-    def ask() -> None:
-        view.page().runJavaScript("document.activeElement && document.activeElement.id", 0, active.append)
-
+    active: object = None
     for _ in range(12):
-        active.clear()
-        ask()
-        qtbot.waitUntil(lambda: bool(active), timeout=WAIT_MS)
-        if active[0] == "allow":
+        wait_for_page_keyboard(qtbot, wizard)  # every key goes where the admin sees the focus
+        active = page_value(qtbot, wizard, "document.activeElement && document.activeElement.id")
+        if active == "allow":
             break
         qtbot.keyClick(target(), Qt.Key.Key_Tab)
-    assert active and active[0] == "allow", active
+    assert active == "allow", active
+    wait_for_page_keyboard(qtbot, wizard)
     qtbot.keyClick(target(), Qt.Key.Key_Space)
 
 

@@ -18,10 +18,12 @@ from tests.end2end.gui_fixtures import (
     log_requests,
     make_wizard,
     no_browser,
+    page_value,
     press_forward,
     sandbox_prefill,
     to_consent,
     wait_for_consent_loaded,
+    wait_for_page_keyboard,
     wait_for_step,
 )
 from wizard.core.catalogue import first_difference
@@ -59,12 +61,7 @@ def _key(qtbot, key: Qt.Key) -> None:  # type: ignore[no-untyped-def]
 
 
 def _active_element(qtbot, wizard: SetupWizard) -> str:  # type: ignore[no-untyped-def]
-    found: list[str] = []
-    wizard.consent.view().page().runJavaScript(
-        "document.activeElement ? document.activeElement.id : ''", 0, lambda v: found.append(str(v))
-    )
-    qtbot.waitUntil(lambda: bool(found), timeout=WAIT_MS)
-    return found[0]
+    return str(page_value(qtbot, wizard, "document.activeElement ? document.activeElement.id : ''"))
 
 
 # --- 13.1: the Redirect URI typo ---------------------------------------------------------
@@ -151,6 +148,7 @@ def test_the_web_page_takes_the_focus_tab_reaches_allow_and_next_has_it_after(
     to_consent(qtbot, wizard)
     wait_for_consent_loaded(qtbot, wizard)
     qtbot.waitUntil(lambda: _focus_in_web_page(wizard), timeout=WAIT_MS)
+    wait_for_page_keyboard(qtbot, wizard)
     # Keys only from here: Tab reaches the page's own Allow first, Enter presses it.
     _key(qtbot, Qt.Key.Key_Tab)
     qtbot.waitUntil(lambda: _active_element(qtbot, wizard) == "allow", timeout=WAIT_MS)
