@@ -109,6 +109,23 @@ def test_the_app_icon_comes_right_after_the_first_paint() -> None:
     assert printed["HOST"] == ["8"]
 
 
+def test_with_the_engine_warming_up_the_icon_comes_once_its_first_load_is_over() -> None:
+    """With the consent page warmed up after the first paint, the icon waits until that
+    empty page has loaded (QIcon's first use would hold up Chromium), then comes whole."""
+    printed = _printed(
+        _shown_wizard("app.windowIcon().isNull()")
+        + "from PySide6.QtCore import QDeadlineTimer, QCoreApplication, QEventLoop\n"
+        + "deadline = QDeadlineTimer(30_000)\n"
+        + "while app.windowIcon().isNull() and not deadline.hasExpired():\n"
+        + "    QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)\n"
+        + "consent = w.consent.flow.phase.value\n"
+        + "print('ICON', at_paint[0], *sorted(s.width() for s in app.windowIcon().availableSizes()))\n"
+        + "print('PHASE', consent)\n"
+    )
+    assert printed["ICON"] == ["True", "16", "24", "32", "48", "64", "128", "256"]
+    assert printed["PHASE"] == ["idle"]  # the warm-up page had loaded when the icon came
+
+
 def test_self_test_exits_zero() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "wizard", "--self-test"], capture_output=True, text=True, timeout=60

@@ -56,8 +56,9 @@ def _host(base_url: str) -> str:
 
 
 class ConsentPage(WizardPage):
-    #: amoCRM's page is up, or did not load: the wizard may do more now without competing
-    #: with it for the interpreter (emitted after every load of amoCRM's pages).
+    #: amoCRM's page is up, or did not load, or the empty warm-up page is: the wizard may
+    #: do more now without competing with Chromium for the main thread and the interpreter
+    #: (emitted after every load of amoCRM's pages and once the engine has warmed up).
     settled = Signal()
 
     def __init__(self, session: Session, worker: Worker, parent: QWidget | None = None) -> None:
@@ -491,7 +492,9 @@ class ConsentPage(WizardPage):
         self._render()
         if after is Phase.SHOWN:
             self._focus_web_page()
-        if after in (Phase.SHOWN, Phase.FAILED) and before is Phase.LOADING:
+        if (after in (Phase.SHOWN, Phase.FAILED) and before is Phase.LOADING) or (
+            before is Phase.WARMING_UP and after is Phase.IDLE
+        ):
             self.settled.emit()
 
     def _on_retry_clicked(self) -> None:

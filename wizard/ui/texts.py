@@ -73,9 +73,10 @@ def find_resource(*parts: str) -> Path | None:
 def set_app_icon() -> None:
     """The app icon at every rendered size, unless the program has one (the wizard embedded).
 
-    Called once the first window is painted: QIcon's import and the files cost about 2 ms
-    that the first window need not wait for; the window manager takes the icon when it
-    comes. QIcon reads each file only when that size is drawn.
+    Called once the first window is painted and QtWebEngine has done its first load: QIcon's
+    first use costs about 10 ms (its enums are built then) that neither the first window
+    nor Chromium, which needs the main thread while it loads, should wait for; the window
+    manager takes the icon when it comes. QIcon reads each file only when that size is drawn.
     """
     from PySide6.QtGui import QGuiApplication, QIcon
 

@@ -46,7 +46,12 @@ def settings() -> QSettings:
 
 
 def announce(widget: QWidget, event: QAccessible.Event | None = None) -> None:
-    """Tell screen readers that ``widget`` says something new (cheap when none listens)."""
+    """Tell screen readers that ``widget`` says something new (cheap when none listens).
+
+    A widget nobody can see has nothing to announce: a page built ahead of time sets its
+    texts while hidden, and QAccessible's first use (~10 ms) then waits until it shows."""
+    if not widget.isVisible():
+        return
     from PySide6.QtGui import QAccessible, QAccessibleEvent
 
     if QAccessible.isActive():

@@ -188,7 +188,8 @@ class SetupWizard(QWizard):
         callbacks, self._after_paint = self._after_paint, []
         for callback in callbacks:
             callback()
-        set_app_icon()
+        if Step.CONSENT not in self._pages:
+            set_app_icon()  # nothing is loading; otherwise it waits for the consent page
 
     def _prewarm(self) -> None:
         """QtWebEngine takes a while to start: start it while the admin reads the first page.
@@ -208,12 +209,14 @@ class SetupWizard(QWizard):
         consent.settled.connect(self._on_consent_settled)
 
     def _on_consent_settled(self) -> None:
-        """The consent page is up (or failed): now the details page, which comes before it,
-        and the rest of the HTTP stack, which the exchange needs, without competing with
-        that page for the main thread and the interpreter."""
+        """The consent page is up (or failed), or the engine has warmed up: now the window
+        icon, the details page, which comes before it, and the rest of the HTTP stack, which
+        the exchange needs, without competing with Chromium for the main thread and the
+        interpreter."""
         if self._consent_settled_once:
             return
         self._consent_settled_once = True
+        set_app_icon()  # QIcon's first use builds its enums: ~10 ms of the main thread
         self.page_for(Step.DETAILS)
         self.worker.submit(_preload_http, _ignore, _ignore)
 
