@@ -192,6 +192,7 @@ def test_escape_in_the_consent_page_asks_instead_of_closing(
     wait_for_consent_loaded(qtbot, wizard)
     view = wizard.consent.view()
     view.setFocus()
+    wait_for_page_keyboard(qtbot, wizard)  # Escape goes to the page first, as the admin's would
     target = view.focusProxy() or view
     seen: list[str] = []
     answer_close_question(wizard, close=False, seen=seen)
