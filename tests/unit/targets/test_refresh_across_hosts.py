@@ -77,19 +77,28 @@ def seed_table(db: Db, *, with_value: bool) -> None:
     db.run(f"INSERT INTO system_settings ({key}) VALUES ('smtp')")
 
 
+def connect_into_seed_table(
+    db: Db, sandbox: Sandbox, cli_env: dict[str, str], *, with_value: bool
+) -> tuple[dict[str, str], subprocess.CompletedProcess[str]]:
+    """``connect --db`` on the backend's own table, the secret in the environment: that
+    environment and connect's result (which succeeded)."""
+    seed_table(db, with_value=with_value)
+    env = {**cli_env, "AMOCRM_CLIENT_SECRET": sandbox.integration.client_secret}
+    connect = run_cli(
+        ["connect", "--db", db.url, *integration_flags(sandbox), "--code", sandbox.issue_code()], env
+    )
+    assert connect.returncode == 0, connect.stderr
+    return env, connect
+
+
 def test_the_backends_own_seed_table_needs_no_flag_after_connect(
     db: Db, sandbox: Sandbox, cli_env: dict[str, str]
 ) -> None:
     """After connect, the account address, client id, redirect URI and expiry live in the
     wizard's row's ``value``; the secret comes from the environment (contract, "Database
     layout"). test, refresh and status then take nothing but the target."""
-    seed_table(db, with_value=True)
     it = sandbox.integration
-    env = {**cli_env, "AMOCRM_CLIENT_SECRET": it.client_secret}
-    connect = run_cli(
-        ["connect", "--db", db.url, *integration_flags(sandbox), "--code", sandbox.issue_code()], env
-    )
-    assert connect.returncode == 0, connect.stderr
+    env, connect = connect_into_seed_table(db, sandbox, cli_env, with_value=True)
     assert "amocrm_client_id" not in connect.stdout  # nothing was left unstored but the secret
     ours, other = db.rows()  # ordered by key: "amocrm_tokens" < "smtp"
     assert other == ("smtp", None, None, None, None)
@@ -122,13 +131,8 @@ def test_a_seed_table_without_value_takes_the_rest_from_the_environment(
 ) -> None:
     """Where nothing can hold a value, the AMOCRM_* environment supplies it; a value found
     nowhere is exit 1, named, with where to put it."""
-    seed_table(db, with_value=False)
     it = sandbox.integration
-    env = {**cli_env, "AMOCRM_CLIENT_SECRET": it.client_secret}
-    connect = run_cli(
-        ["connect", "--db", db.url, *integration_flags(sandbox), "--code", sandbox.issue_code()], env
-    )
-    assert connect.returncode == 0, connect.stderr
+    env, connect = connect_into_seed_table(db, sandbox, cli_env, with_value=False)
     assert "amocrm_client_id" in connect.stdout  # the admin is told what the table could not hold
 
     nowhere = run_cli(["refresh", "--db", db.url], env)

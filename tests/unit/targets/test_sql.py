@@ -37,6 +37,7 @@ from wizard.core.errors import (
 from wizard.core.tokens import TokenPair
 from wizard.runtime.source import TokenSource
 from wizard.sandbox import Sandbox
+from wizard.targets.base import SaveReport, TokenTarget
 from wizard.targets.credentials import Credentials
 from wizard.targets.keyring_store import SERVICE
 from wizard.targets.sql import COLUMNS, SqlTarget, parse_db_url
@@ -294,20 +295,26 @@ def value_of(row: tuple[Any, ...]) -> dict[str, Any]:
     return json.loads(value) if isinstance(value, str | bytes) else dict(value)
 
 
+def save_into_seed_table(db: Db, **seed_args: bool) -> tuple[TokenTarget, list[tuple[Any, ...]], SaveReport]:
+    """Seed the backend's table, then save a connection into it as the commands open it: the
+    target, the rows before, and the report (which planning foretold, writing nothing)."""
+    seed(db, **seed_args)
+    before = db.rows()
+    target = db.completed()
+    planned = target.plan(connection())
+    assert db.rows() == before  # planning wrote nothing
+    report = target.save(connection())
+    assert report == planned
+    return target, before, report
+
+
 @pytest.mark.parametrize("with_our_row", [True, False], ids=["row-exists", "row-missing"])
 def test_seed_table_keeps_the_rest_of_the_connection_in_value(
     db: Db, memory_keyring: MemoryKeyring, with_our_row: bool
 ) -> None:
     """The backend's own table: what has no column goes, as one JSON object keyed by the
     .env names, into the wizard's row's ``value`` (contract, "Database layout")."""
-    seed(db, with_our_row=with_our_row)
-    before = db.rows()
-    target = db.completed()
-
-    planned = target.plan(connection())
-    assert db.rows() == before  # planning wrote nothing
-    report = target.save(connection())
-    assert report == planned
+    _target, before, report = save_into_seed_table(db, with_our_row=with_our_row)
     assert report.written == tuple(key for key in OWNED_KEYS if key != k.CLIENT_SECRET)
     assert report.elsewhere == {k.CLIENT_SECRET: "the OS keyring"}
     assert memory_keyring.entries == {(SERVICE, f"{BASE}|{CLIENT}"): SECRET}
@@ -346,14 +353,7 @@ def test_seed_table_keeps_the_rest_of_the_connection_in_value(
 def test_seed_table_without_value_keeps_other_rows_and_columns(
     db: Db, memory_keyring: MemoryKeyring, with_our_row: bool
 ) -> None:
-    seed(db, with_our_row=with_our_row, with_value=False)
-    before = db.rows()
-    target = db.completed()
-
-    planned = target.plan(connection())
-    assert db.rows() == before  # planning wrote nothing
-    report = target.save(connection())
-    assert report == planned
+    target, before, report = save_into_seed_table(db, with_our_row=with_our_row, with_value=False)
     assert report.written == (k.ACCESS_TOKEN, k.REFRESH_TOKEN)
     assert report.elsewhere == {**NOT_STORED, k.CLIENT_SECRET: "the OS keyring"}
     assert memory_keyring.entries == {(SERVICE, f"{BASE}|{CLIENT}"): SECRET}
