@@ -24,7 +24,6 @@ from wizard.ui.widgets import SETTINGS_ENV_PATH, settings
 from wizard.ui.wizard import SetupWizard
 
 SELF_TEST_TIMEOUT_MS = 30_000
-SECRET_ENV = "AMOCRM_CLIENT_SECRET"
 
 
 def main(argv: list[str]) -> int:
@@ -89,6 +88,8 @@ def application() -> QApplication:
 
 def _read_setup_file(options: argparse.Namespace) -> bool:
     """``--setup FILE`` becomes the same prefill as the flags; a bad file is shown, not opened."""
+    if not getattr(options, "setup", None):
+        return True  # setupfile brings the SSH library (paramiko): only a setup file needs it
     from wizard.core.errors import WizardError
     from wizard.setupfile import apply_setup
 

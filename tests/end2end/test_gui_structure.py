@@ -126,6 +126,19 @@ def test_with_the_engine_warming_up_the_icon_comes_once_its_first_load_is_over()
     assert printed["PHASE"] == ["idle"]  # the warm-up page had loaded when the icon came
 
 
+def test_without_a_setup_file_the_gui_never_loads_the_ssh_library() -> None:
+    """Only ``--setup FILE`` needs wizard.setupfile, which brings paramiko (hundreds of ms)."""
+    printed = _printed(
+        "import sys, wizard.app\n"
+        "from wizard.cli import build_parser\n"
+        "options = build_parser().parse_args([])\n"
+        "print('READ', wizard.app._read_setup_file(options))\n"
+        "print('LOADED', 'paramiko' in sys.modules, 'wizard.setupfile' in sys.modules)\n"
+    )
+    assert printed["READ"] == ["True"]
+    assert printed["LOADED"] == ["False", "False"]
+
+
 def test_self_test_exits_zero() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "wizard", "--self-test"], capture_output=True, text=True, timeout=60
