@@ -175,20 +175,19 @@ class ExchangePage(WizardPage):
                 )
         else:
             target, known = session.target, session.known_values()
-            job = test_job if session.mode is Mode.TEST else renew_job
             if session.mode is Mode.TEST:
                 self.busy.start(lambda: self.tr("Calling amoCRM with the stored tokens…"))
+                self._job = self.worker.submit(
+                    lambda: test_job(target, known), self._on_done, self._on_failed
+                )
             else:
                 self.busy.start(lambda: self.tr("Renewing the tokens and saving the new pair…"))
-            from wizard.ui.restarting import remembered_command
+                from wizard.ui.restarting import restart_command
 
-            restart_cmd = session.restart_cmd or remembered_command(target.value)
-            run = (
-                (lambda: test_job(target, known))
-                if job is test_job
-                else (lambda: renew_job(target, known, restart_cmd))
-            )
-            self._job = self.worker.submit(run, self._on_done, self._on_failed)
+                restart_cmd = restart_command(session)
+                self._job = self.worker.submit(
+                    lambda: renew_job(target, known, restart_cmd), self._on_done, self._on_failed
+                )
         self.completeChanged.emit()
 
     def _on_done(self, result: Any) -> None:

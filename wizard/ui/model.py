@@ -184,12 +184,9 @@ class Session:
         from wizard.targets.credentials import resolve
 
         stored = self.stored.to_values() if self.stored and self.mode is Mode.CONNECT else {}
-        flags = {
-            "AMOCRM_BASE_URL": self.account.base_url if self.account else self.prefill.account,
-            "AMOCRM_CLIENT_ID": self.client_id or self.prefill.client_id,
-            "AMOCRM_CLIENT_SECRET": self.client_secret or self.prefill.client_secret,
-            "AMOCRM_REDIRECT_URI": self.redirect_uri or self.prefill.redirect_uri,
-        }
+        flags = self.known_values()
+        if not self.account and self.prefill.account:
+            flags["AMOCRM_BASE_URL"] = self.prefill.account
         return resolve(flags, stored).values
 
     def details_connection(self) -> Connection:

@@ -9,6 +9,7 @@ from PySide6.QtCore import QCoreApplication
 
 from wizard.core.i18n import render
 from wizard.restart import RestartOutcome
+from wizard.ui.model import Session
 from wizard.ui.widgets import settings
 
 SETTINGS_RESTART_COMMANDS = "restart_commands"  # JSON: target (path or URL) → command
@@ -23,8 +24,14 @@ def _remembered() -> dict[str, str]:
     return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
 
-def remembered_command(target: str) -> str:
+def _remembered_command(target: str) -> str:
     return _remembered().get(target, "")
+
+
+def restart_command(session: Session) -> str:
+    """The restart command for this run: a setup file's (or the flag's), else the one
+    remembered for the session's target."""
+    return session.restart_cmd or _remembered_command(session.target.value)
 
 
 def remember_command(target: str, command: str) -> None:

@@ -12,7 +12,7 @@ from wizard.core.i18n import render
 from wizard.ui.base import WizardPage, paragraph
 from wizard.ui.jobs import Saved, open_choice, plan_job, save_job
 from wizard.ui.model import Session, Step, TargetKind
-from wizard.ui.restarting import outcome_note, remember_command, remembered_command
+from wizard.ui.restarting import outcome_note, remember_command, restart_command
 from wizard.ui.widgets import SETTINGS_ENV_PATH, BusyIndicator, Notice, TargetChooser, settings
 from wizard.ui.worker import Worker
 
@@ -123,7 +123,7 @@ class SavePage(WizardPage):
         self.target.set_choice(self.session.target)  # Welcome's choice (remembered default or flags)
         self._show_chooser(not self.session.target.value)
         self._show_destination()
-        self.restart.setText(self.session.restart_cmd or remembered_command(self.session.target.value))
+        self.restart.setText(restart_command(self.session))
         self._show_plan()
 
     def focus_target(self) -> QWidget | None:
