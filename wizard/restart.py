@@ -184,10 +184,6 @@ class RestartOutcome:
     output: str
     failure: RestartFailedError | None
 
-    @property
-    def ok(self) -> bool:
-        return self.failure is None
-
 
 def restart_captured(target: TokenTarget, command: str, timeout: float = DEFAULT_TIMEOUT) -> RestartOutcome:
     """``run_restart`` with the command's output kept, for a page to show."""

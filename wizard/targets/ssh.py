@@ -42,12 +42,13 @@ from paramiko.sftp import (
 from wizard.core.connection import OWNED_KEYS, Connection
 from wizard.core.errors import NotARegularFileError, TargetError, TargetLockTimeout
 from wizard.core.i18n import Text, _
+from wizard.core.logs import LOGGER_NAME
 from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, SaveReport, TokenTarget
 from wizard.targets.envtext import parse_values, save_values, save_verdict
 from wizard.targets.localfile import _kind as kind_of
 from wizard.targets.ssh_session import PASSWORD_ENV, SshSession, parse_ssh_url
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"{LOGGER_NAME}.targets.ssh")  # the redacted log file
 
 NEW_FILE_MODE = 0o600
 #: Longer than any .env; a bigger file is not the backend's .env.

@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 
-log = logging.getLogger(__name__)
+from wizard.core.logs import LOGGER_NAME
+
+log = logging.getLogger(f"{LOGGER_NAME}.targets.ssh")  # the redacted log file
 
 SERVICE = "amocrm-wizard-ssh"
 

@@ -79,10 +79,6 @@ class Layout:
     backend: str  # "sqlite", "postgresql" or "mysql"
 
     @property
-    def names(self) -> frozenset[str]:
-        return frozenset(self.table.c.keys())
-
-    @property
     def column_keys(self) -> tuple[str, ...]:
         """The keys that have a column of their own."""
         return tuple(k for k in STORED_KEYS if COLUMNS[k] in self.table.c)
