@@ -190,11 +190,10 @@ class SshEnvTarget(TokenTarget):
                 raise TargetError(
                     _("{folder} on {server} is not a folder.", folder=folder, server=self.server), self._fix()
                 )
-            found = self._regular_file(path)
-            if found is not None:
-                self._read_text(path)  # unreadable or not UTF-8: refuse now rather than overwrite it
+            # Read whole (a regular file, readable, UTF-8), or refused now rather than overwritten.
+            found = self._read_text(path) is not None
             self._probe_folder(sftp, folder)
-            if found is not None:
+            if found:
                 self._probe_file(sftp, path)
         self._check_flock()
 
