@@ -280,7 +280,7 @@ def without_password(db_url: str) -> str:
     if db_url.lower().startswith("sqlite:///") and not db_url.lower().startswith("sqlite:////"):
         relative = db_url[len("sqlite:///") :]
         if relative and relative != ":memory:" and not PureWindowsPath(relative).is_absolute():
-            return "sqlite:///" + str(Path(relative).absolute())
+            return "sqlite:///" + str(Path(relative).expanduser().absolute())  # as the target opens it
     parts = urlsplit(db_url)
     if _password_parameters(parts.query):
         # The other parameters kept as written (urlencode would re-quote them).

@@ -85,6 +85,18 @@ def test_an_sqlite_file_is_named_by_its_absolute_path(
     assert loads(dumps(Setup(db=url))).db == url
 
 
+def test_an_sqlite_path_in_the_home_folder_names_the_file_the_target_opens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wizard.targets.sql import parse_db_url
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    url = without_password("sqlite:///~/app.db")
+    assert url == f"sqlite:///{tmp_path}/home/app.db"
+    assert parse_db_url("sqlite:///~/app.db").engine_url.database == f"{tmp_path}/home/app.db"
+
+
 def test_a_file_is_read_from_disk_and_named_in_errors(tmp_path: Path) -> None:
     file = tmp_path / "backend.amocrm-setup"
     file.write_text(GOOD)
