@@ -158,17 +158,22 @@ class _HeldEnvFile(Held):
     def __init__(self, target: EnvFileTarget, file: LocalFile) -> None:
         self._target = target
         self._file = file
-        self.stored = Connection.from_values(parse_values(target._read_text(file) or ""))
+        self._values: dict[str, str] | None = parse_values(target._read_text(file) or "")
+        self.stored = Connection.from_values(self._values)
 
     def save(self, connection: Connection) -> SaveReport:
         report = self._target._write(connection, self._file)
-        self.stored = connection
+        self.stored, self._values = connection, None
         return report
 
     def save_verdict(self, verdict: str) -> None:
         self._target._write_verdict(verdict, self._file)
+        self._values = None
         if self.stored is not None:
             self.stored = self.stored.with_verdict(verdict)
+
+    def values(self) -> dict[str, str] | None:
+        return self._values  # what was read under the lock, until it is written
 
 
 def _fix_path(path: Path) -> Text:

@@ -394,17 +394,22 @@ class SshEnvTarget(TokenTarget):
 class _HeldRemoteEnv(Held):
     def __init__(self, target: SshEnvTarget) -> None:
         self._target = target
-        self.stored = target.load()
+        self._values: dict[str, str] | None = target.read_values()
+        self.stored = Connection.from_values(self._values)
 
     def save(self, connection: Connection) -> SaveReport:
         report = self._target._write(connection)
-        self.stored = connection
+        self.stored, self._values = connection, None
         return report
 
     def save_verdict(self, verdict: str) -> None:
         self._target._write_verdict(verdict)
+        self._values = None
         if self.stored is not None:
             self.stored = self.stored.with_verdict(verdict)
+
+    def values(self) -> dict[str, str] | None:
+        return self._values  # what was read under the lock, until it is written
 
 
 def _why(exc: OSError) -> str:

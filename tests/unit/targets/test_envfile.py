@@ -177,3 +177,31 @@ def test_a_held_lock_times_out_another_process_with_a_plain_message(tmp_path: Pa
         holder.wait()
     with EnvFileTarget(path).lock(timeout=5) as held:  # the dead holder's lock is gone
         assert held.stored == connection()
+
+
+def test_the_lock_hands_on_what_it_read_until_it_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The credentials wrapper completes the held values from the read made under the lock,
+    not from a second read of the file; after a write the held state asks for a new read."""
+    from wizard.targets import open_target
+
+    env = tmp_path / ".env"
+    EnvFileTarget(env).save(connection(1))
+    reads: list[object] = []
+    original = EnvFileTarget._read_text
+
+    def counted(self: EnvFileTarget, *args: object) -> str | None:
+        reads.append(args)
+        return original(self, *args)
+
+    monkeypatch.setattr(EnvFileTarget, "_read_text", counted)
+    with EnvFileTarget(env).lock() as held:
+        by_the_target = len(reads)
+        assert held.values() == EnvFileTarget(env).read_values()
+        held.save(connection(2))
+        assert held.values() is None  # written: what was read is no longer what the file holds
+    reads.clear()
+    with open_target(env=str(env)).lock() as completed:
+        assert len(reads) == by_the_target  # the wrapper read nothing more
+        assert completed.stored is not None and completed.stored.tokens == connection(2).tokens
