@@ -46,6 +46,7 @@ DEFAULT_PORT = 22
 CONNECT_TIMEOUT = 15.0
 COMMAND_TIMEOUT = 30.0
 #: How long past its timeout a restart command may take to start before it is abandoned.
+PID_MARK = b"amocrm-wizard-pid:"  # before the pid that stream() reads
 PID_GRACE = 10.0
 
 # Plain names only: a user or host name reaches ssh_config matching and the server's shell,
@@ -534,7 +535,7 @@ class SshSession:
         try:
             channel.set_combine_stderr(True)
             channel.settimeout(0.2)
-            channel.exec_command(f"echo $$; exec {command}")
+            channel.exec_command(f"echo {PID_MARK.decode()}$$; exec {command}")
             channel.shutdown_write()
             while True:
                 # Checked on every turn, not only when the command is silent: one that keeps
@@ -552,11 +553,14 @@ class SshSession:
                 if not data:
                     break
                 if not pid:
+                    # The shell's own pid comes after its mark: a login script (~/.ssh/rc, a
+                    # .bashrc) may print first, and that is output like the command's.
                     pending += data
-                    if b"\n" not in pending:
+                    before, mark, after = pending.partition(PID_MARK)
+                    if not mark or b"\n" not in after:
                         continue
-                    first, _nl, data = pending.partition(b"\n")
-                    pid = _text(first).strip()
+                    said, _nl, rest = after.partition(b"\n")
+                    pid, data = _text(said).strip(), before + rest
                 if data:
                     write(_text(data))
             return channel.recv_exit_status()

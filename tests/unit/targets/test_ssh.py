@@ -427,6 +427,33 @@ def test_ctrl_c_during_a_remote_restart_stops_it_on_the_server(remote: Remote) -
 
 
 @needs_sshd
+def test_a_login_script_that_prints_first_neither_hides_the_restart_nor_its_output(remote: Remote) -> None:
+    """sshd runs the user's ~/.ssh/rc before every command, and what it prints comes first: the
+    restart's process group is still found (Ctrl+C stops it) and that line is shown as output."""
+    user = remote.server.user
+    dot_ssh = Path(user.pw_dir) / ".ssh"
+    dot_ssh.mkdir(mode=0o700, exist_ok=True)
+    os.chown(dot_ssh, user.pw_uid, user.pw_gid)
+    rc = dot_ssh / "rc"
+    rc.write_text("echo Welcome to the backend server\n")
+    os.chown(rc, user.pw_uid, user.pw_gid)
+    shown: list[str] = []
+
+    def interrupted(text: str) -> None:
+        shown.append(text)
+        if "started" in "".join(shown):
+            raise KeyboardInterrupt  # Ctrl+C once the command has begun
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            SshEnvTarget(remote.url).run_restart("echo started; sleep 4747", 600, interrupted)
+    finally:
+        rc.unlink()
+    assert gone_from_server("sleep 4747")
+    assert "".join(shown) == "Welcome to the backend server\nstarted\n"
+
+
+@needs_sshd
 def test_a_password_typed_in_the_wizard_or_kept_in_the_keyring_logs_in(
     remote: Remote, ssh_server: SshServer, memory_keyring: MemoryKeyring
 ) -> None:
