@@ -430,6 +430,19 @@ def test_the_verdict_goes_into_value_in_the_backends_table(db: Db) -> None:
     assert value_of(ours) == IN_VALUE
 
 
+def test_a_verdict_after_a_save_under_one_lock_keeps_what_that_save_put_in_value(db: Db) -> None:
+    # The verdict is merged into the row as the lock last found it: the save's commit let the
+    # row go and the verdict takes it again, so that is the saved row. Merging into the row
+    # the lock first found would write the old expiry back into value.
+    seed(db)
+    with db.completed().lock() as held:
+        held.save(connection(1))
+        held.save_verdict(VERDICT)
+    ours = next(r for r in db.rows() if r[0] == "amocrm_tokens")
+    assert value_of(ours)[k.REFRESH_REJECTED] == VERDICT
+    assert db.completed().load() == connection(1).with_verdict(VERDICT)
+
+
 def test_an_older_wizard_table_keeps_the_verdict_in_value_or_in_memory(db: Db) -> None:
     key = db.engine.dialect.identifier_preparer.quote("key")
     text = "varchar(255)" if db.backend == "mysql" else "text"

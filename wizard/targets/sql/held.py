@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -50,6 +51,9 @@ class HeldRow(Held):
         #: What this process keeps of a value the table has no place for (the verdict).
         self._memory = memory
         self._layout: Layout | None = None
+        #: The row as the lock found it when it was last taken (a commit lets it go): a
+        #: verdict kept in ``value`` is merged into it.
+        self._row: sa.Row[Any] | None = None
         self._mysql_lock: str | None = None
         self._broken = False
         #: What this lock last committed, to notice a change between two saves.
@@ -70,6 +74,7 @@ class HeldRow(Held):
             self._broken = True
             raise
         assert self._layout is not None
+        self._row = row
         self._values = remembered(self._layout, self._layout.values(row), self._memory)
         self.stored = Connection.from_values(self._values)
         log.debug("Locked the %s row in %s", ROW_KEY, self._description)
@@ -118,28 +123,13 @@ class HeldRow(Held):
     # --- saving -----------------------------------------------------------------------
 
     def save(self, connection: Connection) -> SaveReport:
-        if self._broken or self._layout is None:
-            raise TargetError(
-                _("The lock on {target} was lost, so nothing was saved.", target=self._description),
-                _("Try again."),
-            )
         secrets = tuple(s for s in iter_secrets(connection) if s)
         values = connection.to_values()
-        layout = self._layout
-        try:
-            with self._dialect.errors("write", secrets, forget=self._layouts.forget):
-                if not self._conn.in_transaction():
-                    self._relock()
-                table = layout.table
-                row = layout.row(values)
-                if self._conn.execute(sa.update(table).where(layout.our_row).values(row)).rowcount == 0:
-                    self._conn.execute(sa.insert(table).values({KEY_COLUMN: ROW_KEY, **row}))
-                self._verify(layout, values)
-                self._commit(secrets)
-        except TargetError:
-            self._broken = True
-            self._rollback()
-            raise
+        with self._writing(secrets) as layout:
+            row = layout.row(values)
+            if self._conn.execute(sa.update(layout.table).where(layout.our_row).values(row)).rowcount == 0:
+                self._conn.execute(sa.insert(layout.table).values({KEY_COLUMN: ROW_KEY, **row}))
+            self._read_back(layout, lambda got: layout.misread(got, values))
         self.stored = connection
         remember(layout, values, self._memory)
         kept = {k: v for k, v in values.items() if k in layout.stored_keys}
@@ -147,6 +137,21 @@ class HeldRow(Held):
         return layout.report(self._description, values)
 
     def save_verdict(self, verdict: str) -> None:
+        with self._writing(()) as layout:
+            row = layout.verdict_row(self._row, verdict)
+            if row is not None:
+                self._conn.execute(sa.update(layout.table).where(layout.our_row).values(row))
+                self._read_back(layout, lambda got: layout.misread_verdict(got, verdict))
+        self._values = {**self._values, keys.REFRESH_REJECTED: verdict}
+        remember(layout, self._values, self._memory)
+        if self.stored is not None:
+            self.stored = self.stored.with_verdict(verdict)
+
+    @contextlib.contextmanager
+    def _writing(self, secrets: tuple[str, ...]) -> Iterator[Layout]:
+        """One write under the lock, committed when the block ends. The lock is taken again
+        when an earlier commit let the row go; any failure rolls back and marks the lock
+        lost, so nothing later writes over a row this process no longer holds."""
         layout = self._layout
         if self._broken or layout is None:
             raise TargetError(
@@ -154,45 +159,22 @@ class HeldRow(Held):
                 _("Try again."),
             )
         try:
-            with self._dialect.errors("write", (), forget=self._layouts.forget):
+            with self._dialect.errors("write", secrets, forget=self._layouts.forget):
                 if not self._conn.in_transaction():
                     self._relock()
-                row = layout.verdict_row(self._conn.execute(layout.select_row()).first(), verdict)
-                if row is not None:
-                    self._conn.execute(sa.update(layout.table).where(layout.our_row).values(row))
-                    self._verify_verdict(layout, verdict)
-                self._commit(())
+                yield layout
+                self._commit(secrets)
         except TargetError:
             self._broken = True
             self._rollback()
             raise
-        self._values = {**self._values, keys.REFRESH_REJECTED: verdict}
-        remember(layout, self._values, self._memory)
-        if self.stored is not None:
-            self.stored = self.stored.with_verdict(verdict)
 
-    def _verify_verdict(self, layout: Layout, verdict: str) -> None:
-        got = self._conn.execute(layout.select_row()).first()
-        if layout.values(got).get(keys.REFRESH_REJECTED, "") != verdict:
-            self._rollback()
-            raise VerificationError(
-                _(
-                    "After saving, system_settings in {where} does not read back as written "
-                    "({columns}); nothing was saved.",
-                    where=self._dialect.where,
-                    columns=keys.REFRESH_REJECTED,
-                ),
-                _("The columns may be too short for the tokens; make them TEXT."),
-            )
-        self._written = tuple(got) if got else None
-
-    def _verify(self, layout: Layout, values: dict[str, str]) -> None:
+    def _read_back(self, layout: Layout, misread: Callable[[sa.Row[Any] | None], list[str]]) -> None:
         """Read back before committing: a column too short for a JWT (or MySQL quietly
         truncating) must roll back, not replace a working pair with a broken one."""
         got = self._conn.execute(layout.select_row()).first()
-        wrong = layout.misread(got, values)
+        wrong = misread(got)
         if wrong:
-            self._rollback()
             raise VerificationError(
                 _(
                     "After saving, system_settings in {where} does not read back as written "
@@ -215,7 +197,7 @@ class HeldRow(Held):
     def _relock(self) -> None:
         """A second save under one lock: the first commit let the row go, so take it again
         and make sure nobody saved in between (their pair would be newer than ours)."""
-        row = self._lock_row(time.monotonic() + DEFAULT_LOCK_TIMEOUT)
+        row = self._row = self._lock_row(time.monotonic() + DEFAULT_LOCK_TIMEOUT)
         if self._written is not None and tuple(row) != self._written:
             raise TargetError(
                 _(

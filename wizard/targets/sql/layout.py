@@ -16,6 +16,7 @@ its own, else into ``value``, else nowhere: the target keeps it in memory.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -153,8 +154,7 @@ class Layout:
             return None
         kept = _json_object(got._mapping[VALUE_COLUMN]) if got is not None else {}
         kept[keys.REFRESH_REJECTED] = verdict
-        value = self.table.c[VALUE_COLUMN]
-        return {VALUE_COLUMN: kept if isinstance(value.type, sa.JSON) else json.dumps(kept)}
+        return {VALUE_COLUMN: self._to_json(kept)}
 
     def misread(self, got: sa.Row[Any] | None, values: dict[str, str]) -> list[str]:
         """The columns that do not read back as ``values`` were written."""
@@ -166,10 +166,14 @@ class Layout:
             wrong.append(VALUE_COLUMN)
         return wrong
 
+    def misread_verdict(self, got: sa.Row[Any] | None, verdict: str) -> list[str]:
+        """``[AMOCRM_REFRESH_REJECTED]`` when the verdict does not read back as written."""
+        return [] if self.values(got).get(keys.REFRESH_REJECTED, "") == verdict else [keys.REFRESH_REJECTED]
+
     def _json_values(self, values: dict[str, str]) -> dict[str, str]:
         return {k: values[k] for k in self.json_keys if k in values}
 
-    def _to_json(self, kept: dict[str, str]) -> object:
+    def _to_json(self, kept: Mapping[str, object]) -> object:
         """A JSON column takes the object; a text column takes it as JSON text."""
         return kept if isinstance(self.table.c[VALUE_COLUMN].type, sa.JSON) else json.dumps(kept)
 
