@@ -153,13 +153,12 @@ def found_nowhere(description: str, values: Mapping[str, str], needed: tuple[str
     raise IncompleteConfigError(message, hint)
 
 
-def keyring_lookup() -> SecretLookup | None:
-    """The OS keyring's lookup, or None in a build without the keyring package."""
-    try:
-        from wizard.targets.keyring_store import load_secret
-    except ImportError:
-        return None
-    return load_secret
+def keyring_secret(base_url: str, client_id: str) -> str | None:
+    """The OS keyring's lookup (a ``SecretLookup``). The keyring package is imported only
+    when a secret is looked up: most reads find the secret in the target first."""
+    from wizard.targets.keyring_store import load_secret
+
+    return load_secret(base_url, client_id)
 
 
 # --- any target, completed ----------------------------------------------------------------
@@ -203,10 +202,8 @@ class Credentials(TokenTarget):
         report = self.target.plan(connection)
         if keys.CLIENT_SECRET in report.written or not connection.client_secret:
             return report
-        try:
-            from wizard.targets.keyring_store import keyring_available
-        except ImportError:  # a build without the keyring package
-            return self._secret_report(report, kept=False)
+        from wizard.targets.keyring_store import keyring_available
+
         return self._secret_report(report, kept=keyring_available())
 
     def check_writable(self) -> None:
@@ -221,8 +218,7 @@ class Credentials(TokenTarget):
     # --- the keyring --------------------------------------------------------------------
 
     def _lookup(self, base_url: str, client_id: str) -> str | None:
-        lookup = keyring_lookup()
-        secret = lookup(base_url, client_id) if lookup else None
+        secret = keyring_secret(base_url, client_id)
         if secret:
             with self._keyring_lock:
                 self._in_keyring = (base_url, client_id, secret)
@@ -243,10 +239,8 @@ class Credentials(TokenTarget):
         return report if held_by_target else self._secret_report(report, kept=kept)
 
     def _save_in_keyring(self, entry: tuple[str, str, str]) -> bool:
-        try:
-            from wizard.targets.keyring_store import save_secret
-        except ImportError:
-            return False
+        from wizard.targets.keyring_store import save_secret
+
         kept = save_secret(*entry)
         if kept:
             with self._keyring_lock:

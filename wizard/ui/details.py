@@ -36,9 +36,9 @@ def _with_colon(name: Callable[[], str]) -> Callable[[], str]:
 
 def _keyring_secret(base_url: str, client_id: str) -> str:
     """The last place the one order looks (``credentials.resolve``), asked off the UI thread."""
-    from wizard.targets.credentials import keyring_lookup, resolve
+    from wizard.targets.credentials import keyring_secret, resolve
 
-    found = resolve({"AMOCRM_BASE_URL": base_url, "AMOCRM_CLIENT_ID": client_id}, {}, {}, keyring_lookup())
+    found = resolve({"AMOCRM_BASE_URL": base_url, "AMOCRM_CLIENT_ID": client_id}, {}, {}, keyring_secret)
     return found.values.get("AMOCRM_CLIENT_SECRET", "")
 
 
