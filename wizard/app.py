@@ -24,6 +24,8 @@ from wizard.ui.widgets import SETTINGS_ENV_PATH, settings
 from wizard.ui.wizard import SetupWizard
 
 SELF_TEST_TIMEOUT_MS = 30_000
+#: Seconds a worker thread may keep the interpreter once the UI thread wants it.
+UI_SWITCH_INTERVAL = 0.001
 
 
 def main(argv: list[str]) -> int:
@@ -83,6 +85,12 @@ def application() -> QApplication:
     # Wayland docks match the window to the installed amocrm-wizard.desktop by this name.
     # The icon itself is set once the first window is painted (wizard.ui.texts.set_app_icon).
     QGuiApplication.setDesktopFileName("amocrm-wizard")
+    # Worker jobs run Python (imports, parsing) while this thread draws the window and runs
+    # Chromium's browser side. Python lets a thread that holds the interpreter keep it for
+    # up to 5 ms after the UI thread asks for it; 1 ms keeps the window and the page
+    # loading in it from stalling behind a job. Only in a QApplication of our own: a
+    # program that embeds the wizard keeps its interpreter's setting.
+    sys.setswitchinterval(UI_SWITCH_INTERVAL)
     return app
 
 
