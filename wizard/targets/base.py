@@ -10,7 +10,7 @@ refreshed (the rclone pattern).
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
@@ -53,6 +53,36 @@ class Held(abc.ABC):
         without an account address. None: read the target again, which says the same while
         the lock is held."""
         return None
+
+
+class HeldSnapshot(Held):
+    """A target read whole under its lock (a .env, here or over SSH): what was read is
+    handed on (``values``) until the first write, after which the target is read again."""
+
+    def __init__(
+        self,
+        values: dict[str, str],
+        write: Callable[[Connection], SaveReport],
+        write_verdict: Callable[[str], None],
+    ) -> None:
+        self._values: dict[str, str] | None = values
+        self._write = write
+        self._write_verdict = write_verdict
+        self.stored = Connection.from_values(values)
+
+    def save(self, connection: Connection) -> SaveReport:
+        report = self._write(connection)
+        self.stored, self._values = connection, None
+        return report
+
+    def save_verdict(self, verdict: str) -> None:
+        self._write_verdict(verdict)
+        self._values = None
+        if self.stored is not None:
+            self.stored = self.stored.with_verdict(verdict)
+
+    def values(self) -> dict[str, str] | None:
+        return self._values
 
 
 class TokenTarget(abc.ABC):

@@ -19,7 +19,7 @@ from wizard.core.connection import OWNED_KEYS, Connection
 from wizard.core.errors import TargetError, TargetLockTimeout, TargetReadError
 from wizard.core.i18n import Text, _
 from wizard.targets import localfile, lockfile
-from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, SaveReport, TokenTarget
+from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, HeldSnapshot, SaveReport, TokenTarget
 from wizard.targets.envtext import merge, parse_values, quote, save_values, save_verdict
 from wizard.targets.localfile import NEW_FILE_MODE, LocalFile, shown
 
@@ -121,7 +121,11 @@ class EnvFileTarget(TokenTarget):
             if not file_lock.is_locked:
                 self._thread_lock.release()
         try:
-            yield _HeldEnvFile(self, file)
+            yield HeldSnapshot(
+                parse_values(self._read_text(file) or ""),
+                write=lambda connection: self._write(connection, file),
+                write_verdict=lambda verdict: self._write_verdict(verdict, file),
+            )
         finally:
             file_lock.release()
             self._thread_lock.release()
@@ -152,28 +156,6 @@ class EnvFileTarget(TokenTarget):
             read_back=lambda: self._read_text(localfile.restat(file)),
             where=self.description,
         )
-
-
-class _HeldEnvFile(Held):
-    def __init__(self, target: EnvFileTarget, file: LocalFile) -> None:
-        self._target = target
-        self._file = file
-        self._values: dict[str, str] | None = parse_values(target._read_text(file) or "")
-        self.stored = Connection.from_values(self._values)
-
-    def save(self, connection: Connection) -> SaveReport:
-        report = self._target._write(connection, self._file)
-        self.stored, self._values = connection, None
-        return report
-
-    def save_verdict(self, verdict: str) -> None:
-        self._target._write_verdict(verdict, self._file)
-        self._values = None
-        if self.stored is not None:
-            self.stored = self.stored.with_verdict(verdict)
-
-    def values(self) -> dict[str, str] | None:
-        return self._values  # what was read under the lock, until it is written
 
 
 def _fix_path(path: Path) -> Text:

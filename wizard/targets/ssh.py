@@ -43,7 +43,7 @@ from wizard.core.connection import OWNED_KEYS, Connection
 from wizard.core.errors import NotARegularFileError, TargetError, TargetLockTimeout
 from wizard.core.i18n import Text, _
 from wizard.core.logs import LOGGER_NAME
-from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, SaveReport, TokenTarget
+from wizard.targets.base import DEFAULT_LOCK_TIMEOUT, Held, HeldSnapshot, SaveReport, TokenTarget
 from wizard.targets.envtext import parse_values, save_values, save_verdict
 from wizard.targets.localfile import _kind as kind_of
 from wizard.targets.ssh_session import PASSWORD_ENV, SshSession, parse_ssh_url
@@ -263,7 +263,7 @@ class SshEnvTarget(TokenTarget):
         try:
             holder = self.session.hold_flock(self.real_path() + ".lock", timeout)
             try:
-                yield _HeldRemoteEnv(self)
+                yield HeldSnapshot(self.read_values(), self._write, self._write_verdict)
             finally:
                 holder.release()
         finally:
@@ -389,27 +389,6 @@ class SshEnvTarget(TokenTarget):
             )
         )
         return TargetError(message, self._fix())
-
-
-class _HeldRemoteEnv(Held):
-    def __init__(self, target: SshEnvTarget) -> None:
-        self._target = target
-        self._values: dict[str, str] | None = target.read_values()
-        self.stored = Connection.from_values(self._values)
-
-    def save(self, connection: Connection) -> SaveReport:
-        report = self._target._write(connection)
-        self.stored, self._values = connection, None
-        return report
-
-    def save_verdict(self, verdict: str) -> None:
-        self._target._write_verdict(verdict)
-        self._values = None
-        if self.stored is not None:
-            self.stored = self.stored.with_verdict(verdict)
-
-    def values(self) -> dict[str, str] | None:
-        return self._values  # what was read under the lock, until it is written
 
 
 def _why(exc: OSError) -> str:
