@@ -46,8 +46,9 @@ DEFAULT_PORT = 22
 CONNECT_TIMEOUT = 15.0
 COMMAND_TIMEOUT = 30.0
 #: How long past its timeout a restart command may take to start before it is abandoned.
-PID_MARK = b"amocrm-wizard-pid:"  # before the pid that stream() reads
 PID_GRACE = 10.0
+#: Printed before the remote shell's pid, which stream() reads.
+PID_MARK = b"amocrm-wizard-pid:"
 
 # Plain names only: a user or host name reaches ssh_config matching and the server's shell,
 # where quotes, spaces, `;`, `$` or a leading `-` would mean something else.
