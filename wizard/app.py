@@ -89,7 +89,8 @@ def application() -> QApplication:
     # Chromium's browser side. Python lets a thread that holds the interpreter keep it for
     # up to 5 ms after the UI thread asks for it; 1 ms keeps the window and the page
     # loading in it from stalling behind a job. Only in a QApplication of our own: a
-    # program that embeds the wizard keeps its interpreter's setting.
+    # program that embeds the wizard with its own QApplication keeps its setting (one that
+    # calls main() without one hands the process's GUI to the wizard, and this with it).
     sys.setswitchinterval(UI_SWITCH_INTERVAL)
     return app
 
